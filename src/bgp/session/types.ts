@@ -1,0 +1,65 @@
+/**
+ * The contract between the session layer (sockets, timers, the FSM driver) and the speaker/RIB.
+ * A Session owns one peer's TCP connection(s) and runs the pure FSM (bgp/fsm) with an injected clock;
+ * it hands decoded UPDATEs up and takes encoded bytes down. It knows nothing of RIBs.
+ * (Initial contract: the session implementer may extend it; keep it additive.)
+ */
+import type { Family } from '../../model/ip.js';
+import type { AttributeProblem, Capability, CodecContext, NotificationMessage, UpdateMessage } from '../wire/types.js';
+
+/** Time source for every timer in bgp/: real in production, fake in tests (no sleeps). */
+export interface Clock {
+  now(): number; // ms
+  setTimeout(fn: () => void, ms: number): unknown;
+  clearTimeout(handle: unknown): void;
+}
+
+export interface SessionConfig {
+  peerAddress: string;
+  peerPort: number; // default 179
+  peerAsn: number;
+  localAsn: number;
+  routerId: string;
+  localAddress?: string; // bind for active connections
+  localPort?: number;
+  passive: boolean; // accept only, never connect
+  holdTime: number; // proposed; 0 = no keepalives/hold timer
+  connectRetryTime: number; // seconds, default 120 (tests lower it)
+  families: Family[];
+  /** TCP-MD5 (RFC 2385) key, if configured. */
+  password?: string;
+}
+
+/** What OPEN exchange settled on. */
+export interface Negotiated {
+  peerAsn: number;
+  peerRouterId: string;
+  holdTime: number;
+  keepaliveTime: number;
+  families: Family[]; // both sides announced multiprotocol for it (or implicit IPv4 when neither sent MP)
+  codec: CodecContext;
+  routeRefresh: boolean;
+  enhancedRouteRefresh: boolean;
+  peerCapabilities: Capability[];
+  localAddress: string; // our end of the TCP connection (next-hop-self uses it)
+  remoteAddress: string;
+}
+
+export type SessionStateName = 'Idle' | 'Connect' | 'Active' | 'OpenSent' | 'OpenConfirm' | 'Established';
+
+export interface SessionDown {
+  /** Stable reason code, e.g. BGP_HOLD_TIMER_EXPIRED, BGP_NOTIFICATION_RECEIVED, BGP_TCP_CLOSED. */
+  code: string;
+  message: string;
+  notificationSent?: NotificationMessage;
+  notificationReceived?: NotificationMessage;
+}
+
+export interface SessionEventMap {
+  state: [from: SessionStateName, to: SessionStateName];
+  established: [negotiated: Negotiated];
+  /** A decoded UPDATE; `problems` are RFC 7606 outcomes already applied (treat-as-withdraw moved NLRI to withdrawn). */
+  update: [update: UpdateMessage, problems: AttributeProblem[]];
+  routeRefresh: [afi: number, safi: number, subtype: number];
+  down: [reason: SessionDown];
+}
