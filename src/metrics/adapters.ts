@@ -1,0 +1,285 @@
+/**
+ * Adapters from the domain's narrow metrics interfaces to the prom-client registry (registry.ts).
+ *
+ * The domain layers (bgp/, dataplane/, k8s/) may not import prom-client or metrics/ (see
+ * scripts/check-boundaries.mjs): each defines the few calls it makes, with a no-op default, and
+ * agent/ hands it one of these objects. TypeScript's structural typing is the glue — an adapter
+ * here satisfies the domain's interface when the method names and parameter types match, so the
+ * adapters are written against the interfaces documented below (kept in step with the domain's).
+ *
+ * Every label value crosses a sanitiser: free-form strings (a peer type, a watch error reason)
+ * map onto the fixed lists of registry.ts or become 'other', so no caller can blow up cardinality.
+ * Per-peer series are removed with the peer (`BgpMetricsAdapter.forgetPeer`), including the
+ * NOTIFICATION counters whose code/subcode combinations are only known once seen.
+ */
+import type { PetrelMetrics, SessionState } from './registry.js';
+import {
+  ATTRIBUTE_ACTIONS, CONVERGENCE_PATHS, DATAPLANE_FEATURES, DATAPLANE_OBJECTS, FAMILIES, K8S_RESOURCES,
+  RESYNC_TRIGGERS, RIB_TABLES, ROUTE_CLASSES, SESSION_STATE_VALUE, WATCH_ERROR_REASONS, WATCH_EVENT_TYPES,
+} from './registry.js';
+
+/** The value if it is one of `list`, else 'other' (documented as a possible value of every such label). */
+function oneOf(list: readonly string[], value: string): string {
+  return list.includes(value) ? value : 'other';
+}
+/** 'treat-as-withdraw' and 'treat_as_withdraw' alike; lower case. */
+function snake(s: string): string {
+  return s.trim().toLowerCase().replace(/[^a-z0-9]+/g, '_');
+}
+function family(f: string): string {
+  return oneOf(FAMILIES, snake(f));
+}
+
+// ------------------------------------------------------------------------------------------------
+// BGP: one SessionMetrics per session, one SpeakerMetrics for the speaker.
+// ------------------------------------------------------------------------------------------------
+
+/** What a Session reports (bgp/session). Counts default to 1. */
+export interface SessionMetricsSink {
+  stateChanged(from: SessionState, to: SessionState): void;
+  updateReceived(count?: number): void;
+  updateSent(count?: number): void;
+  notificationReceived(code: number, subcode: number): void;
+  notificationSent(code: number, subcode: number): void;
+  /** An RFC 7606 outcome: 'treat-as-withdraw' | 'attribute-discard' | 'session-reset'. */
+  attributeProblem(action: string): void;
+}
+
+/** What the Speaker reports (bgp/speaker.ts). */
+export interface SpeakerMetricsSink {
+  /** The configured peers now (replaces the previous set; series of removed peers are dropped). */
+  peersConfigured(peers: ReadonlyArray<{ address: string; asn: number; type: string }>): void;
+  prefixesReceived(peer: string, family: string, count: number): void;
+  prefixesAdvertised(peer: string, family: string, count: number): void;
+  /** table: 'adj_rib_in' | 'loc_rib' | 'adj_rib_out' (also 'adj-rib-in', 'loc-rib', …). */
+  ribSize(table: string, family: string, count: number): void;
+  bestPathChanged(family: string, count?: number): void;
+  connectionRejected(remoteAddress: string): void;
+  /** A per-session sink, to pass in Session deps. */
+  session(peer: string): SessionMetricsSink;
+}
+
+type NotifKey = string; // `${code}/${subcode}`
+
+export class BgpMetricsAdapter implements SpeakerMetricsSink {
+  private readonly touched = new Map<string, { notifIn: Set<NotifKey>; notifOut: Set<NotifKey>; actions: Set<string>; families: Set<string>; info?: { peer_asn: string; peer_type: string } }>();
+  constructor(private readonly m: PetrelMetrics) {}
+
+  private peer(address: string) {
+    let t = this.touched.get(address);
+    if (!t) {
+      t = { notifIn: new Set(), notifOut: new Set(), actions: new Set(), families: new Set() };
+      this.touched.set(address, t);
+    }
+    return t;
+  }
+
+  peersConfigured(peers: ReadonlyArray<{ address: string; asn: number; type: string }>): void {
+    const now = new Set(peers.map((p) => p.address));
+    for (const address of [...this.touched.keys()]) if (!now.has(address)) this.forgetPeer(address);
+    for (const p of peers) {
+      const t = this.peer(p.address);
+      const info = { peer_asn: String(p.asn), peer_type: peerType(p.type) };
+      if (t.info && (t.info.peer_asn !== info.peer_asn || t.info.peer_type !== info.peer_type)) {
+        this.m.peerInfo.remove({ peer: p.address, ...t.info });
+      }
+      t.info = info;
+      this.m.peerInfo.set({ peer: p.address, ...info }, 1);
+      // A configured peer is visible from the start, Idle, not absent (so "peer down" can fire).
+      if (!this.hasState(p.address)) this.setState(p.address, 'Idle');
+      this.m.sessionFlaps.inc({ peer: p.address }, 0);
+      this.m.updatesReceived.inc({ peer: p.address }, 0);
+      this.m.updatesSent.inc({ peer: p.address }, 0);
+    }
+  }
+
+  /** Drops every series of a peer that is no longer configured. */
+  forgetPeer(address: string): void {
+    const t = this.touched.get(address);
+    if (!t) return;
+    const peer = address;
+    if (t.info) this.m.peerInfo.remove({ peer, ...t.info });
+    for (const g of [this.m.sessionState, this.m.sessionEstablished]) g.remove({ peer });
+    for (const c of [this.m.sessionFlaps, this.m.updatesReceived, this.m.updatesSent]) c.remove({ peer });
+    for (const k of t.notifIn) { const [code, subcode] = k.split('/'); this.m.notificationsReceived.remove({ peer, code, subcode }); }
+    for (const k of t.notifOut) { const [code, subcode] = k.split('/'); this.m.notificationsSent.remove({ peer, code, subcode }); }
+    for (const action of t.actions) this.m.attributeProblems.remove({ peer, action });
+    for (const fam of t.families) {
+      this.m.prefixesReceived.remove({ peer, family: fam });
+      this.m.prefixesAdvertised.remove({ peer, family: fam });
+    }
+    this.touched.delete(address);
+  }
+
+  private readonly states = new Set<string>();
+  private hasState(peer: string): boolean { return this.states.has(peer); }
+  private setState(peer: string, to: SessionState): void {
+    this.peer(peer);
+    this.states.add(peer);
+    this.m.sessionState.set({ peer }, SESSION_STATE_VALUE[to] ?? 0);
+    this.m.sessionEstablished.set({ peer }, to === 'Established' ? 1 : 0);
+  }
+
+  prefixesReceived(peer: string, fam: string, count: number): void {
+    const f = family(fam);
+    this.peer(peer).families.add(f);
+    this.m.prefixesReceived.set({ peer, family: f }, count);
+  }
+  prefixesAdvertised(peer: string, fam: string, count: number): void {
+    const f = family(fam);
+    this.peer(peer).families.add(f);
+    this.m.prefixesAdvertised.set({ peer, family: f }, count);
+  }
+  ribSize(table: string, fam: string, count: number): void {
+    this.m.ribRoutes.set({ table: oneOf(RIB_TABLES, snake(table)), family: family(fam) }, count);
+  }
+  bestPathChanged(fam: string, count = 1): void {
+    this.m.bestPathChanges.inc({ family: family(fam) }, count);
+  }
+  connectionRejected(_remoteAddress: string): void {
+    this.m.connectionsRejected.inc();
+  }
+
+  session(peer: string): SessionMetricsSink {
+    const m = this.m;
+    const t = () => this.peer(peer);
+    return {
+      stateChanged: (from, to) => {
+        if (from === 'Established' && to !== 'Established') m.sessionFlaps.inc({ peer });
+        this.setState(peer, to);
+      },
+      updateReceived: (n = 1) => { t(); m.updatesReceived.inc({ peer }, n); },
+      updateSent: (n = 1) => { t(); m.updatesSent.inc({ peer }, n); },
+      notificationReceived: (code, subcode) => {
+        t().notifIn.add(`${code}/${subcode}`);
+        m.notificationsReceived.inc({ peer, code: String(code), subcode: String(subcode) });
+      },
+      notificationSent: (code, subcode) => {
+        t().notifOut.add(`${code}/${subcode}`);
+        m.notificationsSent.inc({ peer, code: String(code), subcode: String(subcode) });
+      },
+      attributeProblem: (action) => {
+        const a = oneOf(ATTRIBUTE_ACTIONS, snake(action));
+        t().actions.add(a);
+        m.attributeProblems.inc({ peer, action: a });
+      },
+    };
+  }
+}
+
+/** Calico's `calicoctl node status` peer types, as label values. */
+export function peerType(t: string): string {
+  const s = snake(t);
+  if (s.includes('mesh')) return 'node_mesh';
+  if (s.includes('reflector') || s === 'rr') return 'route_reflector';
+  if (s.includes('global')) return 'global';
+  if (s.includes('node')) return 'node_specific';
+  return 'other';
+}
+
+// ------------------------------------------------------------------------------------------------
+// Dataplane
+// ------------------------------------------------------------------------------------------------
+
+/** What the dataplane reconciler reports (dataplane/). */
+export interface DataplaneMetricsSink {
+  /** Current owned routes per class: local_pod, remote_direct, remote_ipip, remote_vxlan, blackhole. */
+  routes(counts: Readonly<Record<string, number>>): void;
+  applied(seconds: number): void;
+  /** object: route | link | address | neighbour | fdb | nftables. */
+  error(object: string, count?: number): void;
+  driftRepaired(object: string, count?: number): void;
+  /** trigger: startup | periodic | socket_error | requested; ok = no error in the resync. */
+  resynced(trigger: string, ok: boolean): void;
+  /** feature: ipip | vxlan | nftables. */
+  feature(name: string, available: boolean): void;
+}
+
+export class DataplaneMetricsAdapter implements DataplaneMetricsSink {
+  constructor(private readonly m: PetrelMetrics) {
+    for (const c of ROUTE_CLASSES) m.dataplaneRoutes.set({ class: c }, 0);
+    for (const o of DATAPLANE_OBJECTS) { m.dataplaneErrors.inc({ object: o }, 0); m.driftRepairs.inc({ object: o }, 0); }
+  }
+  routes(counts: Readonly<Record<string, number>>): void {
+    const sums = new Map<string, number>(ROUTE_CLASSES.map((c) => [c, 0]));
+    for (const [k, v] of Object.entries(counts)) {
+      const c = oneOf(ROUTE_CLASSES, snake(k));
+      sums.set(c, (sums.get(c) ?? 0) + v);
+    }
+    for (const [c, v] of sums) this.m.dataplaneRoutes.set({ class: c }, v);
+  }
+  applied(seconds: number): void { this.m.applyDuration.observe(seconds); }
+  error(object: string, count = 1): void { this.m.dataplaneErrors.inc({ object: oneOf(DATAPLANE_OBJECTS, snake(object)) }, count); }
+  driftRepaired(object: string, count = 1): void { this.m.driftRepairs.inc({ object: oneOf(DATAPLANE_OBJECTS, snake(object)) }, count); }
+  resynced(trigger: string, ok: boolean): void {
+    this.m.resyncs.inc({ trigger: oneOf(RESYNC_TRIGGERS, snake(trigger)) });
+    if (!ok) this.m.resyncErrors.inc();
+  }
+  feature(name: string, available: boolean): void {
+    this.m.featureAvailable.set({ feature: oneOf(DATAPLANE_FEATURES, snake(name)) }, available ? 1 : 0);
+  }
+}
+
+// ------------------------------------------------------------------------------------------------
+// Kubernetes list-watch reflector: one sink per watched resource.
+// ------------------------------------------------------------------------------------------------
+
+/** What one list-watch reflector reports (k8s/reflector.ts). */
+export interface ReflectorMetricsSink {
+  /** type: ADDED | MODIFIED | DELETED | BOOKMARK | ERROR. */
+  event(type: string): void;
+  relist(): void;
+  watchRestart(): void;
+  /** reason: gone | unauthorized | forbidden | http_error | network | decode | idle_timeout | other; or an HTTP status. */
+  error(reason: string | number): void;
+  synced(synced: boolean): void;
+  objects(count: number): void;
+}
+
+export class K8sMetricsAdapter {
+  constructor(private readonly m: PetrelMetrics) {}
+  /** resource: nodes | pods | bgpconfigurations | bgppeers | ippools | secrets (plural, lower case). */
+  reflector(resource: string): ReflectorMetricsSink {
+    const m = this.m;
+    const r = oneOf(K8S_RESOURCES, snake(resource).replace(/_/g, ''));
+    m.cacheSynced.set({ resource: r }, 0);
+    m.relists.inc({ resource: r }, 0);
+    m.watchRestarts.inc({ resource: r }, 0);
+    return {
+      event: (type) => m.watchEvents.inc({ resource: r, type: oneOf(WATCH_EVENT_TYPES, type.toUpperCase()) }),
+      relist: () => m.relists.inc({ resource: r }),
+      watchRestart: () => m.watchRestarts.inc({ resource: r }),
+      error: (reason) => m.watchErrors.inc({ resource: r, reason: watchErrorReason(reason) }),
+      synced: (s) => m.cacheSynced.set({ resource: r }, s ? 1 : 0),
+      objects: (n) => m.cacheObjects.set({ resource: r }, n),
+    };
+  }
+}
+
+/** Folds an HTTP status or a free-form reason onto WATCH_ERROR_REASONS. */
+export function watchErrorReason(reason: string | number): string {
+  if (typeof reason === 'number' || /^\d{3}$/.test(reason)) {
+    const code = Number(reason);
+    if (code === 410) return 'gone';
+    if (code === 401) return 'unauthorized';
+    if (code === 403) return 'forbidden';
+    return 'http_error';
+  }
+  return oneOf(WATCH_ERROR_REASONS, snake(reason));
+}
+
+// ------------------------------------------------------------------------------------------------
+// End to end (agent/)
+// ------------------------------------------------------------------------------------------------
+
+export interface ConvergenceMetricsSink {
+  /** path: k8s_to_kernel | bgp_to_kernel | k8s_to_bgp. */
+  observe(path: string, seconds: number): void;
+}
+
+export class ConvergenceMetricsAdapter implements ConvergenceMetricsSink {
+  constructor(private readonly m: PetrelMetrics) {}
+  observe(path: string, seconds: number): void {
+    this.m.convergence.observe({ path: oneOf(CONVERGENCE_PATHS, snake(path)) }, seconds);
+  }
+}

@@ -1,0 +1,94 @@
+/**
+ * Shared by the metrics tests: populate every metric family through the adapters (the way the
+ * domain code will), and read a text exposition back into series.
+ */
+import { BgpMetricsAdapter, ConvergenceMetricsAdapter, DataplaneMetricsAdapter, K8sMetricsAdapter } from '../../src/metrics/adapters.js';
+import type { PetrelMetrics } from '../../src/metrics/registry.js';
+
+/** `peers` full-mesh peers (198.18.x.y addresses), both families, every call at least once. */
+export function populate(m: PetrelMetrics, peers: number): void {
+  const bgp = new BgpMetricsAdapter(m);
+  const list = Array.from({ length: peers }, (_, i) => ({ address: `198.18.${Math.floor(i / 250)}.${(i % 250) + 1}`, asn: 64512, type: 'node-to-node mesh' }));
+  bgp.peersConfigured(list);
+  for (const p of list) {
+    const s = bgp.session(p.address);
+    s.stateChanged('Idle', 'Connect');
+    s.stateChanged('Connect', 'OpenSent');
+    s.stateChanged('OpenSent', 'OpenConfirm');
+    s.stateChanged('OpenConfirm', 'Established');
+    s.updateReceived(3);
+    s.updateSent();
+    for (const f of ['ipv4', 'ipv6']) {
+      bgp.prefixesReceived(p.address, f, 1);
+      bgp.prefixesAdvertised(p.address, f, 1);
+    }
+  }
+  // Rare events on the first peer only (a realistic mesh sees them on few peers).
+  const first = bgp.session(list[0].address);
+  first.notificationReceived(6, 2);
+  first.notificationSent(4, 0);
+  first.attributeProblem('treat-as-withdraw');
+  first.stateChanged('Established', 'Idle');
+  bgp.connectionRejected('203.0.113.9');
+  for (const t of ['adj-rib-in', 'loc-rib', 'adj-rib-out']) for (const f of ['ipv4', 'ipv6']) bgp.ribSize(t, f, peers);
+  bgp.bestPathChanged('ipv4', peers);
+
+  const dp = new DataplaneMetricsAdapter(m);
+  dp.routes({ local_pod: 30, remote_direct: peers, remote_vxlan: 0, remote_ipip: 0, blackhole: 1 });
+  dp.applied(0.0042);
+  dp.error('route');
+  dp.driftRepaired('route');
+  dp.resynced('startup', true);
+  dp.resynced('periodic', false);
+  for (const f of ['ipip', 'vxlan', 'nftables']) dp.feature(f, f !== 'ipip');
+
+  const k8s = new K8sMetricsAdapter(m);
+  const sinks = new Map<string, ReturnType<K8sMetricsAdapter['reflector']>>();
+  for (const r of ['nodes', 'pods', 'bgpconfigurations', 'bgppeers', 'ippools']) {
+    const s = k8s.reflector(r);
+    sinks.set(r, s);
+    s.event('ADDED');
+    s.synced(true);
+    s.objects(r === 'nodes' ? peers + 1 : 1);
+  }
+  const nodes = sinks.get('nodes')!;
+  nodes.event('MODIFIED');
+  nodes.relist();
+  nodes.watchRestart();
+  nodes.error(410);
+
+  const conv = new ConvergenceMetricsAdapter(m);
+  conv.observe('k8s_to_kernel', 0.012);
+  conv.observe('bgp_to_kernel', 0.003);
+}
+
+export interface Sample { name: string; labels: Record<string, string>; value: number }
+
+/** Parses the sample lines of a Prometheus text exposition (enough for our own output). */
+export function parseExposition(text: string): { samples: Sample[]; help: Map<string, string>; type: Map<string, string> } {
+  const samples: Sample[] = [];
+  const help = new Map<string, string>();
+  const type = new Map<string, string>();
+  for (const line of text.split('\n')) {
+    if (line === '') continue;
+    let m = /^# HELP (\S+) (.*)$/.exec(line);
+    if (m) { help.set(m[1], m[2]); continue; }
+    m = /^# TYPE (\S+) (\S+)$/.exec(line);
+    if (m) { type.set(m[1], m[2]); continue; }
+    m = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? (\S+)$/.exec(line);
+    if (!m) throw new Error(`unparsable exposition line: ${line}`);
+    const labels: Record<string, string> = {};
+    for (const l of (m[2] ?? '').matchAll(/([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"/g)) labels[l[1]] = l[2];
+    samples.push({ name: m[1], labels, value: Number(m[3]) });
+  }
+  return { samples, help, type };
+}
+
+/** The family a sample belongs to (histogram and summary suffixes folded). */
+export function familyOf(sample: string, families: Set<string>): string {
+  if (families.has(sample)) return sample;
+  for (const suffix of ['_bucket', '_sum', '_count']) {
+    if (sample.endsWith(suffix) && families.has(sample.slice(0, -suffix.length))) return sample.slice(0, -suffix.length);
+  }
+  return sample;
+}
