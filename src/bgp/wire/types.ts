@@ -142,6 +142,8 @@ export interface OpenMessage {
    * parameter (FRR, GoBGP), false = all in one (BIRD). Kept so captured bytes re-encode exactly.
    */
   capsInSeparateParams?: boolean;
+  /** The optional parameters used the RFC 9072 extended length encoding (kept for exact re-encoding). */
+  extendedOptionalParameters?: boolean;
 }
 
 export interface MpReach {
@@ -150,11 +152,15 @@ export interface MpReach {
   /** One next hop, or for IPv6 two (global, link-local) when the next hop field is 32 bytes. */
   nextHops: string[];
   nlri: string[];
+  /** RFC 7911 path identifiers, one per NLRI, when add-path receive is negotiated for the family. */
+  pathIds?: number[];
 }
 export interface MpUnreach {
   afi: number;
   safi: number;
   withdrawn: string[];
+  /** RFC 7911 path identifiers, one per withdrawn prefix (add-path). */
+  pathIds?: number[];
 }
 
 export interface UnknownAttribute {
@@ -189,6 +195,9 @@ export interface UpdateMessage {
   withdrawn: string[]; // IPv4 unicast
   attrs: PathAttributes;
   nlri: string[]; // IPv4 unicast
+  /** RFC 7911 path identifiers for `withdrawn` and `nlri` when add-path is in effect for IPv4. */
+  withdrawnPathIds?: number[];
+  nlriPathIds?: number[];
 }
 
 export interface NotificationMessage {

@@ -1,0 +1,177 @@
+/**
+ * NLRI: the (length, prefix) lists of RFC 4271 §4.3 (Withdrawn Routes, NLRI) and RFC 4760 §5
+ * (inside MP_REACH/MP_UNREACH), optionally preceded by an RFC 7911 path identifier.
+ *
+ * This is the decoder's hottest loop (a full table is ~1M of these), so it indexes the byte array
+ * directly instead of going through Reader, allocates nothing per prefix except the prefix string
+ * itself, and formats IPv6 through a module-level scratch array. Trailing bits past the prefix
+ * length are ignored (RFC 4271 §4.3 says they are irrelevant) so the string is always canonical,
+ * equal to model/ip.ts formatPrefix. A prefix longer than the family allows, or one that runs past
+ * its field, makes the whole field unparseable: RFC 7606 §5.3 asks for a session reset.
+ */
+import { parsePrefix, type Family } from '../../model/ip.js';
+import { BgpEncodeError, updateProblem } from './errors.js';
+import type { Writer } from './writer.js';
+
+const groups = new Uint16Array(8);
+
+/** Canonical (RFC 5952) text of the first `nbytes` bytes of an IPv6 address at buf[p], rest zero. */
+export function formatIpv6At(buf: Uint8Array, p: number, nbytes: number, lastMask = 0xff): string {
+  for (let g = 0; g < 8; g++) {
+    const i = g * 2;
+    let hi = i < nbytes ? buf[p + i] : 0;
+    let lo = i + 1 < nbytes ? buf[p + i + 1] : 0;
+    if (i === nbytes - 1) hi &= lastMask;
+    if (i + 1 === nbytes - 1) lo &= lastMask;
+    groups[g] = (hi << 8) | lo;
+  }
+  // RFC 5952 §4.2: compress the longest run (the first if tied) of two or more zero groups.
+  let bestStart = -1;
+  let bestLen = 1;
+  for (let g = 0; g < 8; ) {
+    if (groups[g] !== 0) { g++; continue; }
+    let j = g;
+    while (j < 8 && groups[j] === 0) j++;
+    if (j - g > bestLen) { bestStart = g; bestLen = j - g; }
+    g = j;
+  }
+  let s = '';
+  if (bestStart < 0) {
+    for (let g = 0; g < 8; g++) s += (g ? ':' : '') + groups[g].toString(16);
+    return s;
+  }
+  for (let g = 0; g < bestStart; g++) s += (g ? ':' : '') + groups[g].toString(16);
+  s += '::';
+  for (let g = bestStart + bestLen; g < 8; g++) s += (g > bestStart + bestLen ? ':' : '') + groups[g].toString(16);
+  return s;
+}
+
+/**
+ * Decodes the prefixes in buf[start, end) and pushes their canonical strings onto `out` (and
+ * path ids onto `pathIds` when add-path is in effect). Throws BgpError (session reset,
+ * RFC 7606 §5.3) on a malformed field; `kind` names the UPDATE_ERRORS row to use.
+ */
+export function decodePrefixes(
+  buf: Uint8Array,
+  start: number,
+  end: number,
+  family: Family,
+  out: string[],
+  pathIds?: number[],
+  kind: 'badNlri' | 'mpReach' | 'mpUnreach' = 'badNlri',
+): void {
+  const max = family === 'ipv4' ? 32 : 128;
+  let p = start;
+  while (p < end) {
+    if (pathIds) {
+      if (p + 4 > end) throw fail(kind, 'path identifier overruns the NLRI field');
+      pathIds.push(buf[p] * 0x1000000 + ((buf[p + 1] << 16) | (buf[p + 2] << 8) | buf[p + 3]));
+      p += 4;
+      if (p >= end) throw fail(kind, 'path identifier without a prefix');
+    }
+    const len = buf[p++];
+    if (len > max) throw fail(kind, `prefix length ${len} exceeds ${max}`);
+    const n = (len + 7) >> 3;
+    if (p + n > end) throw fail(kind, `prefix /${len} overruns the NLRI field`);
+    const lastMask = len & 7 ? (0xff << (8 - (len & 7))) & 0xff : 0xff;
+    if (max === 32) {
+      let a = 0, b = 0, c = 0, d = 0;
+      if (n > 0) a = buf[p];
+      if (n > 1) b = buf[p + 1];
+      if (n > 2) c = buf[p + 2];
+      if (n > 3) d = buf[p + 3];
+      switch (n) {
+        case 1: a &= lastMask; break;
+        case 2: b &= lastMask; break;
+        case 3: c &= lastMask; break;
+        case 4: d &= lastMask; break;
+      }
+      out.push(`${a}.${b}.${c}.${d}/${len}`);
+    } else {
+      out.push(`${formatIpv6At(buf, p, n, lastMask)}/${len}`);
+    }
+    p += n;
+  }
+}
+
+function fail(kind: 'badNlri' | 'mpReach' | 'mpUnreach', detail: string): never {
+  updateProblem(kind, 0, detail);
+  throw new Error('unreachable: updateProblem throws for session-reset rules');
+}
+
+/** Prefix length of a canonical prefix string (the part after '/'); -1 when absent. */
+function lengthOf(prefix: string): number {
+  const slash = prefix.lastIndexOf('/');
+  if (slash < 0) return -1;
+  let v = 0;
+  for (let i = slash + 1; i < prefix.length; i++) {
+    const c = prefix.charCodeAt(i) - 48;
+    if (c < 0 || c > 9) return -1;
+    v = v * 10 + c;
+  }
+  return slash + 1 < prefix.length ? v : -1;
+}
+
+/** Bytes one prefix takes on the wire (without a path id). */
+export function prefixWireLength(prefix: string): number {
+  const len = lengthOf(prefix);
+  if (len < 0) throw new BgpEncodeError(`not a prefix: ${prefix}`);
+  return 1 + ((len + 7) >> 3);
+}
+
+export function prefixesWireLength(prefixes: readonly string[], withPathIds: boolean): number {
+  let n = 0;
+  for (let i = 0; i < prefixes.length; i++) n += prefixWireLength(prefixes[i]);
+  return withPathIds ? n + 4 * prefixes.length : n;
+}
+
+/** Parses a dotted quad at s[0, stop) into `into` (4 bytes); false when it is not one. */
+function parseV4Into(s: string, stop: number, into: number[]): boolean {
+  let part = 0;
+  let v = 0;
+  let digits = 0;
+  for (let i = 0; i < stop; i++) {
+    const c = s.charCodeAt(i);
+    if (c === 46) {
+      if (digits === 0 || part > 2) return false;
+      into[part++] = v;
+      v = 0;
+      digits = 0;
+    } else if (c >= 48 && c <= 57) {
+      v = v * 10 + (c - 48);
+      if (++digits > 3 || v > 255) return false;
+    } else return false;
+  }
+  if (digits === 0 || part !== 3) return false;
+  into[3] = v;
+  return true;
+}
+const v4 = [0, 0, 0, 0];
+
+/** Writes one prefix (length byte + significant bytes) for `family`; host bits are cleared. */
+export function writePrefix(w: Writer, prefix: string, family: Family): void {
+  const slash = prefix.lastIndexOf('/');
+  const len = lengthOf(prefix);
+  const n = (len + 7) >> 3;
+  if (family === 'ipv4' && len >= 0 && len <= 32 && parseV4Into(prefix, slash, v4)) {
+    w.u8(len);
+    for (let i = 0; i < n; i++) w.u8(i === n - 1 && len & 7 ? v4[i] & (0xff << (8 - (len & 7))) : v4[i]);
+    return;
+  }
+  let p;
+  try {
+    p = parsePrefix(prefix, true);
+  } catch {
+    throw new BgpEncodeError(`not a prefix: ${prefix}`);
+  }
+  if (p.family !== family) throw new BgpEncodeError(`${prefix} is not an ${family} prefix`);
+  w.u8(p.len);
+  w.bytes(p.addr.subarray(0, n));
+}
+
+export function writePrefixes(w: Writer, prefixes: readonly string[], family: Family, pathIds?: readonly number[]): void {
+  for (let i = 0; i < prefixes.length; i++) {
+    if (pathIds) w.u32(pathIds[i] ?? 0);
+    writePrefix(w, prefixes[i], family);
+  }
+}
