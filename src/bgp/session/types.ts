@@ -26,8 +26,13 @@ export interface SessionConfig {
   holdTime: number; // proposed; 0 = no keepalives/hold timer
   connectRetryTime: number; // seconds, default 120 (tests lower it)
   families: Family[];
-  /** TCP-MD5 (RFC 2385) key, if configured. */
+  /** TCP-MD5 (RFC 2385) key, if configured. Not applied yet: the session logs a warning when set. */
   password?: string;
+  /** DelayOpen (RFC 4271 §8.1.1), seconds; 0/absent = send OPEN as soon as TCP is up. */
+  delayOpenTime?: number;
+  /** DampPeerOscillations: first idle hold after a failure (s, default 5), doubling up to idleHoldMaxTime (s, default 120). */
+  idleHoldTime?: number;
+  idleHoldMaxTime?: number;
 }
 
 /** What OPEN exchange settled on. */
@@ -43,6 +48,10 @@ export interface Negotiated {
   peerCapabilities: Capability[];
   localAddress: string; // our end of the TCP connection (next-hop-self uses it)
   remoteAddress: string;
+  localPort?: number;
+  remotePort?: number;
+  /** true when we opened the surviving connection (after §6.8 collision resolution). */
+  outbound?: boolean;
 }
 
 export type SessionStateName = 'Idle' | 'Connect' | 'Active' | 'OpenSent' | 'OpenConfirm' | 'Established';
@@ -53,6 +62,8 @@ export interface SessionDown {
   message: string;
   notificationSent?: NotificationMessage;
   notificationReceived?: NotificationMessage;
+  /** true when the session was Established before going down (a flap). */
+  wasEstablished?: boolean;
 }
 
 export interface SessionEventMap {
@@ -62,4 +73,32 @@ export interface SessionEventMap {
   update: [update: UpdateMessage, problems: AttributeProblem[]];
   routeRefresh: [afi: number, safi: number, subtype: number];
   down: [reason: SessionDown];
+  /** The socket accepts writes again after send() returned false. */
+  drain: [];
+}
+
+/** pino-compatible subset. */
+export interface Logger {
+  debug(obj: object, msg?: string): void;
+  info(obj: object, msg?: string): void;
+  warn(obj: object, msg?: string): void;
+  error(obj: object, msg?: string): void;
+}
+
+/** What the session reports for metrics; src/metrics adapts it to Prometheus. */
+export interface SessionMetrics {
+  stateChanged(peer: string, from: SessionStateName, to: SessionStateName): void;
+  /** type: 'open' | 'update' | 'notification' | 'keepalive' | 'route-refresh'. */
+  messageIn(peer: string, type: string): void;
+  messageOut(peer: string, type: string): void;
+  notification(peer: string, direction: 'in' | 'out', code: number, subcode: number): void;
+  flap(peer: string): void;
+}
+
+export interface SessionStats {
+  updatesIn: number;
+  updatesOut: number;
+  notificationsIn: number;
+  notificationsOut: number;
+  flaps: number;
 }
