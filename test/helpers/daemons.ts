@@ -22,7 +22,9 @@
  *   After a session reset ExaBGP replays its Adj-RIB-Out, so withdraw a poisonous route at once.
  * - execFileSync's default maxBuffer (1 MiB) is too small for `show route all` on big tables.
  */
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { stringify as stringifyYaml } from 'yaml';
 import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -75,6 +77,9 @@ export interface PeerSpec {
   disabled?: boolean;
   /** Rewrite next hop to self on export (BIRD `next hop self`, FRR `next-hop-self`). */
   nextHopSelf?: boolean;
+  /** BIRD channel filters (default `all`): benchmark clients import none, the monitor exports none. */
+  import?: 'all' | 'none';
+  export?: 'all' | 'none';
 }
 
 export interface DaemonSpec {
@@ -88,10 +93,12 @@ export interface DaemonSpec {
   extra?: string;
   /** Log everything (BIRD `log … all`, FRR `debug bgp updates`); off for benchmarks. */
   verbose?: boolean;
+  /** BIRD: originated routes start disabled (`enable s4` announces them all at once). */
+  staticDisabled?: boolean;
 }
 
 export interface Daemon {
-  readonly kind: 'bird' | 'gobgp' | 'frr' | 'exabgp' | 'raw';
+  readonly kind: 'bird' | 'gobgp' | 'frr' | 'exabgp' | 'raw' | 'petrel';
   readonly name: string;
   readonly ns: string;
   readonly dir: string;
@@ -122,9 +129,18 @@ export function nsExec(ns: string, cmd: string, args: string[], timeoutMs = 30_0
   }
 }
 
+// Temp dirs (configs, sockets, logs) are removed when the test process exits, unless
+// PETREL_KEEP_DAEMON_DIRS is set (to read a failed run's files).
+const madeDirs = new Set<string>();
+process.once('exit', () => {
+  if (process.env.PETREL_KEEP_DAEMON_DIRS) return;
+  for (const d of madeDirs) { try { rmSync(d, { recursive: true, force: true }); } catch { /* best effort */ } }
+});
+
 function makeDir(lab: NetnsLab, name: string): string {
   const dir = mkdtempSync(join(tmpdir(), `${lab.prefix}-${name}-`));
   chmodSync(dir, 0o755);
+  madeDirs.add(dir);
   return dir;
 }
 
@@ -162,8 +178,9 @@ export function birdConfig(spec: DaemonSpec): string {
   const v4 = (spec.originate ?? []).filter((p) => familyOf(p) === 'ipv4');
   const v6 = (spec.originate ?? []).filter((p) => familyOf(p) === 'ipv6');
   // Static blackholes have no gateway, so BIRD exports them with its own address as next hop.
-  if (v4.length) out.push(`protocol static s4 { ipv4; ${v4.map((p) => `route ${p} blackhole;`).join('\n')} }`);
-  if (v6.length) out.push(`protocol static s6 { ipv6; ${v6.map((p) => `route ${p} blackhole;`).join('\n')} }`);
+  const dis = spec.staticDisabled ? ' disabled;' : '';
+  if (v4.length) out.push(`protocol static s4 { ipv4;${dis}\n${v4.map((p) => `route ${p} blackhole;`).join('\n')}\n}`);
+  if (v6.length) out.push(`protocol static s6 { ipv6;${dis}\n${v6.map((p) => `route ${p} blackhole;`).join('\n')}\n}`);
   for (const p of spec.peers) {
     const ibgp = p.asn === spec.asn;
     const lines = [
@@ -176,7 +193,7 @@ export function birdConfig(spec: DaemonSpec): string {
       p.rrClient && spec.clusterId ? `rr cluster id ${spec.clusterId};` : '',
       `hold time ${p.holdTime ?? 9}; keepalive time ${Math.max(1, Math.floor((p.holdTime ?? 9) / 3))};`,
       'connect delay time 1; connect retry time 2; error wait time 1, 4; error forget time 10;',
-      ...familiesOf(p).map((f) => `${f} { import all; export all;${p.nextHopSelf ? ' next hop self;' : ''} };`),
+      ...familiesOf(p).map((f) => `${f} { import ${p.import ?? 'all'}; export ${p.export ?? 'all'};${p.nextHopSelf ? ' next hop self;' : ''} };`),
     ];
     out.push(`protocol bgp ${p.name ?? birdName(p.address)} {\n  ${lines.filter(Boolean).join('\n  ')}\n}`);
   }
@@ -742,6 +759,142 @@ export async function startRawPeer(lab: NetnsLab, ns: string, opts: { name?: str
       const up = ev.some((e) => e.event === 'established') && !ev.some((e) => e.event === 'closed' || e.type === 3);
       return [{ name: opts.peer, address: opts.peer, state: up ? 'Established' : 'Idle', established: up }];
     },
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Petrel itself: `petrel speaker --config FILE.yaml` (schema in issue 2), queried with
+// `petrel routes --json --api URL` / `petrel status --json --api URL` run inside the same namespace
+// (its HTTP API listens on 127.0.0.1 there, unreachable from the root namespace by design).
+
+/** The standalone speaker's config file, as issue 2 defines it. */
+export interface PetrelConfig {
+  asn: number;
+  routerId: string;
+  listen?: { address: string; port?: number };
+  clusterId?: string;
+  holdTime?: number;
+  peers: Array<{ address: string; asn: number; port?: number; passive?: boolean; rrClient?: boolean; holdTime?: number; families?: Family[]; localAddress?: string }>;
+  originate?: string[];
+  http?: { address: string; port: number };
+  [more: string]: unknown;
+}
+
+export const PETREL_CLI = fileURLToPath(new URL('../../dist/cli.js', import.meta.url));
+
+/** True when dist/cli.js exists and lists a `speaker` command (the interop tests need nothing else). */
+export function petrelSpeakerAvailable(): boolean {
+  if (!existsSync(PETREL_CLI)) return false;
+  const r = spawnSync(process.execPath, [PETREL_CLI, 'help'], { encoding: 'utf8', timeout: 20_000 });
+  const r2 = spawnSync(process.execPath, [PETREL_CLI, '--help'], { encoding: 'utf8', timeout: 20_000 });
+  return /\bspeaker\b/.test(`${r.stdout}${r.stderr}${r2.stdout}${r2.stderr}`);
+}
+
+export interface PetrelRouteRow {
+  prefix: string; nextHop?: string; asPath?: unknown; localPref?: number; med?: number; origin?: unknown;
+  communities?: unknown[]; originatorId?: string; clusterList?: string[]; peer?: string; best?: boolean; reason?: string;
+}
+
+export interface PetrelPeerStatus {
+  address: string; asn?: number; state: string; since?: unknown; received?: number; advertised?: number;
+  info?: string; lastError?: unknown; [more: string]: unknown;
+}
+
+export interface PetrelStatus { asn: number; routerId: string; peers: PetrelPeerStatus[]; [more: string]: unknown }
+
+export interface PetrelDaemon extends Daemon {
+  readonly kind: 'petrel';
+  readonly configPath: string;
+  readonly api: string;
+  /** Runs `petrel ARGS` inside the namespace; returns stdout. */
+  cli(...args: string[]): string;
+  status(): PetrelStatus;
+  /** The rows of `petrel routes --json`. */
+  routeRows(): PetrelRouteRow[];
+  /** Rewrites the config file and sends SIGHUP. */
+  reload(cfg: PetrelConfig): void;
+  /** SIGTERM; resolves with the exit code. */
+  terminate(): Promise<number | null>;
+}
+
+export async function startPetrel(lab: NetnsLab, ns: string, cfg: PetrelConfig, opts: { name?: string; env?: Record<string, string>; waitHttp?: boolean } = {}): Promise<PetrelDaemon> {
+  const name = opts.name ?? 'petrel';
+  const dir = makeDir(lab, name);
+  const configPath = join(dir, 'petrel.yaml');
+  const full: PetrelConfig = { http: { address: '127.0.0.1', port: 9179 }, ...cfg };
+  writeFileSync(configPath, stringifyYaml(full));
+  const api = `http://${full.http!.address}:${full.http!.port}`;
+  const proc = lab.spawn(name, ns, process.execPath, [PETREL_CLI, 'speaker', '--config', configPath], { env: { ...process.env, ...opts.env }, cwd: dir });
+  await assertAlive(proc, `petrel speaker ${name}`, 300);
+  const cli = (...args: string[]) => nsExec(ns, process.execPath, [PETREL_CLI, ...args], 30_000);
+  const status = () => JSON.parse(cli('status', '--json', '--api', api)) as PetrelStatus;
+  const routeRows = () => {
+    const j = JSON.parse(cli('routes', '--json', '--api', api)) as { routes?: PetrelRouteRow[] } | PetrelRouteRow[];
+    return Array.isArray(j) ? j : j.routes ?? [];
+  };
+  if (opts.waitHttp !== false) {
+    await waitFor(`petrel ${name} status API`, async () => {
+      if (proc.child.exitCode !== null) throw new Error(`petrel exited (${proc.child.exitCode}): ${proc.output().slice(-2000)}`);
+      return status().peers !== undefined;
+    }, 20_000, 200);
+  }
+  return {
+    ...baseHandle(lab, 'petrel', name, ns, dir, proc),
+    kind: 'petrel',
+    configPath,
+    api,
+    cli,
+    status,
+    routeRows,
+    reload(next: PetrelConfig) {
+      writeFileSync(configPath, stringifyYaml({ http: full.http, ...next }));
+      signal(proc.pid, 'SIGHUP');
+    },
+    async terminate() {
+      signal(proc.pid, 'SIGCONT');
+      signal(proc.pid, 'SIGTERM');
+      const code = await Promise.race([proc.exited, new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), 10_000).unref())]);
+      if (code === 'timeout') { await lab.stop(proc, 100); return null; }
+      return code;
+    },
+    routes: (family) => routeRows().filter((r) => familyOf(r.prefix) === family).map(petrelRowToRoute),
+    peers: () => status().peers.map((p) => ({
+      name: p.address,
+      address: p.address,
+      state: String(p.state),
+      established: p.state === 'Established',
+      lastError: [p.info, p.lastError === undefined ? undefined : JSON.stringify(p.lastError)].filter(Boolean).join('; ') || undefined,
+      received: p.received,
+    })),
+  };
+}
+
+/** Petrel's row → DaemonRoute; accepts AS paths as numbers, a string, or segments. */
+export function petrelRowToRoute(r: PetrelRouteRow): DaemonRoute {
+  const flat = (v: unknown): number[] => {
+    if (v === undefined || v === null) return [];
+    if (typeof v === 'number') return [v];
+    if (typeof v === 'string') return (v.match(/\d+/g) ?? []).map(Number);
+    if (Array.isArray(v)) return v.flatMap(flat);
+    if (typeof v === 'object') {
+      const o = v as { asns?: unknown; as?: unknown; segments?: unknown };
+      return flat(o.segments ?? o.asns ?? o.as);
+    }
+    return [];
+  };
+  const community = (c: unknown): string => typeof c === 'number' ? `${c >>> 16}:${c & 0xffff}` : String(c);
+  return {
+    prefix: r.prefix,
+    nextHop: r.nextHop,
+    asPath: flat(r.asPath),
+    origin: r.origin === undefined ? undefined : String(r.origin),
+    localPref: r.localPref,
+    med: r.med,
+    communities: (r.communities ?? []).map(community),
+    originatorId: r.originatorId,
+    clusterList: r.clusterList ?? [],
+    best: r.best !== false,
+    from: r.peer,
   };
 }
 
