@@ -1,0 +1,431 @@
+/**
+ * The dataplane of one node: desired state in (pods, remote blocks, local blocks, tunnels, NAT
+ * pools), kernel state out, kept so.
+ *
+ * One apply() pass, serialised (never two at once): resync if asked (dump links and our routes),
+ * tunnels (links, then addresses), routes (RouteTable), VXLAN neighbour/FDB entries, the NAT table.
+ * Passes are triggered by setters and kernel events (debounced), by a periodic full resync, and
+ * by a NAT check period. An event-buffer overflow forces a full resync; a failed pass is retried on
+ * the next trigger, with the full resync as backstop.
+ *
+ * Safety: with PETREL_REQUIRE_NETNS=1 (the tests set it) the dataplane refuses to program the
+ * namespace of PID 1: it compares the inode of the netlink socket's namespace (SIOCGSKNS) with
+ * /proc/1/ns/net before writing anything.
+ */
+import { statSync } from 'node:fs';
+import { PetrelError } from '../errors.js';
+import type { KernelLink, KernelNeigh, KernelOp, KernelPort } from './kernel.js';
+import { noopMetrics, silentLogger, type DataplaneMetrics, type DriftKind, type Logger, type RouteClass } from './log.js';
+import { NatTable, nftRunner, type NftRunner } from './nat.js';
+import { vtepMac } from './names.js';
+import { NUD_PERMANENT, NTF_SELF } from './netlink/constants.js';
+import { RtnlKernel } from './netlink/rtnl.js';
+import { RouteTable, type DesiredRoute, type RouteError } from './route-table.js';
+import { IPIP_DEVICE, IPIP_OVERHEAD, Tunnels, VXLAN_OVERHEAD_V4, type IpipWanted, type TunnelIssue, type VxlanWanted } from './tunnels.js';
+import type { LocalBlock, LocalPodRoute, NatPoolSpec, RemoteBlockRoute, TunnelSettings } from '../model/routes.js';
+
+/** Petrel's rtm_protocol: not in /etc/iproute2/rt_protos (Calico uses 80, BIRD 12, zebra 11). */
+export const DEFAULT_PROTOCOL = 97;
+export const DEFAULT_VXLAN_DEVICE = 'vxlan.petrel';
+export const DEFAULT_VXLAN_PORT = 4789;
+
+export class DataplaneError extends PetrelError {}
+
+export interface DataplaneOptions {
+  /** Network namespace name (/run/netns/NAME) or path; absent = this process's namespace. */
+  netns?: string;
+  /** rtm_protocol marking Petrel's routes (default 97). */
+  protocol?: number;
+  /** Routing table (default 254, main). */
+  table?: number;
+  /** Uplink interface name (direct routes, VXLAN underlay, tunnel MTUs). */
+  uplink?: string;
+  /** Node's underlay IPv4 address; finds the uplink when `uplink` is not given; VXLAN local address. */
+  nodeAddress?: string;
+  /** Node name (VTEP MAC derivation). */
+  nodeName?: string;
+  vxlanDevice?: string;
+  /** nftables table name (default petrel). */
+  natTable?: string;
+  /** How long a route may wait for its interface before it is reported (default 10 s). */
+  graceMs?: number;
+  resyncIntervalMs?: number;
+  natCheckIntervalMs?: number;
+  debounceMs?: number;
+  log?: Logger;
+  metrics?: DataplaneMetrics;
+  /** Injected kernel (tests); default: rtnetlink in `netns`. */
+  kernel?: KernelPort;
+  nft?: NftRunner;
+  /** Refuse PID 1's namespace (default: PETREL_REQUIRE_NETNS=1). */
+  requireNetns?: boolean;
+}
+
+export interface ApplyReport {
+  ok: boolean;
+  ms: number;
+  installed: number;
+  updated: number;
+  deleted: number;
+  pending: string[];
+  repaired: number;
+  errors: RouteError[];
+  issues: TunnelIssue[];
+}
+
+export interface DataplaneStatus {
+  running: boolean;
+  netnsInode: number;
+  protocol: number;
+  uplink?: { name: string; mtu: number };
+  ipip: { wanted: boolean; supported: boolean | undefined; mtu?: number };
+  vxlan: { wanted: boolean; device: string; mtu?: number };
+  routes: Record<RouteClass, number>;
+  pending: string[];
+  errors: RouteError[];
+  issues: TunnelIssue[];
+  repairs: Record<DriftKind, number>;
+  resyncs: number;
+  lastApply?: { at: string; ms: number; ok: boolean };
+}
+
+export interface Dataplane {
+  setLocalPods(pods: LocalPodRoute[]): void;
+  setRemoteBlocks(blocks: RemoteBlockRoute[]): void;
+  setLocalBlocks(blocks: LocalBlock[]): void;
+  setNatPools(pools: NatPoolSpec[]): void;
+  setTunnels(t: TunnelSettings): void;
+  apply(): Promise<ApplyReport>;
+  start(): Promise<ApplyReport>;
+  stop(): Promise<void>;
+  cleanup(): Promise<{ routes: number }>;
+  status(): DataplaneStatus;
+}
+
+export function createDataplane(opts: DataplaneOptions = {}): Dataplane {
+  return new NodeDataplane(opts);
+}
+
+function rootNsInode(): number {
+  try { return statSync('/proc/1/ns/net').ino; } catch { return -1; }
+}
+
+class NodeDataplane implements Dataplane {
+  private readonly port: KernelPort;
+  private readonly protocol: number;
+  private readonly log: Logger;
+  private readonly metrics: DataplaneMetrics;
+  private readonly routes: RouteTable;
+  private readonly tunnels: Tunnels;
+  private readonly nat: NatTable;
+  private readonly vxlanName: string;
+  private links = new Map<string, KernelLink>();
+  private pods: LocalPodRoute[] = [];
+  private remote: RemoteBlockRoute[] = [];
+  private localBlocks: LocalBlock[] = [];
+  private tunnelSettings: TunnelSettings = {};
+  private needResync: 'start' | 'periodic' | 'overflow' | 'error' | undefined = 'start';
+  private neighDirty = true;
+  private neighConfirmed = false;
+  private routesDirty = true;
+  private running = false;
+  private chain: Promise<unknown> = Promise.resolve();
+  private timer?: NodeJS.Timeout;
+  private resyncTimer?: NodeJS.Timeout;
+  private natTimer?: NodeJS.Timeout;
+  private last?: { at: string; ms: number; ok: boolean };
+  private lastIssues: TunnelIssue[] = [];
+  private lastPending: string[] = [];
+  private resyncs = 0;
+  private neighRepairs = 0;
+  private checked = false;
+
+  constructor(private readonly opts: DataplaneOptions) {
+    this.protocol = opts.protocol ?? DEFAULT_PROTOCOL;
+    if (!Number.isInteger(this.protocol) || this.protocol < 5 || this.protocol > 255) {
+      throw new DataplaneError('CONFIG_INVALID', `protocol ${this.protocol}: an rtm_protocol is 5..255 (0-4 belong to the kernel)`);
+    }
+    this.log = opts.log ?? silentLogger;
+    this.metrics = opts.metrics ?? noopMetrics;
+    this.vxlanName = opts.vxlanDevice ?? DEFAULT_VXLAN_DEVICE;
+    this.port = opts.kernel ?? new RtnlKernel({ netns: opts.netns });
+    this.checkNamespace();
+    this.routes = new RouteTable(this.port, { protocol: this.protocol, table: opts.table ?? 254, graceMs: opts.graceMs ?? 10_000, log: this.log, metrics: this.metrics });
+    this.tunnels = new Tunnels(this.port, this.log, this.metrics);
+    this.nat = new NatTable(opts.nft ?? nftRunner(opts.netns), opts.natTable ?? 'petrel', this.log, this.metrics);
+  }
+
+  private checkNamespace(): void {
+    const require = this.opts.requireNetns ?? process.env.PETREL_REQUIRE_NETNS === '1';
+    if (!require || this.checked) return;
+    if (this.port.nsInode <= 0 || this.port.nsInode === rootNsInode()) {
+      this.port.close();
+      throw new DataplaneError('DP_ERR_ROOT_NETNS', `refusing to program the host's network namespace (inode ${this.port.nsInode}) with PETREL_REQUIRE_NETNS=1: pass netns`);
+    }
+    this.checked = true;
+  }
+
+  setLocalPods(pods: LocalPodRoute[]): void { this.pods = [...pods]; this.routesDirty = true; this.schedule(); }
+  setRemoteBlocks(blocks: RemoteBlockRoute[]): void { this.remote = [...blocks]; this.routesDirty = true; this.neighDirty = true; this.schedule(); }
+  setLocalBlocks(blocks: LocalBlock[]): void { this.localBlocks = [...blocks]; this.routesDirty = true; this.schedule(); }
+  setNatPools(pools: NatPoolSpec[]): void { this.nat.setPools(pools); this.schedule(); }
+  setTunnels(t: TunnelSettings): void { this.tunnelSettings = { ...t }; this.routesDirty = true; this.neighDirty = true; this.schedule(); }
+
+  /** Debounced pass after a change, only while running (callers that are not running call apply()). */
+  private schedule(delay = this.opts.debounceMs ?? 20): void {
+    if (!this.running || this.timer) return;
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      this.apply().catch((e) => this.log.error({ err: (e as Error).message }, 'apply failed'));
+    }, delay);
+  }
+
+  private uplink(): KernelLink | undefined {
+    return this.opts.uplink ? this.links.get(this.opts.uplink) : this.uplinkByAddress;
+  }
+  private uplinkByAddress: KernelLink | undefined;
+
+  private ipipWanted(): IpipWanted | undefined {
+    const t = this.tunnelSettings.ipip;
+    if (!t) return undefined;
+    const up = this.uplink();
+    return { address: t.address, mtu: (up?.mtu ?? 1500) - IPIP_OVERHEAD };
+  }
+
+  private vxlanWanted(): VxlanWanted | undefined {
+    const t = this.tunnelSettings.vxlan;
+    if (!t) return undefined;
+    const up = this.uplink();
+    const local = this.opts.nodeAddress;
+    if (!up || !local) return undefined;
+    return {
+      name: this.vxlanName, vni: t.vni, port: t.port ?? DEFAULT_VXLAN_PORT, local, link: up.index,
+      mac: t.mac ?? vtepMac(this.opts.nodeName ?? local), mtu: up.mtu - VXLAN_OVERHEAD_V4, address: t.address,
+    };
+  }
+
+  private desiredRoutes(): Map<RouteClass, DesiredRoute[]> {
+    const by = new Map<RouteClass, DesiredRoute[]>([['local-pod', []], ['remote-direct', []], ['remote-ipip', []], ['remote-vxlan', []], ['local-block', []]]);
+    for (const p of this.pods) by.get('local-pod')!.push({ dst: p.prefix, cls: 'local-pod', type: 'unicast', scope: 'link', nexthops: [{ ifName: p.ifName, onlink: false }] });
+    for (const b of this.localBlocks) by.get('local-block')!.push({ dst: b.prefix, cls: 'local-block', type: 'blackhole', scope: 'universe', nexthops: [] });
+    const groups = new Map<string, RemoteBlockRoute[]>();
+    for (const r of this.remote) { const g = groups.get(r.prefix); if (g) g.push(r); else groups.set(r.prefix, [r]); }
+    const uplinkName = this.opts.uplink ?? this.uplinkByAddress?.name ?? '(no uplink)';
+    for (const [prefix, rs] of groups) {
+      const seen = new Set<string>();
+      const nexthops = [];
+      for (const r of rs) {
+        const nh = r.mode === 'ipip' ? { gateway: r.nextHop, ifName: IPIP_DEVICE, onlink: true }
+          : r.mode === 'vxlan' ? { gateway: r.vtep?.address ?? r.nextHop, ifName: this.vxlanName, onlink: true }
+            : { gateway: r.nextHop, ifName: uplinkName, onlink: false };
+        const k = `${nh.ifName}|${nh.gateway}`;
+        if (!seen.has(k)) { seen.add(k); nexthops.push(nh); }
+      }
+      const cls: RouteClass = `remote-${rs[0].mode}` as RouteClass;
+      by.get(cls)!.push({ dst: prefix, cls, type: 'unicast', scope: 'universe', nexthops });
+    }
+    return by;
+  }
+
+  private async loadLinks(): Promise<void> {
+    const links = await this.port.dumpLinks();
+    this.links = new Map(links.map((l) => [l.name, l]));
+    if (!this.opts.uplink && this.opts.nodeAddress) {
+      const addrs = await this.port.dumpAddrs();
+      const a = addrs.find((x) => x.address === this.opts.nodeAddress);
+      this.uplinkByAddress = a ? links.find((l) => l.index === a.index) : undefined;
+    }
+  }
+
+  apply(): Promise<ApplyReport> {
+    const run = () => this.pass();
+    const p = this.chain.then(run, run);
+    this.chain = p.catch(() => undefined);
+    return p;
+  }
+
+  private async pass(): Promise<ApplyReport> {
+    const t0 = performance.now();
+    const report: ApplyReport = { ok: true, ms: 0, installed: 0, updated: 0, deleted: 0, pending: [], repaired: 0, errors: [], issues: [] };
+    try {
+      if (this.needResync) {
+        const reason = this.needResync;
+        this.needResync = undefined;
+        this.resyncs++;
+        this.metrics.resync(reason);
+        this.tunnels.resyncStarted();
+        await this.loadLinks();
+        const n = await this.routes.resync();
+        this.neighDirty = true;
+        this.nat.markDirty();
+        this.log.debug({ reason, routes: n, links: this.links.size }, 'resync');
+      }
+      const ipip = this.ipipWanted();
+      const vxlan = this.vxlanWanted();
+      if (this.tunnelSettings.vxlan && !vxlan) report.issues.push({ code: 'DP_ERR_NO_UPLINK', message: 'VXLAN needs the uplink and nodeAddress: set uplink/nodeAddress' });
+      const t = await this.tunnels.apply(this.links, ipip, vxlan, this.vxlanName);
+      report.issues.push(...t.issues);
+      if (t.changed) await this.loadLinks();
+      report.issues.push(...await this.tunnels.applyAddresses(this.links, ipip, vxlan));
+
+      for (const [cls, rs] of this.desiredRoutes()) this.routes.setClass(cls, rs);
+      const idx = new Map<string, number>();
+      for (const [name, l] of this.links) idx.set(name, l.index);
+      if (this.tunnels.ipipSupported === false) idx.delete(IPIP_DEVICE);
+      const r = await this.routes.apply(idx);
+      this.routesDirty = false;
+      Object.assign(report, { installed: r.installed, updated: r.updated, deleted: r.deleted, pending: r.pending, errors: r.errors });
+      report.repaired += r.repaired;
+
+      if (this.neighDirty) await this.applyNeighbours(vxlan, report);
+      if (this.nat.isDirty()) {
+        try {
+          const n = await this.nat.apply();
+          report.repaired += n.repaired;
+        } catch (e) {
+          const err = e as PetrelError;
+          report.issues.push({ code: err.code, message: err.message });
+          this.metrics.error(err.code);
+        }
+      }
+      for (const [cls, n] of Object.entries(this.routes.countsByClass())) this.metrics.routes(cls as RouteClass, n);
+    } catch (e) {
+      const err = e as Error & { code?: string };
+      report.ok = false;
+      report.issues.push({ code: err.code ?? 'DP_ERR_APPLY', message: err.message });
+      this.metrics.error(err.code ?? 'DP_ERR_APPLY');
+      this.needResync = 'error';
+      this.log.error({ err: err.message }, 'apply failed; full resync next');
+    }
+    report.ms = performance.now() - t0;
+    report.ok = report.ok && report.errors.length === 0 && report.issues.length === 0;
+    this.metrics.applyLatency(report.ms / 1000);
+    this.last = { at: new Date().toISOString(), ms: report.ms, ok: report.ok };
+    this.lastIssues = report.issues;
+    this.lastPending = report.pending;
+    // Pending routes wait for link events; a retry timer covers errors and the grace-period report.
+    if (this.running && (report.errors.length || report.issues.length || report.pending.length)) this.schedule(1000);
+    return report;
+  }
+
+  private async applyNeighbours(vxlan: VxlanWanted | undefined, report: ApplyReport): Promise<void> {
+    const dev = this.links.get(this.vxlanName);
+    this.neighDirty = false;
+    if (!dev || !vxlan) return;
+    const want: KernelNeigh[] = [];
+    const seen = new Set<string>();
+    for (const r of this.remote) {
+      if (r.mode !== 'vxlan' || !r.vtep) continue;
+      const k = `${r.vtep.address}|${r.vtep.mac}|${r.nextHop}`;
+      if (seen.has(k)) continue;
+      seen.add(k);
+      const fam = r.vtep.address.includes(':') ? 'inet6' : 'inet';
+      want.push({ family: fam, ifindex: dev.index, dst: r.vtep.address, lladdr: r.vtep.mac, state: NUD_PERMANENT, flags: 0 });
+      want.push({ family: 'bridge', ifindex: dev.index, dst: r.nextHop, lladdr: r.vtep.mac, state: NUD_PERMANENT, flags: NTF_SELF });
+    }
+    const have = (await this.port.dumpNeighs(dev.index)).filter((n) => (n.state & NUD_PERMANENT) !== 0);
+    const key = (n: KernelNeigh) => n.family === 'bridge' ? `b|${n.lladdr}|${n.dst}` : `${n.family}|${n.dst}|${n.lladdr}`;
+    const haveKeys = new Set(have.map(key));
+    const wantKeys = new Set(want.map(key));
+    const ops: KernelOp[] = [];
+    for (const n of want) if (!haveKeys.has(key(n))) ops.push({ op: 'neigh-set', neigh: n });
+    for (const n of have) if (!wantKeys.has(key(n)) && n.lladdr && n.lladdr !== '00:00:00:00:00:00') ops.push({ op: 'neigh-delete', neigh: n });
+    if (!ops.length) { this.neighConfirmed = true; return; }
+    const adds = ops.filter((o) => o.op === 'neigh-set').length;
+    if (this.neighConfirmed && adds) {
+      this.neighRepairs += adds;
+      report.repaired += adds;
+      for (let i = 0; i < adds; i++) this.metrics.driftRepair('neigh');
+    }
+    const errs = await this.port.write(ops);
+    errs.forEach((e, i) => {
+      if (!e) { this.log.info({ neigh: (ops[i] as { neigh: KernelNeigh }).neigh }, ops[i].op === 'neigh-set' ? 'install' : 'delete'); return; }
+      report.issues.push({ code: e.code, errno: e.errno, message: e.message });
+      this.neighDirty = true;
+    });
+    this.neighConfirmed = true;
+  }
+
+  async start(): Promise<ApplyReport> {
+    if (this.running) return this.apply();
+    this.running = true;
+    this.port.watch(this.protocol, {
+      route: (kind, r) => { this.routes.onRouteEvent(kind, r); if (this.routes.isDirty()) this.schedule(); },
+      link: (kind, l) => {
+        const had = this.links.get(l.name);
+        if (kind === 'del') {
+          if (had && had.index === l.index) { this.links.delete(l.name); this.routes.linkGone(l.name, l.index); }
+        } else {
+          if (had && had.index !== l.index) this.routes.linkGone(had.name, had.index);
+          for (const [n, x] of this.links) if (x.index === l.index && n !== l.name) this.links.delete(n); // renamed
+          this.links.set(l.name, l);
+          this.routes.markDirty();
+        }
+        this.neighDirty = true;
+        this.schedule();
+      },
+      neigh: (_kind, n) => {
+        const dev = this.links.get(this.vxlanName);
+        if (dev && n.ifindex === dev.index && (n.state & NUD_PERMANENT || _kind === 'del')) { this.neighDirty = true; this.schedule(); }
+      },
+      nft: () => { this.nat.markDirty(); this.schedule(50); },
+      overflow: () => { this.needResync = 'overflow'; this.schedule(); },
+    });
+    const resyncMs = this.opts.resyncIntervalMs ?? 90_000;
+    this.resyncTimer = setInterval(() => { this.needResync ??= 'periodic'; this.schedule(0); }, resyncMs);
+    const natMs = this.opts.natCheckIntervalMs ?? 10_000;
+    this.natTimer = setInterval(() => { this.nat.markDirty(); this.schedule(0); }, natMs);
+    this.needResync = 'start';
+    return this.apply();
+  }
+
+  async stop(): Promise<void> {
+    this.running = false;
+    for (const t of [this.timer, this.resyncTimer, this.natTimer]) if (t) { clearTimeout(t); clearInterval(t); }
+    this.timer = this.resyncTimer = this.natTimer = undefined;
+    await this.chain.catch(() => undefined);
+    this.port.close();
+  }
+
+  /** Removes everything Petrel owns: routes with our protocol, VXLAN device, tunl0 address, NAT table. */
+  async cleanup(): Promise<{ routes: number }> {
+    const wasRunning = this.running;
+    this.running = false;
+    await this.chain.catch(() => undefined);
+    const routes = await this.routes.deleteAll();
+    await this.loadLinks();
+    this.tunnelSettings = {};
+    await this.tunnels.apply(this.links, undefined, undefined, this.vxlanName);
+    const t = this.links.get(IPIP_DEVICE);
+    if (t && this.tunnels.ipipSupported !== false) {
+      // We may not have made it this run: remove any address and set it down only if it carries one.
+      const addrs = await this.port.dumpAddrs(t.index);
+      if (addrs.length) await this.port.write(addrs.map((addr) => ({ op: 'addr-delete', addr })));
+    }
+    await this.nat.deleteAll();
+    this.running = wasRunning;
+    this.log.info({ routes }, 'cleanup');
+    return { routes };
+  }
+
+  status(): DataplaneStatus {
+    const up = this.uplink();
+    const ipip = this.ipipWanted();
+    const vx = this.vxlanWanted();
+    return {
+      running: this.running,
+      netnsInode: this.port.nsInode,
+      protocol: this.protocol,
+      uplink: up ? { name: up.name, mtu: up.mtu } : undefined,
+      ipip: { wanted: !!this.tunnelSettings.ipip, supported: this.tunnels.ipipSupported, mtu: ipip?.mtu },
+      vxlan: { wanted: !!this.tunnelSettings.vxlan, device: this.vxlanName, mtu: vx?.mtu },
+      routes: this.routes.countsByClass(),
+      pending: this.lastPending,
+      errors: this.routes.lastErrors,
+      issues: this.lastIssues,
+      repairs: { route: this.routes.repairs, link: this.tunnels.repairs, addr: 0, neigh: this.neighRepairs, nft: this.nat.repairs },
+      resyncs: this.resyncs,
+      lastApply: this.last,
+    };
+  }
+}

@@ -1,0 +1,32 @@
+/**
+ * Names and addresses derived from identities, so that they are stable across restarts and nodes
+ * can compute each other's without asking.
+ *
+ * Host-side veth of a pod: `prefix + first (15 - prefix.length) hex digits of
+ * SHA-1("<namespace>.<name>")`. With the default prefix "pet" that is 3 + 12 = 15 characters,
+ * the kernel's IFNAMSIZ - 1 limit. (Calico's rule is the same shape: "cali" + 11 hex digits.)
+ * The CNI plugin and the agent must use the same prefix.
+ *
+ * VTEP MAC of a node: the first 6 bytes of SHA-1("petrel-vtep:<node name>") with the multicast bit
+ * cleared and the locally-administered bit set (IEEE 802 §8.2.2), so it never collides with a
+ * vendor-assigned address and is the same every time the node's agent starts.
+ */
+import { createHash } from 'node:crypto';
+import { PetrelError } from '../errors.js';
+
+export const DEFAULT_VETH_PREFIX = 'pet';
+const IFNAMSIZ = 16;
+
+export function hostVethName(namespace: string, pod: string, prefix = DEFAULT_VETH_PREFIX): string {
+  const room = IFNAMSIZ - 1 - prefix.length;
+  if (prefix.length === 0 || room < 4 || !/^[A-Za-z0-9_.-]+$/.test(prefix)) {
+    throw new PetrelError('CONFIG_INVALID', `veth prefix "${prefix}" must be 1-11 characters of [A-Za-z0-9_.-]`);
+  }
+  return prefix + createHash('sha1').update(`${namespace}.${pod}`).digest('hex').slice(0, room);
+}
+
+export function vtepMac(nodeName: string): string {
+  const b = createHash('sha1').update(`petrel-vtep:${nodeName}`).digest().subarray(0, 6);
+  b[0] = (b[0] & 0xfe) | 0x02;
+  return [...b].map((x) => x.toString(16).padStart(2, '0')).join(':');
+}
