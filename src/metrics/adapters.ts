@@ -3,15 +3,19 @@
  *
  * The domain layers (bgp/, dataplane/, k8s/) may not import prom-client or metrics/ (see
  * scripts/check-boundaries.mjs): each defines the few calls it makes, with a no-op default, and
- * agent/ hands it one of these objects. TypeScript's structural typing is the glue — an adapter
- * here satisfies the domain's interface when the method names and parameter types match, so the
- * adapters are written against the interfaces documented below (kept in step with the domain's).
+ * agent/ hands it one of these objects. The adapters `implements` the domain's interfaces where
+ * they exist (bgp/session/types.ts SessionMetrics, bgp/speaker.ts SpeakerMetrics,
+ * dataplane/log.ts DataplaneMetrics), so a change there fails the type-check here; where the
+ * domain has none yet (the k8s reflector, convergence), the interface is defined below.
  *
  * Every label value crosses a sanitiser: free-form strings (a peer type, a watch error reason)
  * map onto the fixed lists of registry.ts or become 'other', so no caller can blow up cardinality.
  * Per-peer series are removed with the peer (`BgpMetricsAdapter.forgetPeer`), including the
  * NOTIFICATION counters whose code/subcode combinations are only known once seen.
  */
+import type { DataplaneMetrics } from '../dataplane/log.js';
+import type { SessionMetrics } from '../bgp/session/types.js';
+import type { SpeakerMetrics } from '../bgp/speaker.js';
 import type { PetrelMetrics, SessionState } from './registry.js';
 import {
   ATTRIBUTE_ACTIONS, CONVERGENCE_PATHS, DATAPLANE_FEATURES, DATAPLANE_OBJECTS, FAMILIES, K8S_RESOURCES,
@@ -36,7 +40,7 @@ function family(f: string): string {
 
 /** What a Session reports (bgp/session). Counts default to 1. */
 export interface SessionMetricsSink {
-  stateChanged(from: SessionState, to: SessionState): void;
+  stateChanged(from: SessionState | string, to: SessionState | string): void;
   updateReceived(count?: number): void;
   updateSent(count?: number): void;
   notificationReceived(code: number, subcode: number): void;
@@ -61,7 +65,7 @@ export interface SpeakerMetricsSink {
 
 type NotifKey = string; // `${code}/${subcode}`
 
-export class BgpMetricsAdapter implements SpeakerMetricsSink {
+export class BgpMetricsAdapter implements SpeakerMetricsSink, SpeakerMetrics {
   private readonly touched = new Map<string, { notifIn: Set<NotifKey>; notifOut: Set<NotifKey>; actions: Set<string>; families: Set<string>; info?: { peer_asn: string; peer_type: string } }>();
   constructor(private readonly m: PetrelMetrics) {}
 
@@ -140,13 +144,13 @@ export class BgpMetricsAdapter implements SpeakerMetricsSink {
     this.m.connectionsRejected.inc();
   }
 
-  session(peer: string): SessionMetricsSink {
+  session(peer: string): SessionMetricsSink & SessionMetrics {
     const m = this.m;
     const t = () => this.peer(peer);
     return {
       stateChanged: (from, to) => {
         if (from === 'Established' && to !== 'Established') m.sessionFlaps.inc({ peer });
-        this.setState(peer, to);
+        this.setState(peer, to as SessionState);
       },
       updateReceived: (n = 1) => { t(); m.updatesReceived.inc({ peer }, n); },
       updateSent: (n = 1) => { t(); m.updatesSent.inc({ peer }, n); },
@@ -178,43 +182,42 @@ export function peerType(t: string): string {
 }
 
 // ------------------------------------------------------------------------------------------------
-// Dataplane
+// Dataplane: implements dataplane/log.ts DataplaneMetrics.
 // ------------------------------------------------------------------------------------------------
 
-/** What the dataplane reconciler reports (dataplane/). */
-export interface DataplaneMetricsSink {
-  /** Current owned routes per class: local_pod, remote_direct, remote_ipip, remote_vxlan, blackhole. */
-  routes(counts: Readonly<Record<string, number>>): void;
-  applied(seconds: number): void;
-  /** object: route | link | address | neighbour | fdb | nftables. */
-  error(object: string, count?: number): void;
-  driftRepaired(object: string, count?: number): void;
-  /** trigger: startup | periodic | socket_error | requested; ok = no error in the resync. */
-  resynced(trigger: string, ok: boolean): void;
-  /** feature: ipip | vxlan | nftables. */
-  feature(name: string, available: boolean): void;
+const DRIFT_ALIASES: Record<string, string> = { addr: 'address', neigh: 'neighbour', nft: 'nftables' };
+
+/** An error code as a label value: a stable upper-case code (NL_ERR_ENOBUFS), else 'other'. */
+export function errorCode(code: string): string {
+  return /^[A-Z][A-Z0-9_]{1,47}$/.test(code) ? code : 'other';
 }
 
-export class DataplaneMetricsAdapter implements DataplaneMetricsSink {
+export class DataplaneMetricsAdapter implements DataplaneMetrics {
   constructor(private readonly m: PetrelMetrics) {
     for (const c of ROUTE_CLASSES) m.dataplaneRoutes.set({ class: c }, 0);
-    for (const o of DATAPLANE_OBJECTS) { m.dataplaneErrors.inc({ object: o }, 0); m.driftRepairs.inc({ object: o }, 0); }
+    for (const o of DATAPLANE_OBJECTS) m.driftRepairs.inc({ object: o }, 0);
+    for (const t of RESYNC_TRIGGERS) m.resyncs.inc({ trigger: t }, 0);
   }
-  routes(counts: Readonly<Record<string, number>>): void {
-    const sums = new Map<string, number>(ROUTE_CLASSES.map((c) => [c, 0]));
-    for (const [k, v] of Object.entries(counts)) {
-      const c = oneOf(ROUTE_CLASSES, snake(k));
-      sums.set(c, (sums.get(c) ?? 0) + v);
-    }
-    for (const [c, v] of sums) this.m.dataplaneRoutes.set({ class: c }, v);
+  routes(cls: string, count: number): void {
+    this.m.dataplaneRoutes.set({ class: oneOf(ROUTE_CLASSES, snake(cls)) }, count);
   }
-  applied(seconds: number): void { this.m.applyDuration.observe(seconds); }
-  error(object: string, count = 1): void { this.m.dataplaneErrors.inc({ object: oneOf(DATAPLANE_OBJECTS, snake(object)) }, count); }
-  driftRepaired(object: string, count = 1): void { this.m.driftRepairs.inc({ object: oneOf(DATAPLANE_OBJECTS, snake(object)) }, count); }
-  resynced(trigger: string, ok: boolean): void {
-    this.m.resyncs.inc({ trigger: oneOf(RESYNC_TRIGGERS, snake(trigger)) });
-    if (!ok) this.m.resyncErrors.inc();
+  applyLatency(seconds: number): void {
+    this.m.applyDuration.observe(seconds);
   }
+  error(code: string): void {
+    this.m.dataplaneErrors.inc({ code: errorCode(code) });
+  }
+  driftRepair(kind: string): void {
+    const k = snake(kind);
+    this.m.driftRepairs.inc({ object: oneOf(DATAPLANE_OBJECTS, DRIFT_ALIASES[k] ?? k) });
+  }
+  resync(reason: string): void {
+    this.m.resyncs.inc({ trigger: oneOf(RESYNC_TRIGGERS, snake(reason)) });
+  }
+  ipipUnsupported(flag: boolean): void {
+    this.feature('ipip', !flag);
+  }
+  /** For agent/: what else the kernel can or cannot do (vxlan, nftables). */
   feature(name: string, available: boolean): void {
     this.m.featureAvailable.set({ feature: oneOf(DATAPLANE_FEATURES, snake(name)) }, available ? 1 : 0);
   }

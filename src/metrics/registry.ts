@@ -36,12 +36,16 @@ export const SESSION_STATE_VALUE = {
 export type SessionState = keyof typeof SESSION_STATE_VALUE;
 
 /** Fixed label values; anything else is folded into 'other' by the adapters. */
-export const FAMILIES = ['ipv4', 'ipv6'] as const;
+/** 'all' when a caller counts both families together (the speaker's Adj-RIB-Out and Loc-RIB totals). */
+export const FAMILIES = ['ipv4', 'ipv6', 'all'] as const;
 export const RIB_TABLES = ['adj_rib_in', 'loc_rib', 'adj_rib_out'] as const;
-export const ROUTE_CLASSES = ['local_pod', 'remote_direct', 'remote_ipip', 'remote_vxlan', 'blackhole'] as const;
-export const DATAPLANE_OBJECTS = ['route', 'link', 'address', 'neighbour', 'fdb', 'nftables'] as const;
+/** dataplane/log.ts RouteClass, snake-cased; local_block is the blackhole route of a block this node owns. */
+export const ROUTE_CLASSES = ['local_pod', 'remote_direct', 'remote_ipip', 'remote_vxlan', 'local_block'] as const;
+/** dataplane/log.ts DriftKind, spelt out. */
+export const DATAPLANE_OBJECTS = ['route', 'link', 'address', 'neighbour', 'nftables'] as const;
 export const DATAPLANE_FEATURES = ['ipip', 'vxlan', 'nftables'] as const;
-export const RESYNC_TRIGGERS = ['startup', 'periodic', 'socket_error', 'requested'] as const;
+/** dataplane/log.ts resync reasons: start, periodic timer, netlink receive-buffer overflow, socket error. */
+export const RESYNC_TRIGGERS = ['start', 'periodic', 'overflow', 'error'] as const;
 export const WATCH_EVENT_TYPES = ['ADDED', 'MODIFIED', 'DELETED', 'BOOKMARK', 'ERROR'] as const;
 export const WATCH_ERROR_REASONS = ['gone', 'unauthorized', 'forbidden', 'http_error', 'network', 'decode', 'idle_timeout'] as const;
 export const K8S_RESOURCES = ['nodes', 'pods', 'bgpconfigurations', 'bgppeers', 'ippools', 'secrets'] as const;
@@ -91,10 +95,9 @@ export class PetrelMetrics {
   // --- dataplane -------------------------------------------------------------------------------
   readonly dataplaneRoutes: Gauge<'class'>;
   readonly applyDuration: Histogram<string>;
-  readonly dataplaneErrors: Counter<'object'>;
+  readonly dataplaneErrors: Counter<'code'>;
   readonly driftRepairs: Counter<'object'>;
   readonly resyncs: Counter<'trigger'>;
-  readonly resyncErrors: Counter<string>;
   readonly featureAvailable: Gauge<'feature'>;
 
   // --- Kubernetes ------------------------------------------------------------------------------
@@ -133,10 +136,9 @@ export class PetrelMetrics {
 
     this.dataplaneRoutes = new Gauge({ name: `${p}dataplane_routes`, help: 'Kernel routes Petrel owns, by class.', labelNames: ['class'], registers });
     this.applyDuration = new Histogram({ name: `${p}dataplane_apply_duration_seconds`, help: 'Time one dataplane apply() took, from desired-state diff to the last kernel acknowledgement.', buckets: APPLY_BUCKETS, registers });
-    this.dataplaneErrors = new Counter({ name: `${p}dataplane_errors_total`, help: 'Kernel operations that failed, by kind of object.', labelNames: ['object'], registers });
+    this.dataplaneErrors = new Counter({ name: `${p}dataplane_errors_total`, help: 'Kernel operations that failed, by Petrel error code (NL_ERR_*, DP_ERR_*).', labelNames: ['code'], registers });
     this.driftRepairs = new Counter({ name: `${p}dataplane_drift_repairs_total`, help: 'Objects changed or removed behind Petrel\'s back and restored, by kind of object.', labelNames: ['object'], registers });
-    this.resyncs = new Counter({ name: `${p}dataplane_resyncs_total`, help: 'Full resyncs of the dataplane against the kernel, by trigger.', labelNames: ['trigger'], registers });
-    this.resyncErrors = new Counter({ name: `${p}dataplane_resync_errors_total`, help: 'Full resyncs that ended with at least one error.', registers });
+    this.resyncs = new Counter({ name: `${p}dataplane_resyncs_total`, help: 'Full resyncs of the dataplane against the kernel, by trigger (start, periodic, overflow, error: the last two follow a netlink failure).', labelNames: ['trigger'], registers });
     this.featureAvailable = new Gauge({ name: `${p}dataplane_feature_available`, help: 'Whether the kernel offers a feature Petrel may need (1) or not (0).', labelNames: ['feature'], registers });
 
     this.watchEvents = new Counter({ name: `${p}k8s_watch_events_total`, help: 'Watch events received from the Kubernetes API, by resource and event type.', labelNames: ['resource', 'type'], registers });
@@ -153,7 +155,6 @@ export class PetrelMetrics {
     }
     this.ready.set(0);
     this.connectionsRejected.inc(0);
-    this.resyncErrors.inc(0);
     if (opts.processMetrics ?? true) {
       collectDefaultMetrics({ register: this.registry, prefix: p });
       // prom-client also exports the sums of three labelled gauges as gauges named *_total, which

@@ -81,14 +81,17 @@ test('free-form label values fold into the fixed lists or into other', async () 
   assert.equal(watchErrorReason('ECONNRESET while reading'), 'other');
   const m = fresh();
   const dp = new DataplaneMetricsAdapter(m);
-  dp.error('Neighbour');
+  dp.error('NL_ERR_EEXIST');
   dp.error('a kernel message with spaces');
-  dp.routes({ 'remote-vxlan': 4, weird: 2 });
+  dp.driftRepair('neigh');
+  dp.routes('remote-vxlan', 4);
+  dp.routes('weird', 2);
   new BgpMetricsAdapter(m).ribSize('Loc-RIB', 'IPv6', 12);
   new ConvergenceMetricsAdapter(m).observe('k8s-to-kernel', 0.02);
   const s = await samples(m);
-  assert.equal(value(s, 'petrel_dataplane_errors_total', { object: 'neighbour' }), 1);
-  assert.equal(value(s, 'petrel_dataplane_errors_total', { object: 'other' }), 1);
+  assert.equal(value(s, 'petrel_dataplane_errors_total', { code: 'NL_ERR_EEXIST' }), 1);
+  assert.equal(value(s, 'petrel_dataplane_errors_total', { code: 'other' }), 1);
+  assert.equal(value(s, 'petrel_dataplane_drift_repairs_total', { object: 'neighbour' }), 1);
   assert.equal(value(s, 'petrel_dataplane_routes', { class: 'remote_vxlan' }), 4);
   assert.equal(value(s, 'petrel_dataplane_routes', { class: 'other' }), 2);
   assert.equal(value(s, 'petrel_dataplane_routes', { class: 'local_pod' }), 0);
@@ -97,17 +100,20 @@ test('free-form label values fold into the fixed lists or into other', async () 
   assert.ok(!s.some((x) => Object.values(x.labels).some((v) => v.includes(' '))), 'no label value carries free text');
 });
 
-test('a dataplane resync with an error counts both the resync and the error', async () => {
+test('dataplane resyncs are counted by trigger and a kernel without ipip shows as a missing feature', async () => {
   const m = fresh();
   const dp = new DataplaneMetricsAdapter(m);
-  dp.resynced('startup', true);
-  dp.resynced('periodic', false);
-  dp.feature('ipip', false);
+  dp.resync('start');
+  dp.resync('overflow');
+  dp.resync('overflow');
+  dp.ipipUnsupported(true);
+  dp.feature('vxlan', true);
   const s = await samples(m);
-  assert.equal(value(s, 'petrel_dataplane_resyncs_total', { trigger: 'startup' }), 1);
-  assert.equal(value(s, 'petrel_dataplane_resyncs_total', { trigger: 'periodic' }), 1);
-  assert.equal(value(s, 'petrel_dataplane_resync_errors_total'), 1);
+  assert.equal(value(s, 'petrel_dataplane_resyncs_total', { trigger: 'start' }), 1);
+  assert.equal(value(s, 'petrel_dataplane_resyncs_total', { trigger: 'overflow' }), 2);
+  assert.equal(value(s, 'petrel_dataplane_resyncs_total', { trigger: 'error' }), 0);
   assert.equal(value(s, 'petrel_dataplane_feature_available', { feature: 'ipip' }), 0);
+  assert.equal(value(s, 'petrel_dataplane_feature_available', { feature: 'vxlan' }), 1);
 });
 
 test('a reflector sink starts unsynced and reports events, relists, restarts and errors for its resource', async () => {

@@ -34,13 +34,16 @@ export function populate(m: PetrelMetrics, peers: number): void {
   bgp.bestPathChanged('ipv4', peers);
 
   const dp = new DataplaneMetricsAdapter(m);
-  dp.routes({ local_pod: 30, remote_direct: peers, remote_vxlan: 0, remote_ipip: 0, blackhole: 1 });
-  dp.applied(0.0042);
-  dp.error('route');
-  dp.driftRepaired('route');
-  dp.resynced('startup', true);
-  dp.resynced('periodic', false);
-  for (const f of ['ipip', 'vxlan', 'nftables']) dp.feature(f, f !== 'ipip');
+  dp.routes('local-pod', 30);
+  dp.routes('remote-direct', peers);
+  dp.routes('local-block', 1);
+  dp.applyLatency(0.0042);
+  dp.error('NL_ERR_ENOBUFS');
+  dp.driftRepair('route');
+  dp.resync('start');
+  dp.resync('overflow');
+  dp.ipipUnsupported(true);
+  for (const f of ['vxlan', 'nftables']) dp.feature(f, true);
 
   const k8s = new K8sMetricsAdapter(m);
   const sinks = new Map<string, ReturnType<K8sMetricsAdapter['reflector']>>();
