@@ -9,8 +9,9 @@
  * the next trigger, with the full resync as backstop.
  *
  * Safety: with PETREL_REQUIRE_NETNS=1 (the tests set it) the dataplane refuses to program the
- * namespace of PID 1: it compares the inode of the netlink socket's namespace (SIOCGSKNS) with
- * /proc/1/ns/net before writing anything.
+ * namespace of PID 1 and its own: it compares the inode of the netlink socket's namespace
+ * (SIOCGSKNS) with /proc/1/ns/net and /proc/self/ns/net before writing anything (PID 1's may be
+ * unreadable inside a container, so the process's own namespace is refused too).
  */
 import { statSync } from 'node:fs';
 import { PetrelError } from '../errors.js';
@@ -106,8 +107,13 @@ export function createDataplane(opts: DataplaneOptions = {}): Dataplane {
   return new NodeDataplane(opts);
 }
 
-function rootNsInode(): number {
-  try { return statSync('/proc/1/ns/net').ino; } catch { return -1; }
+/** Inodes of namespaces a test must never program: PID 1's (when readable) and this process's own. */
+function forbiddenNsInodes(): number[] {
+  const out: number[] = [];
+  for (const p of ['/proc/1/ns/net', '/proc/self/ns/net']) {
+    try { out.push(statSync(p).ino); } catch { /* PID 1's may be unreadable in a container */ }
+  }
+  return out;
 }
 
 class NodeDataplane implements Dataplane {
@@ -158,9 +164,9 @@ class NodeDataplane implements Dataplane {
   private checkNamespace(): void {
     const require = this.opts.requireNetns ?? process.env.PETREL_REQUIRE_NETNS === '1';
     if (!require || this.checked) return;
-    if (this.port.nsInode <= 0 || this.port.nsInode === rootNsInode()) {
+    if (this.port.nsInode <= 0 || forbiddenNsInodes().includes(this.port.nsInode)) {
       this.port.close();
-      throw new DataplaneError('DP_ERR_ROOT_NETNS', `refusing to program the host's network namespace (inode ${this.port.nsInode}) with PETREL_REQUIRE_NETNS=1: pass netns`);
+      throw new DataplaneError('DP_ERR_ROOT_NETNS', `refusing to program the host's (or this process's own) network namespace (inode ${this.port.nsInode}) with PETREL_REQUIRE_NETNS=1: pass netns`);
     }
     this.checked = true;
   }
