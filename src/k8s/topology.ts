@@ -1,0 +1,338 @@
+/**
+ * computeTopology: the cluster's BGP topology as seen from one node — a pure function of the
+ * validated objects (resources.ts) and the node's name. Same inputs, same output: every list is
+ * sorted and nothing depends on input order, the clock or randomness, so the agent can recompute
+ * on every change and diff (diffTopology) to learn what to do.
+ *
+ * Peers, by the source that names them (when two name the same address, the first of this order
+ * wins: node specific > global > route reflector > node-to-node mesh; then by BGPPeer name):
+ *   - node-to-node mesh (BGPConfiguration.nodeToNodeMesh): every other node, on every address family
+ *     both have. Made one-way to avoid connection collisions (RFC 4271 §6.8 resolves them, but only
+ *     after both connections were opened): we are passive toward a peer whose address is higher, so
+ *     exactly one side of each pair connects.
+ *   - BGPPeer with peerIP: the nodes it applies to (node / nodeSelector / every node) peer with that
+ *     address; passive and AS as the object says ('global' without node/nodeSelector, else 'node specific').
+ *   - BGPPeer with peerSelector: the nodes it applies to peer with the in-cluster nodes it selects,
+ *     and — as in Calico — the selected nodes peer back with those nodes, so both ends configure the
+ *     session. One-way by address, as the mesh. Each side uses the other's own AS.
+ * Route reflection (RFC 4456): a node with a cluster id (annotation) is a route reflector. Toward an
+ * in-cluster peer whose cluster id differs from its own (a plain node, or a reflector of another
+ * cluster) it sets rrClient; reflectors sharing a cluster id are ordinary iBGP peers of each other.
+ * Mesh sessions are never client sessions (a full mesh needs no reflection).
+ *
+ * Remote blocks: each other node's spec.podCIDRs, reached through the owning node's BGP address.
+ * The IPPool containing the block (longest match) decides: VXLAN or IP-in-IP when its mode is Always,
+ * or CrossSubnet and the owning node is outside this node's subnet (the CIDR annotation; /32 when
+ * unknown, so CrossSubnet then always encapsulates); otherwise direct. Blocks in no pool are direct.
+ *
+ * What burned us (and Calico before us): a node whose address is unknown yet (it has just joined,
+ * its agent has not annotated it) must not break the others — it is skipped with a problem.
+ */
+import { familyOfIp, familyOfPrefix, formatIp, parseIp, parsePrefix, prefixContains, type Family } from '../model/ip.js';
+import type {
+  AdvertisedKind,
+  AdvertisedPrefix,
+  LocalBlock,
+  PeerSpec,
+  PeerType,
+  PoolSummary,
+  RemoteBlockRoute,
+  Topology,
+  TopologyProblem,
+} from '../model/topology.js';
+import { matchSelector } from './crds/selector.js';
+import { defaultBgpConfiguration, NODE_ANNOTATIONS, NODE_LABELS, type BgpConfiguration, type BgpPeer, type IpPool, type NodeInfo } from './resources.js';
+
+export interface TopologyInput {
+  nodes: readonly NodeInfo[];
+  bgpConfiguration?: BgpConfiguration;
+  bgpPeers: readonly BgpPeer[];
+  ipPools: readonly IpPool[];
+  thisNode: string;
+}
+
+const FAMILIES: Family[] = ['ipv4', 'ipv6'];
+const PRECEDENCE: Record<PeerType, number> = { 'node specific': 4, global: 3, 'route reflector': 2, 'node-to-node mesh': 1 };
+
+/** Orders addresses numerically (IPv4 before IPv6). */
+export function compareIp(a: string, b: string): number {
+  const x = parseIp(a);
+  const y = parseIp(b);
+  if (x.length !== y.length) return x.length - y.length;
+  for (let i = 0; i < x.length; i++) if (x[i] !== y[i]) return x[i] - y[i];
+  return 0;
+}
+
+/** Orders prefixes by family, network address, then length. */
+export function comparePrefix(a: string, b: string): number {
+  const pa = parsePrefix(a, true);
+  const pb = parsePrefix(b, true);
+  if (pa.addr.length !== pb.addr.length) return pa.addr.length - pb.addr.length;
+  for (let i = 0; i < pa.addr.length; i++) if (pa.addr[i] !== pb.addr[i]) return pa.addr[i] - pb.addr[i];
+  return pa.len - pb.len;
+}
+
+/** True when `inner` equals or lies inside `outer`. */
+export function prefixWithin(inner: string, outer: string): boolean {
+  const i = parsePrefix(inner, true);
+  const o = parsePrefix(outer, true);
+  return i.family === o.family && i.len >= o.len && prefixContains(o, formatIp(i.addr));
+}
+
+/** A BGP Identifier for a node with no IPv4 address: FNV-1a of its name (never 0.0.0.0, RFC 6286 §2.1). */
+export function hashRouterId(name: string): string {
+  let h = 0x811c9dc5;
+  for (const ch of new TextEncoder().encode(name)) h = Math.imul(h ^ ch, 0x01000193) >>> 0;
+  if (h === 0) h = 1;
+  return formatIp(new Uint8Array([h >>> 24, (h >>> 16) & 0xff, (h >>> 8) & 0xff, h & 0xff]));
+}
+
+const byString = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+
+function sortProblems(ps: TopologyProblem[]): TopologyProblem[] {
+  const key = (p: TopologyProblem) => `${p.kind}\u0000${p.name}\u0000${p.field}\u0000${p.message}`;
+  const seen = new Map<string, TopologyProblem>();
+  for (const p of ps) seen.set(key(p), p);
+  return [...seen.entries()].sort((a, b) => byString(a[0], b[0])).map((e) => e[1]);
+}
+
+function appliesTo(p: BgpPeer, n: NodeInfo): boolean {
+  if (p.node !== undefined) return p.node === n.name;
+  if (p.nodeSelector) return matchSelector(p.nodeSelector, n.labels);
+  return true;
+}
+
+function poolFor(pools: readonly IpPool[], prefix: string): IpPool | undefined {
+  let best: IpPool | undefined;
+  for (const pool of pools) {
+    if (!prefixWithin(prefix, pool.cidr)) continue;
+    const len = parsePrefix(pool.cidr).len;
+    if (!best || len > parsePrefix(best.cidr).len || (len === parsePrefix(best.cidr).len && pool.name < best.name)) best = pool;
+  }
+  return best;
+}
+
+export function computeTopology(input: TopologyInput): Topology {
+  const cfg = input.bgpConfiguration ?? defaultBgpConfiguration();
+  const problems: TopologyProblem[] = [];
+  const nodes = [...input.nodes].sort((a, b) => byString(a.name, b.name));
+  const pools = [...input.ipPools].sort((a, b) => byString(a.name, b.name));
+  const bgpPeers = [...input.bgpPeers].sort((a, b) => byString(a.name, b.name));
+  const me = nodes.find((n) => n.name === input.thisNode);
+  const poolSummaries: PoolSummary[] = pools.map((p) => ({
+    name: p.name, cidr: p.cidr, ipipMode: p.ipipMode, vxlanMode: p.vxlanMode, natOutgoing: p.natOutgoing, disabled: p.disabled,
+  }));
+  if (!me) {
+    return {
+      node: input.thisNode, localAsn: cfg.asNumber, routerId: hashRouterId(input.thisNode), listenPort: cfg.listenPort,
+      peers: [], advertise: [], remoteBlocks: [], localBlocks: [], pools: poolSummaries,
+      problems: [{ kind: 'Node', name: input.thisNode, field: '', message: 'this node is not known (no valid Node object): nothing to peer or advertise' }],
+    };
+  }
+  const asnOf = (n: NodeInfo) => n.asNumber ?? cfg.asNumber;
+  const localAsn = asnOf(me);
+  const clusterId = me.routeReflectorClusterId;
+  if (me.routeReflectorLabel && !clusterId)
+    problems.push({ kind: 'Node', name: me.name, field: `metadata.annotations[${NODE_ANNOTATIONS.routeReflectorClusterId}]`,
+      message: `labelled ${NODE_LABELS.routeReflector}=true but has no cluster id: it does not reflect` });
+  if (!me.ipv4 && !me.ipv6)
+    problems.push({ kind: 'Node', name: me.name, field: `metadata.annotations[${NODE_ANNOTATIONS.bgpIpv4Address}]`,
+      message: 'this node has no BGP address (no annotation and no InternalIP): it cannot peer' });
+
+  // ---- peers
+  const candidates: PeerSpec[] = [];
+  const addrOf = (n: NodeInfo, f: Family) => (f === 'ipv4' ? n.ipv4 : n.ipv6)?.address;
+  const inCluster = (n: NodeInfo, type: PeerType, name: string, via?: BgpPeer) => {
+    for (const f of FAMILIES) {
+      const mine = addrOf(me, f);
+      const theirs = addrOf(n, f);
+      if (!mine || !theirs) continue;
+      if (mine === theirs) {
+        problems.push({ kind: 'Node', name: n.name, field: `metadata.annotations[${f === 'ipv4' ? NODE_ANNOTATIONS.bgpIpv4Address : NODE_ANNOTATIONS.bgpIpv6Address}]`,
+          message: `has the same BGP address ${theirs} as node ${me.name}` });
+        continue;
+      }
+      const holdTime = via?.holdTime ?? cfg.holdTime;
+      const spec: PeerSpec = {
+        name: `${name}:${n.name}:${f}`, type, address: theirs, port: cfg.listenPort, asn: asnOf(n), localAsn, localAddress: mine,
+        passive: compareIp(theirs, mine) > 0,
+        rrClient: type !== 'node-to-node mesh' && clusterId !== undefined && n.routeReflectorClusterId !== clusterId,
+        holdTime, keepaliveTime: keepaliveFor(holdTime, cfg), families: [f], node: n.name,
+      };
+      if (via?.password) spec.password = via.password;
+      if (via?.maxPrefixes !== undefined) spec.maxPrefixes = via.maxPrefixes;
+      if (via) spec.bgpPeer = via.name;
+      candidates.push(spec);
+    }
+  };
+  if (cfg.nodeToNodeMesh) for (const n of nodes) if (n !== me) inCluster(n, 'node-to-node mesh', 'mesh');
+  for (const p of bgpPeers) {
+    const explicitType: PeerType = p.node !== undefined || p.nodeSelector ? 'node specific' : 'global';
+    if (p.peerIP && appliesTo(p, me)) {
+      const f = familyOfIp(p.peerIP.address);
+      const holdTime = p.holdTime ?? cfg.holdTime;
+      const spec: PeerSpec = {
+        name: `bgppeer:${p.name}`, type: explicitType, address: p.peerIP.address, port: p.peerIP.port, asn: p.asNumber ?? localAsn,
+        localAsn, passive: p.passive, rrClient: false, holdTime, keepaliveTime: keepaliveFor(holdTime, cfg), families: [f], bgpPeer: p.name,
+      };
+      const mine = addrOf(me, f);
+      if (mine) spec.localAddress = mine;
+      else problems.push({ kind: 'BGPPeer', name: p.name, field: 'spec.peerIP', message: `node ${me.name} has no ${f === 'ipv4' ? 'IPv4' : 'IPv6'} BGP address to peer with ${p.peerIP.address} from` });
+      if (p.password) spec.password = p.password;
+      if (p.maxPrefixes !== undefined) spec.maxPrefixes = p.maxPrefixes;
+      candidates.push(spec);
+    }
+    if (p.peerSelector) {
+      const selected = (n: NodeInfo) => matchSelector(p.peerSelector!, n.labels);
+      for (const n of nodes) {
+        if (n === me) continue;
+        // Forward: we are a node of this BGPPeer and n is selected. Reverse: we are selected and n is a node of it.
+        if ((appliesTo(p, me) && selected(n)) || (selected(me) && appliesTo(p, n))) {
+          const type = clusterId !== undefined || n.routeReflectorClusterId !== undefined ? 'route reflector' : explicitType;
+          inCluster(n, type, `bgppeer:${p.name}`, p);
+        }
+      }
+    }
+  }
+  // One session per remote address: the highest precedence wins, then the first name.
+  candidates.sort((a, b) => PRECEDENCE[b.type] - PRECEDENCE[a.type] || byString(a.name, b.name));
+  const byAddress = new Map<string, PeerSpec>();
+  for (const c of candidates) if (!byAddress.has(c.address)) byAddress.set(c.address, c);
+  const peers = [...byAddress.values()].sort((a, b) => byString(a.name, b.name));
+
+  // ---- what we advertise
+  const advertise = advertised(me, cfg);
+
+  // ---- blocks
+  const localBlocks: LocalBlock[] = me.podCIDRs.map((prefix) => {
+    const pool = poolFor(pools, prefix);
+    const b: LocalBlock = { prefix, natOutgoing: pool?.natOutgoing ?? false };
+    if (pool) b.pool = pool.name;
+    return b;
+  }).sort((a, b) => comparePrefix(a.prefix, b.prefix));
+  const owner = new Map<string, string>(me.podCIDRs.map((p) => [p, me.name]));
+  const remoteBlocks: RemoteBlockRoute[] = [];
+  for (const n of nodes) {
+    for (const prefix of n.podCIDRs) {
+      const pool = poolFor(pools, prefix);
+      if (pool && !matchSelector(pool.nodeSelector, n.labels))
+        problems.push({ kind: 'IPPool', name: pool.name, field: 'spec.nodeSelector', message: `block ${prefix} of node ${n.name} lies in this pool but the pool does not select the node` });
+      if (pool?.blockSize !== undefined && parsePrefix(prefix).len !== pool.blockSize)
+        problems.push({ kind: 'Node', name: n.name, field: 'spec.podCIDRs', message: `block ${prefix} is not a /${pool.blockSize} as IPPool ${pool.name} requires` });
+      if (n === me) continue;
+      const prev = owner.get(prefix);
+      if (prev !== undefined) {
+        problems.push({ kind: 'Node', name: n.name, field: 'spec.podCIDRs', message: `block ${prefix} is also node ${prev}'s: not routed to ${n.name}` });
+        continue;
+      }
+      owner.set(prefix, n.name);
+      const r = reach(me, n, prefix, pool);
+      if ('problem' in r) problems.push(r.problem);
+      else remoteBlocks.push(r.route);
+    }
+  }
+  remoteBlocks.sort((a, b) => comparePrefix(a.prefix, b.prefix));
+
+  const topo: Topology = {
+    node: me.name, localAsn, routerId: me.ipv4?.address ?? hashRouterId(me.name), listenPort: cfg.listenPort,
+    peers, advertise, remoteBlocks, localBlocks, pools: poolSummaries, problems: sortProblems(problems),
+  };
+  if (clusterId !== undefined) topo.clusterId = clusterId;
+  return topo;
+}
+
+function keepaliveFor(holdTime: number, cfg: BgpConfiguration): number {
+  if (holdTime === 0) return 0;
+  // RFC 4271 §4.4: a third of the hold time is the recommended keepalive interval.
+  return cfg.keepaliveTime > 0 && cfg.keepaliveTime < holdTime ? cfg.keepaliveTime : Math.max(1, Math.floor(holdTime / 3));
+}
+
+function advertised(me: NodeInfo, cfg: BgpConfiguration): AdvertisedPrefix[] {
+  const out = new Map<string, AdvertisedPrefix>();
+  const add = (prefix: string, kind: AdvertisedKind) => {
+    if (out.has(prefix)) return; // first kind wins: pod blocks, then cluster, external, load balancer
+    const communities = new Set<number>();
+    for (const pa of cfg.prefixAdvertisements) if (prefixWithin(prefix, pa.cidr)) for (const c of pa.communities) communities.add(c);
+    out.set(prefix, { prefix, kind, communities: [...communities].sort((a, b) => a - b) });
+  };
+  for (const p of me.podCIDRs) add(p, 'pod-block');
+  for (const p of cfg.serviceClusterIPs) add(p, 'service-cluster-ip');
+  for (const p of cfg.serviceExternalIPs) add(p, 'service-external-ip');
+  for (const p of cfg.serviceLoadBalancerIPs) add(p, 'service-loadbalancer-ip');
+  return [...out.values()].sort((a, b) => comparePrefix(a.prefix, b.prefix));
+}
+
+function reach(me: NodeInfo, n: NodeInfo, prefix: string, pool: IpPool | undefined): { route: RemoteBlockRoute } | { problem: TopologyProblem } {
+  const f = familyOfPrefix(prefix);
+  const theirs = f === 'ipv4' ? n.ipv4 : n.ipv6;
+  const mine = f === 'ipv4' ? me.ipv4 : me.ipv6;
+  if (!theirs) {
+    return { problem: { kind: 'Node', name: n.name, field: `metadata.annotations[${f === 'ipv4' ? NODE_ANNOTATIONS.bgpIpv4Address : NODE_ANNOTATIONS.bgpIpv6Address}]`,
+      message: `block ${prefix} has no next hop: the node has no ${f === 'ipv4' ? 'IPv4' : 'IPv6'} address` } };
+  }
+  const sameSubnet = mine !== undefined && prefixContains(mine.subnet, theirs.address);
+  const wants = (mode: string | undefined) => mode === 'Always' || (mode === 'CrossSubnet' && !sameSubnet);
+  const route: RemoteBlockRoute = { prefix, node: n.name, nextHop: theirs.address, mode: 'direct' };
+  if (pool) route.pool = pool.name;
+  if (wants(pool?.vxlanMode)) {
+    if (!n.vxlanTunnelMac || !n.vxlanTunnelAddress) {
+      return { problem: { kind: 'Node', name: n.name, field: `metadata.annotations[${!n.vxlanTunnelMac ? NODE_ANNOTATIONS.vxlanTunnelMac : NODE_ANNOTATIONS.vxlanTunnelAddress}]`,
+        message: `block ${prefix} needs VXLAN (IPPool ${pool!.name}) but the node has no VTEP yet: not routed` } };
+    }
+    route.mode = 'vxlan';
+    route.vtep = { mac: n.vxlanTunnelMac, address: n.vxlanTunnelAddress };
+  } else if (wants(pool?.ipipMode)) {
+    route.mode = 'ipip';
+  }
+  return { route };
+}
+
+// ---------------------------------------------------------------------------------------------
+
+export interface ListDiff<T> {
+  added: T[];
+  removed: T[];
+  changed: Array<{ before: T; after: T }>;
+}
+
+export interface TopologyDiff {
+  /** localAsn, routerId, clusterId or listenPort changed: the speaker must restart its sessions. */
+  identityChanged: boolean;
+  peers: ListDiff<PeerSpec>;
+  advertise: ListDiff<AdvertisedPrefix>;
+  remoteBlocks: ListDiff<RemoteBlockRoute>;
+  localBlocks: ListDiff<LocalBlock>;
+  pools: ListDiff<PoolSummary>;
+  problems: ListDiff<TopologyProblem>;
+}
+
+function diffBy<T>(a: readonly T[], b: readonly T[], key: (x: T) => string): ListDiff<T> {
+  const ma = new Map(a.map((x) => [key(x), x]));
+  const mb = new Map(b.map((x) => [key(x), x]));
+  const out: ListDiff<T> = { added: [], removed: [], changed: [] };
+  for (const [k, x] of ma) {
+    const y = mb.get(k);
+    if (y === undefined) out.removed.push(x);
+    else if (JSON.stringify(x) !== JSON.stringify(y)) out.changed.push({ before: x, after: y });
+  }
+  for (const [k, y] of mb) if (!ma.has(k)) out.added.push(y);
+  return out;
+}
+
+/** What changed from `a` to `b`, keyed by peer name, prefix, pool name and problem text. */
+export function diffTopology(a: Topology, b: Topology): TopologyDiff {
+  return {
+    identityChanged: a.localAsn !== b.localAsn || a.routerId !== b.routerId || a.clusterId !== b.clusterId || a.listenPort !== b.listenPort,
+    peers: diffBy(a.peers, b.peers, (p) => p.name),
+    advertise: diffBy(a.advertise, b.advertise, (p) => p.prefix),
+    remoteBlocks: diffBy(a.remoteBlocks, b.remoteBlocks, (r) => r.prefix),
+    localBlocks: diffBy(a.localBlocks, b.localBlocks, (r) => r.prefix),
+    pools: diffBy(a.pools, b.pools, (p) => p.name),
+    problems: diffBy(a.problems, b.problems, (p) => `${p.kind}|${p.name}|${p.field}|${p.message}`),
+  };
+}
+
+/** True when the diff holds no change at all. */
+export function isEmptyDiff(d: TopologyDiff): boolean {
+  return !d.identityChanged && [d.peers, d.advertise, d.remoteBlocks, d.localBlocks, d.pools, d.problems].every((l) => l.added.length + l.removed.length + l.changed.length === 0);
+}
