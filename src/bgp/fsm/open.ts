@@ -98,7 +98,7 @@ export function validateOpen(cfg: FsmConfig, open: OpenMessage, conn: ConnInfo |
     peerAsn: peerAs,
     peerRouterId: open.bgpId,
     holdTime,
-    keepaliveTime: Math.floor(holdTime / 3),
+    keepaliveTime: Math.min(Math.floor(holdTime / 3), cfg.keepaliveTime && cfg.keepaliveTime > 0 ? cfg.keepaliveTime : Infinity),
     families,
     // We always send four-octet-as, so the peer's capability alone decides (RFC 6793 §3).
     codec: { fourOctetAs: has('four-octet-as'), extendedMessage: false },

@@ -25,6 +25,8 @@ export interface FsmConfig {
   routerId: string;
   /** Proposed hold time in seconds (0 = no keepalives and no hold timer). */
   holdTime: number;
+  /** Seconds between KEEPALIVEs when lower than a third of the negotiated hold time. */
+  keepaliveTime?: number;
   /** Seconds (RFC 4271 §10 suggests 120). */
   connectRetryTime: number;
   families: Family[];

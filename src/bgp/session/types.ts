@@ -30,6 +30,8 @@ export interface SessionConfig {
   password?: string;
   /** DelayOpen (RFC 4271 §8.1.1), seconds; 0/absent = send OPEN as soon as TCP is up. */
   delayOpenTime?: number;
+  /** Seconds between KEEPALIVEs; default and upper bound one third of the negotiated hold time. */
+  keepaliveTime?: number;
   /** DampPeerOscillations: first idle hold after a failure (s, default 5), doubling up to idleHoldMaxTime (s, default 120). */
   idleHoldTime?: number;
   idleHoldMaxTime?: number;
@@ -70,7 +72,7 @@ export interface SessionEventMap {
   state: [from: SessionStateName, to: SessionStateName];
   established: [negotiated: Negotiated];
   /** A decoded UPDATE; `problems` are RFC 7606 outcomes already applied (treat-as-withdraw moved NLRI to withdrawn). */
-  update: [update: UpdateMessage, problems: AttributeProblem[]];
+  update: [update: UpdateMessage, problems: AttributeProblem[], rawAttributes?: Uint8Array];
   routeRefresh: [afi: number, safi: number, subtype: number];
   down: [reason: SessionDown];
   /** The socket accepts writes again after send() returned false. */
@@ -85,15 +87,33 @@ export interface Logger {
   error(obj: object, msg?: string): void;
 }
 
-/** What the session reports for metrics; src/metrics adapts it to Prometheus. */
+/**
+ * What one Session reports for metrics (one instance per session; src/metrics adapts it to
+ * Prometheus — its SessionMetricsSink satisfies this structurally). Counts default to 1.
+ */
 export interface SessionMetrics {
-  stateChanged(peer: string, from: SessionStateName, to: SessionStateName): void;
-  /** type: 'open' | 'update' | 'notification' | 'keepalive' | 'route-refresh'. */
-  messageIn(peer: string, type: string): void;
-  messageOut(peer: string, type: string): void;
-  notification(peer: string, direction: 'in' | 'out', code: number, subcode: number): void;
-  flap(peer: string): void;
+  stateChanged(from: SessionStateName, to: SessionStateName): void;
+  updateReceived(count?: number): void;
+  updateSent(count?: number): void;
+  notificationReceived(code: number, subcode: number): void;
+  notificationSent(code: number, subcode: number): void;
+  /** An RFC 7606 outcome: 'treat-as-withdraw' | 'attribute-discard' | 'session-reset'. */
+  attributeProblem(action: string): void;
+  /** Every message by type: 'open' | 'update' | 'notification' | 'keepalive' | 'route-refresh'. */
+  messageReceived?(type: string): void;
+  messageSent?(type: string): void;
+  /** The session left Established. */
+  flap?(): void;
 }
+
+export const noopSessionMetrics: SessionMetrics = {
+  stateChanged() {},
+  updateReceived() {},
+  updateSent() {},
+  notificationReceived() {},
+  notificationSent() {},
+  attributeProblem() {},
+};
 
 export interface SessionStats {
   updatesIn: number;

@@ -1,0 +1,412 @@
+/**
+ * Real Sessions over real TCP in the root namespace, bound to loopback only (127.0.0.1 / ::1; each
+ * speaker on its own port). Timers run on fake clocks, so hold-timer expiry and keepalives happen
+ * when a test advances time — no sleeps and no assertion on durations. Every wait on a socket event
+ * is bounded (WAIT_MS) and everything opened is closed in a finally.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import net from 'node:net';
+import { BgpListener, Session, type SessionConfig, type SessionEventMap, type SessionMetrics } from '../../../src/bgp/session/index.js';
+import { decodeMessage, encodeMessage, encodeUpdates, Framer, type BgpMessage, type OpenMessage } from '../../../src/bgp/wire/index.js';
+import { FakeClock } from '../../helpers/fake-clock.js';
+
+const WAIT_MS = 5_000;
+
+function once<K extends keyof SessionEventMap>(s: Session, ev: K): Promise<SessionEventMap[K]> {
+  return new Promise((resolve, reject) => {
+    const t = setTimeout(() => reject(new Error(`timed out waiting for '${ev}' (state ${s.state})`)), WAIT_MS);
+    s.once(ev, ((...args: SessionEventMap[K]) => {
+      clearTimeout(t);
+      resolve(args);
+    }) as never);
+  });
+}
+
+/** Resolves when `pred` holds, checking after each turn of the event loop; bounded by WAIT_MS. */
+async function until(pred: () => boolean, what: string): Promise<void> {
+  const end = Date.now() + WAIT_MS;
+  while (!pred()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
+/** Counts what a session reports through its metrics interface. */
+class CountingMetrics implements SessionMetrics {
+  received = new Map<string, number>();
+  sent = new Map<string, number>();
+  notifSent: string[] = [];
+  notifReceived: string[] = [];
+  states: string[] = [];
+  flaps = 0;
+  stateChanged(from: string, to: string) { this.states.push(`${from}>${to}`); }
+  updateReceived() {}
+  updateSent() {}
+  notificationReceived(code: number, subcode: number) { this.notifReceived.push(`${code}/${subcode}`); }
+  notificationSent(code: number, subcode: number) { this.notifSent.push(`${code}/${subcode}`); }
+  attributeProblem() {}
+  messageReceived(type: string) { this.received.set(type, (this.received.get(type) ?? 0) + 1); }
+  messageSent(type: string) { this.sent.set(type, (this.sent.get(type) ?? 0) + 1); }
+  flap() { this.flaps++; }
+}
+
+interface Speaker {
+  session: Session;
+  listener: BgpListener;
+  clock: FakeClock;
+  metrics: CountingMetrics;
+}
+
+function base(over: Partial<SessionConfig>): SessionConfig {
+  return {
+    peerAddress: '127.0.0.1',
+    peerPort: 179,
+    peerAsn: 65002,
+    localAsn: 65001,
+    routerId: '192.0.2.1',
+    passive: false,
+    holdTime: 30,
+    connectRetryTime: 5,
+    families: ['ipv4', 'ipv6'],
+    ...over,
+  };
+}
+
+/** A speaker: a listener on address:0 whose only peer is `session`. */
+async function speaker(address: string, cfg: () => SessionConfig): Promise<Speaker & { make(): void }> {
+  const clock = new FakeClock();
+  const metrics = new CountingMetrics();
+  const sp = { clock, metrics } as Speaker & { make(): void };
+  sp.listener = new BgpListener({ address, port: 0 }, (remote) => (sp.session && remote === sp.session.peerAddress ? sp.session : undefined));
+  await sp.listener.listen();
+  sp.make = () => {
+    sp.session = new Session(cfg(), { clock, metrics });
+  };
+  return sp;
+}
+
+async function teardown(...sps: Array<Partial<Speaker>>): Promise<void> {
+  for (const s of sps) {
+    await s.session?.stop().catch(() => {});
+    await s.listener?.close();
+  }
+}
+
+/** A (AS 65001, active) and B (AS 65002, passive) on one loopback address, each on its own port. */
+async function establishedPair(address: string, aOver: Partial<SessionConfig> = {}, bOver: Partial<SessionConfig> = {}) {
+  let A!: Speaker & { make(): void };
+  let B!: Speaker & { make(): void };
+  A = await speaker(address, () => base({ peerAddress: address, peerPort: B.listener.port, ...aOver }));
+  B = await speaker(address, () => base({ peerAddress: address, peerPort: A.listener.port, localAsn: 65002, peerAsn: 65001, routerId: '192.0.2.2', passive: true, ...bOver }));
+  A.make();
+  B.make();
+  const ea = once(A.session, 'established');
+  const eb = once(B.session, 'established');
+  B.session.start();
+  A.session.start();
+  await Promise.all([ea, eb]);
+  return { A, B };
+}
+
+test('two sessions reach Established over IPv4 loopback and an UPDATE crosses', async () => {
+  const { A, B } = await establishedPair('127.0.0.1');
+  try {
+    assert.equal(A.session.state, 'Established');
+    assert.equal(B.session.state, 'Established');
+    const n = A.session.negotiated!;
+    assert.deepEqual(n.families, ['ipv4', 'ipv6']);
+    assert.equal(n.holdTime, 30);
+    assert.equal(n.peerRouterId, '192.0.2.2');
+    assert.equal(n.localAddress, '127.0.0.1');
+    assert.equal(n.codec.fourOctetAs, true);
+    assert.deepEqual(A.metrics.states, ['Idle>Connect', 'Connect>OpenSent', 'OpenSent>OpenConfirm', 'OpenConfirm>Established']);
+    assert.deepEqual(B.metrics.states, ['Idle>Active', 'Active>OpenSent', 'OpenSent>OpenConfirm', 'OpenConfirm>Established']);
+
+    const got = once(B.session, 'update');
+    const frames = encodeUpdates({ family: 'ipv4', attrs: { origin: 0, asPath: [{ type: 2, asns: [65001] }] }, nextHops: ['192.0.2.1'], nlri: ['198.51.100.0/24', '203.0.113.0/25'], withdrawn: [] }, n.codec);
+    for (const f of frames) assert.equal(A.session.send(f), true);
+    const [u] = await got;
+    assert.deepEqual(u.nlri, ['198.51.100.0/24', '203.0.113.0/25']);
+    assert.equal(u.attrs.nextHop, '192.0.2.1');
+    assert.equal(A.session.stats.updatesOut, 1);
+    assert.equal(B.session.stats.updatesIn, 1);
+  } finally {
+    await teardown(A, B);
+  }
+});
+
+test('two sessions reach Established over IPv6 loopback', async () => {
+  const { A, B } = await establishedPair('::1');
+  try {
+    assert.equal(A.session.negotiated?.remoteAddress, '::1');
+    assert.equal(B.session.negotiated?.outbound, false);
+    assert.equal(A.session.negotiated?.outbound, true);
+  } finally {
+    await teardown(A, B);
+  }
+});
+
+test('a KEEPALIVE goes out each time the keepalive interval passes on the sender\'s clock', async () => {
+  const { A, B } = await establishedPair('127.0.0.1');
+  try {
+    const before = B.metrics.received.get('keepalive') ?? 0;
+    A.clock.advance(10_000); // a third of the 30 s hold time (jitter only shortens it)
+    await until(() => (B.metrics.received.get('keepalive') ?? 0) === before + 1, 'a KEEPALIVE at B');
+    A.clock.advance(10_000);
+    await until(() => (B.metrics.received.get('keepalive') ?? 0) === before + 2, 'a second KEEPALIVE at B');
+    // B heard from A within its hold time, so advancing B by less than the hold time keeps it up.
+    B.clock.advance(29_000);
+    assert.equal(B.session.state, 'Established');
+  } finally {
+    await teardown(A, B);
+  }
+});
+
+test('the active side binds the configured local address and port', async () => {
+  const probe = net.createServer();
+  await new Promise<void>((r) => probe.listen(0, '127.0.0.1', () => r()));
+  const port = (probe.address() as net.AddressInfo).port;
+  await new Promise<void>((r) => probe.close(() => r()));
+  const { A, B } = await establishedPair('127.0.0.1', { localAddress: '127.0.0.1', localPort: port });
+  try {
+    assert.equal(A.session.negotiated?.localPort, port);
+    assert.equal(B.session.negotiated?.remotePort, port);
+  } finally {
+    await teardown(A, B);
+  }
+});
+
+/** A hand-driven peer on a raw socket: answers the OPEN, then can be frozen (stops reading and writing). */
+async function rawPeer(open: Partial<OpenMessage> = {}) {
+  const server = net.createServer();
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+  const received: BgpMessage[] = [];
+  const framer = new Framer();
+  let sock: net.Socket | undefined;
+  server.on('connection', (s) => {
+    sock = s;
+    s.on('error', () => {});
+    s.on('data', (chunk) => {
+      for (const f of framer.push(chunk)) {
+        const m = decodeMessage(f, { fourOctetAs: true, extendedMessage: false }).message;
+        received.push(m);
+        if (m.type === 'open') {
+          s.write(encodeMessage({ type: 'open', version: 4, myAs: 65002, holdTime: 30, bgpId: '192.0.2.2', capabilities: [{ kind: 'four-octet-as', asn: 65002 }], ...open }, { fourOctetAs: true, extendedMessage: false }));
+          s.write(encodeMessage({ type: 'keepalive' }, { fourOctetAs: true, extendedMessage: false }));
+        }
+      }
+    });
+  });
+  return {
+    port: (server.address() as net.AddressInfo).port,
+    received,
+    freeze: () => sock?.pause(),
+    thaw: () => sock?.resume(),
+    close: () => {
+      sock?.destroy();
+      return new Promise<void>((r) => server.close(() => r()));
+    },
+  };
+}
+
+test('when the peer stops reading and sending, the hold timer expires and Hold Timer Expired is sent', async () => {
+  const peer = await rawPeer();
+  const clock = new FakeClock();
+  const s = new Session(base({ peerPort: peer.port, families: ['ipv4'] }), { clock });
+  try {
+    const est = once(s, 'established');
+    s.start();
+    await est;
+    peer.freeze();
+    const down = once(s, 'down');
+    clock.advance(30_000);
+    const [reason] = await down;
+    assert.equal(reason.code, 'BGP_HOLD_TIMER_EXPIRED');
+    assert.equal(reason.notificationSent?.code, 4);
+    assert.equal(s.state, 'Idle');
+    assert.equal(s.stats.flaps, 1);
+    peer.thaw();
+    await until(() => peer.received.some((m) => m.type === 'notification'), 'the NOTIFICATION on the wire');
+    const n = peer.received.find((m) => m.type === 'notification');
+    assert.ok(n && n.type === 'notification' && n.code === 4 && n.subcode === 0);
+  } finally {
+    await s.stop();
+    await peer.close();
+  }
+});
+
+test('a peer announcing the wrong AS gets NOTIFICATION 2/2 (Bad Peer AS)', async () => {
+  const peer = await rawPeer({ myAs: 65099, capabilities: [{ kind: 'four-octet-as', asn: 65099 }] });
+  const s = new Session(base({ peerPort: peer.port }), { clock: new FakeClock() });
+  try {
+    const down = once(s, 'down');
+    s.start();
+    const [reason] = await down;
+    assert.equal(reason.code, 'BGP_OPEN_ERROR');
+    await until(() => peer.received.some((m) => m.type === 'notification'), 'the NOTIFICATION on the wire');
+    const n = peer.received.find((m) => m.type === 'notification');
+    assert.ok(n && n.type === 'notification' && n.code === 2 && n.subcode === 2);
+  } finally {
+    await s.stop();
+    await peer.close();
+  }
+});
+
+test('a speaker configured with the wrong peer AS makes the real peer session go down with 2/2 received', async () => {
+  let A!: Speaker & { make(): void };
+  let B!: Speaker & { make(): void };
+  A = await speaker('127.0.0.1', () => base({ peerPort: B.listener.port, peerAsn: 65099 }));
+  B = await speaker('127.0.0.1', () => base({ peerPort: A.listener.port, localAsn: 65002, peerAsn: 65001, routerId: '192.0.2.2', passive: true }));
+  A.make();
+  B.make();
+  try {
+    const downB = once(B.session, 'down');
+    B.session.start();
+    A.session.start();
+    const [reason] = await downB;
+    assert.equal(reason.code, 'BGP_NOTIFICATION_RECEIVED');
+    assert.equal(reason.notificationReceived?.code, 2);
+    assert.equal(reason.notificationReceived?.subcode, 2);
+    assert.deepEqual(A.metrics.notifSent, ['2/2']);
+  } finally {
+    await teardown(A, B);
+  }
+});
+
+test('stop() sends Cease / Administrative Shutdown with the RFC 8203 message and both sides go Idle', async () => {
+  const { A, B } = await establishedPair('127.0.0.1');
+  try {
+    const downB = once(B.session, 'down');
+    await A.session.stop({ subcode: 2, message: 'maintenance window' });
+    assert.equal(A.session.state, 'Idle');
+    const [reason] = await downB;
+    assert.equal(reason.notificationReceived?.code, 6);
+    assert.equal(reason.notificationReceived?.subcode, 2);
+    assert.equal(reason.notificationReceived?.shutdownMessage, 'maintenance window');
+    assert.equal(B.session.state, 'Idle');
+    assert.equal(B.metrics.flaps, 1);
+  } finally {
+    await teardown(A, B);
+  }
+});
+
+test('when both sides connect at once, the connection opened by the higher BGP identifier survives', async () => {
+  let A!: Speaker & { make(): void };
+  let B!: Speaker & { make(): void };
+  // B has the higher identifier, so the connection B opened (to A's port) must survive.
+  A = await speaker('127.0.0.1', () => base({ peerPort: B.listener.port }));
+  B = await speaker('127.0.0.1', () => base({ peerPort: A.listener.port, localAsn: 65002, peerAsn: 65001, routerId: '192.0.2.2' }));
+  A.make();
+  B.make();
+  try {
+    const ea = once(A.session, 'established');
+    const eb = once(B.session, 'established');
+    A.session.start();
+    B.session.start();
+    await Promise.all([ea, eb]);
+    assert.equal(B.session.negotiated?.outbound, true);
+    assert.equal(B.session.negotiated?.remotePort, A.listener.port);
+    assert.equal(A.session.negotiated?.outbound, false);
+    assert.equal(A.session.negotiated?.localPort, A.listener.port);
+    // The dropped connection got Cease / Connection Collision Resolution from at least one side.
+    assert.ok([...A.metrics.notifSent, ...B.metrics.notifSent].includes('6/7'));
+    // Nobody saw the peer go down: only one of two racing connections was closed.
+    assert.equal(A.metrics.flaps + B.metrics.flaps, 0);
+    // The surviving connection carries traffic.
+    const got = once(A.session, 'update');
+    for (const f of encodeUpdates({ family: 'ipv6', attrs: { origin: 0, asPath: [{ type: 2, asns: [65002] }] }, nextHops: ['2001:db8::2'], nlri: ['2001:db8:1::/48'], withdrawn: [] }, B.session.negotiated!.codec)) B.session.send(f);
+    const [u] = await got;
+    assert.deepEqual(u.attrs.mpReach?.nlri, ['2001:db8:1::/48']);
+  } finally {
+    await teardown(A, B);
+  }
+});
+
+test('a connection from an address that is no configured peer is closed at once and counted', async () => {
+  const listener = new BgpListener({ address: '127.0.0.1', port: 0 }, (remote) => {
+    void remote;
+    return undefined;
+  });
+  await listener.listen();
+  try {
+    const sock = net.connect({ host: '127.0.0.1', port: listener.port });
+    sock.on('error', () => {});
+    const closed = new Promise<void>((resolve) => sock.once('close', () => resolve()));
+    const bytes: Buffer[] = [];
+    sock.on('data', (b) => bytes.push(b));
+    await closed;
+    assert.equal(listener.rejected, 1);
+    assert.equal(Buffer.concat(bytes).length, 0);
+  } finally {
+    await listener.close();
+  }
+});
+
+test('an active session whose first connection is refused retries after the idle hold and then establishes', async () => {
+  const clock = new FakeClock();
+  // Find a free port, then leave it closed for the first attempt.
+  const probe = net.createServer();
+  await new Promise<void>((r) => probe.listen(0, '127.0.0.1', () => r()));
+  const port = (probe.address() as net.AddressInfo).port;
+  await new Promise<void>((r) => probe.close(() => r()));
+  const a = new Session(base({ peerPort: port, idleHoldTime: 1 }), { clock });
+  let b: Session | undefined;
+  const listener = new BgpListener({ address: '127.0.0.1', port }, () => b);
+  try {
+    const down = once(a, 'down');
+    a.start();
+    const [reason] = await down;
+    assert.equal(reason.code, 'BGP_TCP_CONNECT_FAILED');
+    assert.equal(a.state, 'Idle');
+    b = new Session(base({ peerPort: 179, localAsn: 65002, peerAsn: 65001, routerId: '192.0.2.2', passive: true }), { clock: new FakeClock() });
+    await listener.listen();
+    b.start();
+    const est = once(a, 'established');
+    clock.advance(1_000);
+    await est;
+    assert.equal(b.state, 'Established');
+  } finally {
+    await a.stop();
+    await b?.stop();
+    await listener.close();
+  }
+});
+
+test('send() reports backpressure and the session emits drain once the peer has read the backlog', async () => {
+  const { A, B } = await establishedPair('127.0.0.1');
+  try {
+    const codec = A.session.negotiated!.codec;
+    const nlri: string[] = [];
+    for (let i = 0; i < 256; i++) nlri.push(`198.18.${i}.0/24`);
+    const frames = encodeUpdates({ family: 'ipv4', attrs: { origin: 0, asPath: [{ type: 2, asns: [65001] }] }, nextHops: ['192.0.2.1'], nlri, withdrawn: [] }, codec);
+    let sent = 0;
+    let full = false;
+    for (let i = 0; i < 10_000 && !full; i++) {
+      for (const f of frames) {
+        sent++;
+        if (!A.session.send(f)) full = true;
+      }
+    }
+    assert.ok(full, 'the socket buffer filled up');
+    await once(A.session, 'drain');
+    await until(() => B.session.stats.updatesIn === sent, `all ${sent} UPDATEs at B`);
+    assert.equal(A.session.stats.updatesOut, sent);
+  } finally {
+    await teardown(A, B);
+  }
+});
+
+test('a second connection from a peer that is already Established is refused', async () => {
+  const { A, B } = await establishedPair('127.0.0.1');
+  try {
+    const sock = net.connect({ host: '127.0.0.1', port: B.listener.port });
+    sock.on('error', () => {});
+    await new Promise<void>((resolve) => sock.once('close', () => resolve()));
+    assert.equal(B.listener.refused, 1);
+    assert.equal(B.session.state, 'Established');
+  } finally {
+    await teardown(A, B);
+  }
+});
+
