@@ -1,0 +1,266 @@
+/**
+ * The RIB: peers, Adj-RIB-In/Loc-RIB (loc-rib.ts), export and update groups (adj-rib-out.ts).
+ * Pure: no sockets, no timers. UPDATEs go in through `applyUpdate`, encoded frames come out through
+ * each established peer's `send`, best-path changes come out through `onChanges`.
+ *
+ * Work is batched: every input only marks prefixes dirty and asks the injected scheduler (setImmediate
+ * in production) for one flush; the flush computes the changes once, exports them per update group
+ * and runs the initial dumps of peers that came up. Tests call `flush()` directly.
+ *
+ * Loop detection on import (the path is dropped — treated as a withdrawal of that peer's previous
+ * path — and counted): our AS in AS_PATH (RFC 4271 §9.1.2), ORIGINATOR_ID equal to our router id
+ * (RFC 4456 §8), our cluster id in CLUSTER_LIST (RFC 4456 §8).
+ */
+import { familyOfIp, parseIp, type Family } from '../../model/ip.js';
+import type { PathAttributes, UpdateMessage } from '../wire/types.js';
+import { AdjRibOut } from './adj-rib-out.js';
+import { AttrStore, ipv4ToNum } from './attrs.js';
+import { bestReason, comparePaths } from './best-path.js';
+import { LocRib, type Change } from './loc-rib.js';
+import type { OutPeerState, Path, PeerKind, RibPeer, RouteView, UpdateEncoder } from './types.js';
+import { toBestRoute, toRouteView } from './views.js';
+
+export interface RibOptions {
+  localAsn: number;
+  routerId: string;
+  /** Makes rrClient peers route-reflector clients (RFC 4456). */
+  clusterId?: string;
+  encoder: UpdateEncoder;
+  /** Runs a flush soon; default setImmediate. */
+  schedule?: (fn: () => void) => void;
+}
+
+export interface LocalRoute {
+  prefix: string;
+  /** Explicit next hop; absent = next hop self. */
+  nextHop?: string;
+  communities?: number[];
+}
+
+export function addressKey(address: string): string {
+  if (address === 'local') return '';
+  const b = parseIp(address);
+  return (b.length === 4 ? '4' : '6') + Buffer.from(b).toString('hex');
+}
+
+export class Rib {
+  readonly loc = new LocRib();
+  readonly attrs: AttrStore;
+  readonly out: AdjRibOut;
+  readonly localPeer: RibPeer;
+  /** Called after each flush with the best-path changes (empty flushes are not reported). */
+  onChanges: ((changes: Change[]) => void) | undefined;
+  private readonly peers = new Map<number, RibPeer>();
+  private nextPeerId = 1;
+  private scheduled = false;
+  private readonly schedule: (fn: () => void) => void;
+  private local = new Map<string, string>(); // prefix → canonical text of the local route
+  flushes = 0;
+
+  constructor(readonly opts: RibOptions) {
+    this.attrs = new AttrStore(opts.localAsn);
+    this.out = new AdjRibOut({ localAsn: opts.localAsn, clusterId: opts.clusterId }, opts.encoder);
+    this.schedule = opts.schedule ?? ((fn) => setImmediate(fn));
+    this.localPeer = this.makePeer(0, 'local', opts.localAsn, 'local', false);
+    this.localPeer.routerId = opts.routerId;
+    this.localPeer.routerIdNum = ipv4ToNum(opts.routerId);
+  }
+
+  private makePeer(id: number, address: string, asn: number, kind: PeerKind, rrClient: boolean): RibPeer {
+    const p: RibPeer = {
+      id,
+      address,
+      asn,
+      kind,
+      rrClient,
+      routerId: '0.0.0.0',
+      routerIdNum: 0,
+      addressKey: addressKey(address),
+      received: 0,
+      receivedByFamily: { ipv4: 0, ipv6: 0 },
+      bestCount: 0,
+      loopsDropped: 0,
+    };
+    this.peers.set(id, p);
+    return p;
+  }
+
+  addPeer(spec: { address: string; asn: number; rrClient?: boolean }): RibPeer {
+    const kind: PeerKind = spec.asn === this.opts.localAsn ? 'ibgp' : 'ebgp';
+    return this.makePeer(this.nextPeerId++, spec.address, spec.asn, kind, spec.rrClient ?? false);
+  }
+
+  /** Forgets a peer (deconfigured): its paths are withdrawn. */
+  removePeer(peer: RibPeer): void {
+    this.peerDown(peer);
+    this.peers.delete(peer.id);
+  }
+
+  /** The session reached Established: the peer gets the Loc-RIB and then follows changes. */
+  peerUp(peer: RibPeer, routerId: string, out: Omit<OutPeerState, 'advertised' | 'joining'>): void {
+    peer.routerId = routerId;
+    peer.routerIdNum = ipv4ToNum(routerId);
+    this.out.leave(peer);
+    peer.out = { ...out, advertised: 0, joining: true };
+    this.out.join(peer);
+    this.kick();
+  }
+
+  /** ROUTE-REFRESH (RFC 2918) from the peer: send it the whole Loc-RIB again, then End-of-RIB. */
+  refresh(peer: RibPeer): void {
+    if (!peer.out) return;
+    this.out.leave(peer);
+    this.out.join(peer);
+    this.kick();
+  }
+
+  /** The session left Established: its paths are removed, it leaves its update group. */
+  peerDown(peer: RibPeer): void {
+    this.out.leave(peer);
+    peer.out = undefined;
+    this.loc.removePeer(peer, (p) => this.attrs.unref(p.attrs));
+    peer.received = 0;
+    peer.receivedByFamily.ipv4 = 0;
+    peer.receivedByFamily.ipv6 = 0;
+    this.kick();
+  }
+
+  /** Imports one decoded UPDATE from `peer` (RFC 7606 outcomes already applied by the codec). */
+  applyUpdate(peer: RibPeer, u: UpdateMessage, raw?: Uint8Array): void {
+    for (const prefix of u.withdrawn) this.withdraw(peer, prefix);
+    if (u.attrs.mpUnreach) for (const prefix of u.attrs.mpUnreach.withdrawn) this.withdraw(peer, prefix);
+    if (u.nlri.length > 0 && u.attrs.nextHop !== undefined) {
+      this.announce(peer, 'ipv4', u.nlri, u.attrs, [u.attrs.nextHop], raw);
+    } else if (u.nlri.length > 0) {
+      for (const prefix of u.nlri) this.withdraw(peer, prefix); // no NEXT_HOP: cannot use (RFC 7606 §7.3)
+    }
+    const mp = u.attrs.mpReach;
+    if (mp && mp.nlri.length > 0) {
+      const family: Family = mp.afi === 2 ? 'ipv6' : 'ipv4';
+      this.announce(peer, family, mp.nlri, u.attrs, mp.nextHops, raw);
+    }
+    this.kick();
+  }
+
+  private isLoop(attrs: PathAttributes, hasOwnAs: boolean): boolean {
+    if (hasOwnAs) return true; // RFC 4271 §9.1.2
+    if (attrs.originatorId === this.opts.routerId) return true; // RFC 4456 §8
+    const cid = this.opts.clusterId;
+    return cid !== undefined && attrs.clusterList !== undefined && attrs.clusterList.includes(cid); // RFC 4456 §8
+  }
+
+  private announce(peer: RibPeer, family: Family, nlri: string[], attrs: PathAttributes, nextHops: string[], raw?: Uint8Array): void {
+    const set = this.attrs.intern(family, attrs, nextHops, raw);
+    if (this.isLoop(set.attrs, set.hasOwnAs)) {
+      peer.loopsDropped += nlri.length;
+      for (const prefix of nlri) this.withdraw(peer, prefix);
+      this.attrs.release(set);
+      return;
+    }
+    const path: Path = { peer, attrs: set };
+    for (const prefix of nlri) {
+      const r = this.loc.upsert(prefix, path);
+      if (r.added) {
+        peer.received++;
+        peer.receivedByFamily[family]++;
+        set.refs++;
+      } else if (r.replaced) {
+        set.refs++;
+        this.attrs.unref(r.replaced.attrs);
+      }
+    }
+    this.attrs.release(set);
+  }
+
+  private withdraw(peer: RibPeer, prefix: string): void {
+    const old = this.loc.remove(prefix, peer);
+    if (old) {
+      peer.received--;
+      peer.receivedByFamily[old.attrs.family]--;
+      this.attrs.unref(old.attrs);
+    }
+  }
+
+  /** Desired originated routes; diffed against the current ones. */
+  setLocalRoutes(routes: readonly LocalRoute[]): void {
+    const next = new Map<string, string>();
+    const byPrefix = new Map<string, LocalRoute>();
+    for (const r of routes) {
+      next.set(r.prefix, `${r.nextHop ?? ''}|${(r.communities ?? []).join(',')}`);
+      byPrefix.set(r.prefix, r);
+    }
+    for (const prefix of this.local.keys()) if (!next.has(prefix)) this.withdraw(this.localPeer, prefix);
+    for (const [prefix, text] of next) {
+      if (this.local.get(prefix) === text) continue;
+      const r = byPrefix.get(prefix) as LocalRoute;
+      const family = familyOfIp(prefix.slice(0, prefix.indexOf('/')));
+      const attrs: PathAttributes = { origin: 0, asPath: [] };
+      if (r.communities && r.communities.length > 0) attrs.communities = [...r.communities];
+      this.announce(this.localPeer, family, [prefix], attrs, r.nextHop ? [r.nextHop] : []);
+    }
+    this.local = next;
+    this.kick();
+  }
+
+  private kick(): void {
+    if (this.scheduled) return;
+    this.scheduled = true;
+    this.schedule(() => {
+      this.scheduled = false;
+      this.flush();
+    });
+  }
+
+  /** Computes best-path changes, sends them to the update groups, runs initial dumps. */
+  flush(): Change[] {
+    const changes = this.loc.flush();
+    this.flushes++;
+    if (changes.length > 0) this.out.apply(changes);
+    this.out.dumpJoiners(this.loc);
+    if (changes.length > 0 && this.onChanges) this.onChanges(changes);
+    return changes;
+  }
+
+  peerList(): RibPeer[] {
+    return [...this.peers.values()].filter((p) => p.kind !== 'local');
+  }
+
+  advertised(peer: RibPeer): number {
+    return this.out.advertised(peer);
+  }
+
+  /** Every path of the Loc-RIB, best first per prefix (prefixes in map order). */
+  routes(filter?: { prefix?: string }): RouteView[] {
+    const rows: RouteView[] = [];
+    const add = (prefix: string, paths: readonly Path[], best: Path | undefined) => {
+      for (const p of paths) {
+        const isBest = p === best;
+        const reason = isBest ? bestReason(p, paths) : best ? `lost: ${comparePaths(best, p).reason}` : 'not eligible';
+        rows.push(toRouteView(prefix, p, isBest, reason));
+      }
+    };
+    if (filter?.prefix) {
+      const e = this.loc.get(filter.prefix);
+      if (e && e.best) add(e.prefix, sortBestFirst(LocRib.pathsOf(e), e.best), e.best);
+      return rows;
+    }
+    for (const e of this.loc.entries.values()) if (e.best) add(e.prefix, sortBestFirst(LocRib.pathsOf(e), e.best), e.best);
+    return rows;
+  }
+
+  /** Best route of one prefix as plain data. */
+  best(prefix: string): ReturnType<typeof toBestRoute> | undefined {
+    const e = this.loc.get(prefix);
+    return e?.best ? toBestRoute(prefix, e.best) : undefined;
+  }
+
+  get size(): { prefixes: number; paths: number; attrSets: number } {
+    let paths = 0;
+    for (const p of this.peers.values()) paths += p.received;
+    return { prefixes: this.loc.entries.size, paths, attrSets: this.attrs.size };
+  }
+}
+
+function sortBestFirst(paths: readonly Path[], best: Path): Path[] {
+  return [best, ...paths.filter((p) => p !== best)];
+}

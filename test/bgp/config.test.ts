@@ -1,0 +1,102 @@
+// The standalone speaker's YAML schema: the example of issue 2 parses to the documented defaults,
+// and each kind of mistake is reported with the file, the exact field path and what is wrong.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { parseSpeakerConfig } from '../../src/bgp/config.js';
+import { ConfigError } from '../../src/errors.js';
+
+const EXAMPLE = `
+asn: 64512                  # local AS, 1..4294967295
+routerId: 198.51.100.1
+listen: { address: 198.51.100.1, port: 179 }
+clusterId: 198.51.100.1
+holdTime: 90
+peers:
+  - address: 198.51.100.2
+    asn: 64512
+    port: 179
+    passive: false
+    rrClient: false
+    holdTime: 90
+    families: [ipv4, ipv6]
+    localAddress: 198.51.100.1
+  - address: 2001:db8::2
+    asn: 65001
+originate: [ 203.0.113.0/24, 2001:db8:1::/48 ]
+http: { address: 127.0.0.1, port: 9179 }
+`;
+
+test('the example configuration of issue 2 parses with its defaults filled in', () => {
+  const c = parseSpeakerConfig(EXAMPLE, 'ex.yaml');
+  assert.equal(c.asn, 64512);
+  assert.equal(c.routerId, '198.51.100.1');
+  assert.deepEqual(c.listen, { address: '198.51.100.1', port: 179 });
+  assert.equal(c.clusterId, '198.51.100.1');
+  assert.deepEqual(c.originate, ['203.0.113.0/24', '2001:db8:1::/48']);
+  assert.deepEqual(c.http, { address: '127.0.0.1', port: 9179 });
+  assert.equal(c.logLevel, 'info');
+  assert.equal(c.peers.length, 2);
+  assert.deepEqual(c.peers[1], {
+    address: '2001:db8::2', asn: 65001, port: 179, passive: false, rrClient: false, holdTime: 90,
+    connectRetryTime: 30, families: ['ipv4', 'ipv6'],
+  });
+});
+
+test('a minimal file needs only asn and routerId; it never listens and has no status API', () => {
+  const c = parseSpeakerConfig('asn: 65000\nrouterId: 192.0.2.1\n');
+  assert.equal(c.listen, undefined);
+  assert.equal(c.http, undefined);
+  assert.deepEqual(c.peers, []);
+  assert.equal(c.holdTime, 90);
+});
+
+test('a route-reflector client without clusterId makes the router id the cluster id', () => {
+  const c = parseSpeakerConfig('asn: 65000\nrouterId: 192.0.2.1\npeers: [{ address: 192.0.2.2, asn: 65000, rrClient: true }]\n');
+  assert.equal(c.clusterId, '192.0.2.1');
+});
+
+test('addresses and prefixes are canonicalised', () => {
+  const c = parseSpeakerConfig('asn: 65000\nrouterId: 192.0.2.1\noriginate: [2001:DB8:0001::/48]\npeers: [{ address: "2001:DB8:0::2", asn: 65001 }]\n');
+  assert.deepEqual(c.originate, ['2001:db8:1::/48']);
+  assert.equal(c.peers[0].address, '2001:db8::2');
+});
+
+const BAD: Array<[string, string, string, RegExp]> = [
+  ['a missing asn', 'routerId: 192.0.2.1', 'asn', /is required/],
+  ['an asn of 0', 'asn: 0\nrouterId: 192.0.2.1', 'asn', /between 1 and 4294967295/],
+  ['an asn above 32 bits', 'asn: 4294967296\nrouterId: 192.0.2.1', 'asn', /between 1 and 4294967295/],
+  ['an asn given as text', 'asn: "64512x"\nrouterId: 192.0.2.1', 'asn', /must be an integer/],
+  ['an IPv6 router id', 'asn: 1\nrouterId: "2001:db8::1"', 'routerId', /dotted-quad/],
+  ['a hold time of 2 s', 'asn: 1\nrouterId: 192.0.2.1\nholdTime: 2', 'holdTime', /RFC 4271 §4\.2/],
+  ['a bad peer address', 'asn: 1\nrouterId: 192.0.2.1\npeers: [{ address: 192.0.2.300, asn: 2 }]', 'peers[0].address', /IP address/],
+  ['a peer without asn', 'asn: 1\nrouterId: 192.0.2.1\npeers: [{ address: 192.0.2.3, asn: 2 }, { address: 192.0.2.4 }]', 'peers[1].asn', /is required/],
+  ['a misspelt peer field', 'asn: 1\nrouterId: 192.0.2.1\npeers: [{ address: 192.0.2.3, asn: 1, rrclient: true }]', 'peers[0].rrclient', /unknown field/],
+  ['an unknown family', 'asn: 1\nrouterId: 192.0.2.1\npeers: [{ address: 192.0.2.3, asn: 2, families: [ipv4, l2vpn] }]', 'peers[0].families[1]', /ipv4 or ipv6/],
+  ['a duplicate peer', 'asn: 1\nrouterId: 192.0.2.1\npeers: [{ address: 192.0.2.3, asn: 2 }, { address: 192.0.2.3, asn: 3 }]', 'peers[1].address', /duplicate/],
+  ['a prefix with host bits', 'asn: 1\nrouterId: 192.0.2.1\noriginate: [203.0.113.1/24]', 'originate[0]', /host bits/],
+  ['a port out of range', 'asn: 1\nrouterId: 192.0.2.1\nlisten: { address: 127.0.0.1, port: 70000 }', 'listen.port', /between 0 and 65535/],
+  ['an eBGP route-reflector client', 'asn: 1\nrouterId: 192.0.2.1\npeers: [{ address: 192.0.2.3, asn: 2, rrClient: true }]', 'peers[0].rrClient', /must be iBGP/],
+  ['a localAddress of the other family', 'asn: 1\nrouterId: 192.0.2.1\npeers: [{ address: 192.0.2.3, asn: 2, localAddress: "2001:db8::1" }]', 'peers[0].localAddress', /IPv4/],
+  ['a bad log level', 'asn: 1\nrouterId: 192.0.2.1\nlogLevel: loud', 'logLevel', /one of debug/],
+  ['a list at the top', '- 1\n- 2', '(top level)', /must be a mapping/],
+];
+for (const [what, yaml, field, msg] of BAD) {
+  test(`${what} is rejected naming the file and the field ${field}`, () => {
+    assert.throws(() => parseSpeakerConfig(yaml, 'bad.yaml'), (e: unknown) => {
+      assert.ok(e instanceof ConfigError, String(e));
+      assert.equal(e.code, 'CONFIG_INVALID');
+      assert.equal(e.field, field);
+      assert.match(e.message, msg);
+      assert.ok(e.message.startsWith(`bad.yaml: ${field}: `), e.message);
+      return true;
+    });
+  });
+}
+
+test('a YAML syntax error names the line', () => {
+  assert.throws(() => parseSpeakerConfig('asn: 1\nrouterId: [192.0.2.1\n', 'bad.yaml'), (e: unknown) => {
+    assert.ok(e instanceof ConfigError);
+    assert.match(e.message, /^bad\.yaml: line \d+, column \d+: YAML syntax error/);
+    return true;
+  });
+});

@@ -1,0 +1,105 @@
+// The Loc-RIB's deltas: one change per prefix per flush, coalescing, replacement, peer down.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { Rib } from '../../../src/bgp/rib/index.js';
+import { countingEncoder, seq } from './helpers.js';
+
+function setup() {
+  const rib = new Rib({ localAsn: 64512, routerId: '192.0.2.1', encoder: countingEncoder(), schedule: () => {} });
+  const a = rib.addPeer({ address: '192.0.2.11', asn: 65001 });
+  const b = rib.addPeer({ address: '192.0.2.12', asn: 65002 });
+  return { rib, a, b };
+}
+const attrs = (nh: string, ...path: number[]) => ({ origin: 0 as const, asPath: seq(...path), nextHop: nh });
+
+test('a new prefix gives one change with no before', () => {
+  const { rib, a } = setup();
+  rib.applyUpdate(a, { type: 'update', withdrawn: [], nlri: ['198.18.0.0/24'], attrs: attrs('192.0.2.11', 65001) });
+  const ch = rib.flush();
+  assert.equal(ch.length, 1);
+  assert.equal(ch[0].before, undefined);
+  assert.equal(ch[0].after?.peer, a);
+});
+
+test('a better path replacing the best gives one change from the old to the new', () => {
+  const { rib, a, b } = setup();
+  rib.applyUpdate(a, { type: 'update', withdrawn: [], nlri: ['198.18.0.0/24'], attrs: attrs('192.0.2.11', 65001, 65003) });
+  rib.flush();
+  rib.applyUpdate(b, { type: 'update', withdrawn: [], nlri: ['198.18.0.0/24'], attrs: attrs('192.0.2.12', 65002) });
+  const ch = rib.flush();
+  assert.equal(ch.length, 1);
+  assert.equal(ch[0].before?.peer, a);
+  assert.equal(ch[0].after?.peer, b);
+});
+
+test('a worse second path changes nothing', () => {
+  const { rib, a, b } = setup();
+  rib.applyUpdate(a, { type: 'update', withdrawn: [], nlri: ['198.18.0.0/24'], attrs: attrs('192.0.2.11', 65001) });
+  rib.flush();
+  rib.applyUpdate(b, { type: 'update', withdrawn: [], nlri: ['198.18.0.0/24'], attrs: attrs('192.0.2.12', 65002, 65003) });
+  assert.deepEqual(rib.flush(), []);
+  assert.equal(rib.routes().length, 2);
+});
+
+test('many changes to one prefix between flushes come out as one change', () => {
+  const { rib, a, b } = setup();
+  rib.applyUpdate(a, { type: 'update', withdrawn: [], nlri: ['198.18.0.0/24'], attrs: attrs('192.0.2.11', 65001) });
+  rib.flush();
+  rib.applyUpdate(b, { type: 'update', withdrawn: [], nlri: ['198.18.0.0/24'], attrs: attrs('192.0.2.12', 65002) });
+  rib.applyUpdate(a, { type: 'update', withdrawn: ['198.18.0.0/24'], nlri: [], attrs: {} });
+  rib.applyUpdate(b, { type: 'update', withdrawn: ['198.18.0.0/24'], nlri: [], attrs: {} });
+  rib.applyUpdate(b, { type: 'update', withdrawn: [], nlri: ['198.18.0.0/24'], attrs: attrs('192.0.2.12', 65002, 65009) });
+  const ch = rib.flush();
+  assert.equal(ch.length, 1);
+  assert.equal(ch[0].before?.peer, a);
+  assert.equal(ch[0].after?.peer, b);
+});
+
+test('re-announcing identical attributes changes nothing', () => {
+  const { rib, a } = setup();
+  rib.applyUpdate(a, { type: 'update', withdrawn: [], nlri: ['198.18.0.0/24'], attrs: attrs('192.0.2.11', 65001) });
+  rib.flush();
+  rib.applyUpdate(a, { type: 'update', withdrawn: [], nlri: ['198.18.0.0/24'], attrs: attrs('192.0.2.11', 65001) });
+  assert.deepEqual(rib.flush(), []);
+  assert.equal(a.received, 1);
+});
+
+test('peer down removes its paths and the next best takes over', () => {
+  const { rib, a, b } = setup();
+  rib.applyUpdate(a, { type: 'update', withdrawn: [], nlri: ['198.18.0.0/24', '198.18.1.0/24'], attrs: attrs('192.0.2.11', 65001) });
+  rib.applyUpdate(b, { type: 'update', withdrawn: [], nlri: ['198.18.0.0/24'], attrs: attrs('192.0.2.12', 65002, 65003) });
+  rib.flush();
+  rib.peerDown(a);
+  const ch = rib.flush();
+  assert.equal(ch.length, 2);
+  const byPrefix = new Map(ch.map((c) => [c.prefix, c]));
+  assert.equal(byPrefix.get('198.18.0.0/24')?.after?.peer, b);
+  assert.equal(byPrefix.get('198.18.1.0/24')?.after, undefined);
+  assert.equal(rib.size.prefixes, 1);
+});
+
+test('local routes are diffed: only added, changed and removed prefixes change', () => {
+  const { rib } = setup();
+  rib.setLocalRoutes([{ prefix: '203.0.113.0/24' }, { prefix: '2001:db8:1::/48' }]);
+  assert.equal(rib.flush().length, 2);
+  rib.setLocalRoutes([{ prefix: '203.0.113.0/24' }, { prefix: '2001:db8:2::/48', communities: [1] }]);
+  const ch = rib.flush().map((c) => `${c.prefix}:${c.before ? 'b' : ''}${c.after ? 'a' : ''}`).sort();
+  assert.deepEqual(ch, ['2001:db8:1::/48:b', '2001:db8:2::/48:a']);
+  rib.setLocalRoutes([{ prefix: '203.0.113.0/24' }, { prefix: '2001:db8:2::/48', communities: [2] }]);
+  assert.equal(rib.flush().length, 1);
+});
+
+test('the flush runs once per scheduled turn however many UPDATEs arrive', async () => {
+  const rib = new Rib({ localAsn: 64512, routerId: '192.0.2.1', encoder: countingEncoder() });
+  const a = rib.addPeer({ address: '192.0.2.11', asn: 65001 });
+  let calls = 0;
+  rib.onChanges = (ch) => {
+    calls++;
+    assert.equal(ch.length, 50);
+  };
+  for (let i = 0; i < 50; i++) rib.applyUpdate(a, { type: 'update', withdrawn: [], nlri: [`198.18.${i}.0/24`], attrs: attrs('192.0.2.11', 65001) });
+  await new Promise((r) => setImmediate(r));
+  await new Promise((r) => setImmediate(r));
+  assert.equal(calls, 1);
+  assert.equal(rib.flushes, 1);
+});
