@@ -91,7 +91,9 @@ const badNodes: Array<[string, unknown, string, RegExp]> = [
   ['no name', { metadata: {} }, 'metadata.name', /missing/],
 ];
 for (const [what, obj, field, message] of badNodes) {
-  test(`a node with ${what} is refused on ${field}`, () => err(convertNode(obj), field, message));
+  test(`a node with ${what} is refused on ${field}`, () => {
+    err(convertNode(obj), field, message);
+  });
 }
 
 test('a pod converts with its IPs in canonical form, node, phase and deletion state', () => {
@@ -143,7 +145,9 @@ const badConfigs: Array<[string, unknown, string, RegExp?]> = [
   ['a service entry without cidr', { serviceClusterIPs: [{}] }, 'spec.serviceClusterIPs[0].cidr'],
 ];
 for (const [what, spec, field, message] of badConfigs) {
-  test(`a BGPConfiguration with ${what} is refused on ${field}`, () => err(convertBgpConfiguration({ metadata: { name: 'default' }, spec }), field, message));
+  test(`a BGPConfiguration with ${what} is refused on ${field}`, () => {
+    err(convertBgpConfiguration({ metadata: { name: 'default' }, spec }), field, message);
+  });
 }
 
 test('peerIP accepts an address with an optional port in Calico\'s forms', () => {
@@ -178,7 +182,9 @@ const badPeers: Array<[string, unknown, string, RegExp?]> = [
   ['no spec', undefined, 'spec', /missing/],
 ];
 for (const [what, spec, field, message] of badPeers) {
-  test(`a BGPPeer with ${what} is refused on ${field}`, () => err(convertBgpPeer({ metadata: { name: 'p' }, spec }), field, message));
+  test(`a BGPPeer with ${what} is refused on ${field}`, () => {
+    err(convertBgpPeer({ metadata: { name: 'p' }, spec }), field, message);
+  });
 }
 
 test('an IPPool converts with defaults and a canonical CIDR', () => {
@@ -199,7 +205,9 @@ const badPools: Array<[string, unknown, string, RegExp?]> = [
   ['no cidr', { natOutgoing: true }, 'spec.cidr'],
 ];
 for (const [what, spec, field, message] of badPools) {
-  test(`an IPPool with ${what} is refused on ${field}`, () => err(convertIpPool({ metadata: { name: 'p' }, spec }), field, message));
+  test(`an IPPool with ${what} is refused on ${field}`, () => {
+    err(convertIpPool({ metadata: { name: 'p' }, spec }), field, message);
+  });
 }
 
 test('convertAll keeps the good objects and reports each bad one with its kind and name', () => {
