@@ -15,6 +15,8 @@ export class BgpListener extends EventEmitter {
   rejected = 0;
   /** Connections from configured peers that their session refused. */
   refused = 0;
+  /** The last error the listening socket reported after listen() (e.g. EMFILE); it keeps listening. */
+  lastError: Error | undefined;
   private server: net.Server | undefined;
 
   constructor(
@@ -40,7 +42,9 @@ export class BgpListener extends EventEmitter {
         reject(new PetrelError('BGP_LISTEN_FAILED', `cannot listen on [${this.opts.address}]:${this.opts.port}: ${err.message}`, { cause: err }));
       });
       server.listen({ host: this.opts.address, port: this.opts.port, exclusive: true }, () => {
-        server.on('error', (err) => this.emit('error', err));
+        server.on('error', (err) => {
+          this.lastError = err;
+        });
         resolve();
       });
     });
