@@ -57,3 +57,21 @@ test('the structural-schema check catches what the API server refuses', () => {
   assert.equal(structuralViolations({ type: 'object', properties: { a: { type: 'string' } }, not: { properties: { b: { enum: ['x'] } } } }).length, 1);
   assert.equal(structuralViolations({ type: 'array', items: { properties: {} } }).length, 1);
 });
+
+test('docs/configuration.md documents every CRD field, node annotation and label', async () => {
+  const { NODE_ANNOTATIONS, NODE_LABELS } = await import('../../../src/k8s/resources.js');
+  const doc = readFileSync(new URL('../../../docs/configuration.md', import.meta.url), 'utf8');
+  const missing: string[] = [];
+  const walk = (s: Record<string, any>, path: string) => {
+    for (const [k, sub] of Object.entries<Record<string, any>>(s.properties ?? {})) {
+      const p = path ? `${path}.${k}` : k;
+      const leaf = !sub.properties && !sub.items?.properties;
+      if (leaf && !doc.includes(`\`${p}\``)) missing.push(p);
+      if (sub.properties) walk(sub, p);
+      if (sub.items?.properties) walk(sub.items, `${p}[]`);
+    }
+  };
+  for (const def of CRDS) walk(def.spec as Record<string, any>, '');
+  for (const key of [...Object.values(NODE_ANNOTATIONS), ...Object.values(NODE_LABELS)]) if (!doc.includes(`\`${key}\``)) missing.push(key);
+  assert.deepEqual(missing, []);
+});
