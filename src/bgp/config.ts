@@ -22,6 +22,9 @@ export interface SpeakerPeerConfig {
   holdTime: number;
   keepaliveTime?: number;
   connectRetryTime: number;
+  /** First wait (s) before reconnecting after a failure, doubling up to idleHoldMaxTime (RFC 4271 §8.1.1 DampPeerOscillations). */
+  idleHoldTime?: number;
+  idleHoldMaxTime?: number;
   families: Family[];
   localAddress?: string;
   /** TCP-MD5 password (RFC 2385), when the session layer supports it. */
@@ -40,6 +43,8 @@ export interface SpeakerConfig {
   holdTime: number;
   keepaliveTime?: number;
   connectRetryTime: number;
+  idleHoldTime?: number;
+  idleHoldMaxTime?: number;
   peers: SpeakerPeerConfig[];
   originate: string[];
   http?: { address: string; port: number };
@@ -126,11 +131,11 @@ function join(base: string, key: string | number): string {
 }
 
 const TOP_KEYS = [
-  'asn', 'routerId', 'listen', 'clusterId', 'holdTime', 'keepaliveTime', 'connectRetryTime', 'peers',
+  'asn', 'routerId', 'listen', 'clusterId', 'holdTime', 'keepaliveTime', 'connectRetryTime', 'idleHoldTime', 'idleHoldMaxTime', 'peers',
   'originate', 'http', 'logLevel', 'ipv4NextHop', 'ipv6NextHop',
 ] as const;
 const PEER_KEYS = [
-  'address', 'asn', 'port', 'passive', 'rrClient', 'holdTime', 'keepaliveTime', 'connectRetryTime',
+  'address', 'asn', 'port', 'passive', 'rrClient', 'holdTime', 'keepaliveTime', 'connectRetryTime', 'idleHoldTime', 'idleHoldMaxTime',
   'families', 'localAddress', 'password', 'ipv4NextHop', 'ipv6NextHop',
 ] as const;
 
@@ -157,6 +162,10 @@ export function validateSpeakerConfig(doc: unknown, file?: string): SpeakerConfi
     logLevel: 'info',
   };
   if (keepaliveTime !== undefined) cfg.keepaliveTime = keepaliveTime;
+  const idleHoldTime = o.idleHoldTime === undefined ? undefined : v.int(o.idleHoldTime, 'idleHoldTime', 0, 3600);
+  const idleHoldMaxTime = o.idleHoldMaxTime === undefined ? undefined : v.int(o.idleHoldMaxTime, 'idleHoldMaxTime', 0, 3600);
+  if (idleHoldTime !== undefined) cfg.idleHoldTime = idleHoldTime;
+  if (idleHoldMaxTime !== undefined) cfg.idleHoldMaxTime = idleHoldMaxTime;
   if (ipv4NextHop) cfg.ipv4NextHop = ipv4NextHop;
   if (ipv6NextHop) cfg.ipv6NextHop = ipv6NextHop;
   if (o.listen !== undefined && o.listen !== null) cfg.listen = v.endpoint(o.listen, 'listen', 179);
@@ -209,6 +218,10 @@ export function validateSpeakerConfig(doc: unknown, file?: string): SpeakerConfi
       };
       const ka = p.keepaliveTime === undefined ? keepaliveTime : v.int(p.keepaliveTime, join(f, 'keepaliveTime'), 0, 21845);
       if (ka !== undefined) peer.keepaliveTime = ka;
+      const ih = p.idleHoldTime === undefined ? idleHoldTime : v.int(p.idleHoldTime, join(f, 'idleHoldTime'), 0, 3600);
+      if (ih !== undefined) peer.idleHoldTime = ih;
+      const ihm = p.idleHoldMaxTime === undefined ? idleHoldMaxTime : v.int(p.idleHoldMaxTime, join(f, 'idleHoldMaxTime'), 0, 3600);
+      if (ihm !== undefined) peer.idleHoldMaxTime = ihm;
       if (p.families !== undefined) {
         const ff = join(f, 'families');
         const list: unknown[] = Array.isArray(p.families) && p.families.length > 0 ? p.families : v.fail(ff, `must be a non-empty list of ipv4/ipv6, got ${show(p.families)}`);

@@ -1,0 +1,405 @@
+/**
+ * The Speaker: one Session per configured peer (bgp/session), one listener, one RIB (bgp/rib).
+ * Callers give desired state — `setPeers(peers)` and `setLocalRoutes(routes)`, both diffed — and get
+ * best-route deltas (`'bestChanged'`), `status()` and `routes()` back. The standalone `petrel
+ * speaker`, the agent and the reflector mode all drive it the same way.
+ *
+ * Route flow: a Session decodes an UPDATE (RFC 7606 handling done by the codec) → Rib.applyUpdate
+ * marks prefixes dirty → one flush per event-loop turn (setImmediate) computes best paths, hands the
+ * changes to the update groups (one encoding per group, the same frames sent to each member) and to
+ * 'bestChanged' listeners. A peer reaching Established joins its update group after an initial dump
+ * and End-of-RIB; leaving Established withdraws its paths.
+ *
+ * Next hop self: for IPv4 it is our end of the TCP connection when that is IPv4, else the peer's
+ * `ipv4NextHop` or the router id; for IPv6 it is our end when IPv6, else `ipv6NextHop`, else the
+ * IPv4-mapped form of our IPv4 end (what GoBGP does for IPv6 over an IPv4 session).
+ */
+import { EventEmitter } from 'node:events';
+import { canonicalIp, familyOfIp, type Family } from '../model/ip.js';
+import { Rib, type LocalRoute } from './rib/index.js';
+import { toBestRoute } from './rib/views.js';
+import type { RibPeer, RouteDelta, RouteView, UpdateEncoder } from './rib/types.js';
+import { BgpListener, Session, realClock } from './session/index.js';
+import type { Clock, Negotiated, SessionConfig, SessionDown, SessionStateName } from './session/types.js';
+import { CeaseSubcode, encodeEndOfRib, encodeUpdates, type AttributeProblem, type UpdateMessage } from './wire/index.js';
+
+export interface Logger {
+  debug(obj: object, msg?: string): void;
+  info(obj: object, msg?: string): void;
+  warn(obj: object, msg?: string): void;
+  error(obj: object, msg?: string): void;
+}
+
+const silentLog: Logger = { debug() {}, info() {}, warn() {}, error() {} };
+
+/** What a Session reports (structurally the metrics adapters' SessionMetricsSink). */
+export interface SessionMetrics {
+  stateChanged(from: SessionStateName, to: SessionStateName): void;
+  updateReceived(count?: number): void;
+  updateSent(count?: number): void;
+  notificationReceived(code: number, subcode: number): void;
+  notificationSent(code: number, subcode: number): void;
+  attributeProblem(action: string): void;
+}
+
+/** What the Speaker reports; src/metrics/adapters.ts BgpMetricsAdapter implements it. */
+export interface SpeakerMetrics {
+  peersConfigured(peers: ReadonlyArray<{ address: string; asn: number; type: string }>): void;
+  prefixesReceived(peer: string, family: string, count: number): void;
+  prefixesAdvertised(peer: string, family: string, count: number): void;
+  ribSize(table: string, family: string, count: number): void;
+  bestPathChanged(family: string, count?: number): void;
+  connectionRejected(remoteAddress: string): void;
+  session(peer: string): SessionMetrics;
+}
+
+/** One peer as the speaker takes it (model PeerSpec fits, with its password already resolved). */
+export interface SpeakerPeer {
+  /** Stable key for diffing; defaults to the address. */
+  name?: string;
+  /** Shown as PEER TYPE by `petrel status` (e.g. 'node-to-node mesh'); default from the session kind. */
+  type?: string;
+  address: string;
+  port?: number;
+  asn: number;
+  passive?: boolean;
+  rrClient?: boolean;
+  holdTime?: number;
+  keepaliveTime?: number;
+  connectRetryTime?: number;
+  idleHoldTime?: number;
+  idleHoldMaxTime?: number;
+  families?: Family[];
+  localAddress?: string;
+  password?: string;
+  ipv4NextHop?: string;
+  ipv6NextHop?: string;
+}
+
+export interface SpeakerOptions {
+  asn: number;
+  routerId: string;
+  clusterId?: string;
+  listen?: { address: string; port: number };
+  holdTime?: number;
+  keepaliveTime?: number;
+  connectRetryTime?: number;
+  idleHoldTime?: number;
+  idleHoldMaxTime?: number;
+  ipv4NextHop?: string;
+  ipv6NextHop?: string;
+}
+
+export interface SpeakerDeps {
+  log?: Logger;
+  clock?: Clock;
+  metrics?: SpeakerMetrics;
+  /** The codec's encoder; tests wrap it to count calls. */
+  encoder?: UpdateEncoder;
+}
+
+export interface PeerStatus {
+  name: string;
+  address: string;
+  asn: number;
+  type: string;
+  rrClient: boolean;
+  state: string;
+  /** ISO time of the last state change, or null. */
+  since: string | null;
+  info: string;
+  received: number;
+  advertised: number;
+  families: Family[];
+  routerId: string | null;
+  localAddress: string | null;
+  updatesIn: number;
+  updatesOut: number;
+  flaps: number;
+  loopsDropped: number;
+  attributeProblems: number;
+}
+
+export interface SpeakerStatus {
+  asn: number;
+  routerId: string;
+  clusterId: string | null;
+  listen: { address: string; port: number } | null;
+  connectionsRejected: number;
+  peers: PeerStatus[];
+  rib: { prefixes: number; paths: number; attrSets: number; updateGroups: number; encodings: number };
+}
+
+interface PeerEntry {
+  spec: SpeakerPeer;
+  fingerprint: string;
+  session: Session;
+  rib: RibPeer;
+  lastDown?: string;
+  problems: number;
+  negotiated?: Negotiated;
+}
+
+export interface SpeakerEvents {
+  bestChanged: [deltas: RouteDelta[]];
+  peerState: [address: string, from: string, to: string];
+}
+
+function keyOf(p: SpeakerPeer): string {
+  return p.name ?? canonicalIp(p.address);
+}
+
+function fingerprint(p: SpeakerPeer): string {
+  return JSON.stringify({ ...p, name: undefined, type: undefined });
+}
+
+export class Speaker extends EventEmitter<SpeakerEvents> {
+  readonly rib: Rib;
+  private readonly peers = new Map<string, PeerEntry>();
+  private readonly byAddress = new Map<string, PeerEntry>();
+  private listener: BgpListener | undefined;
+  private readonly log: Logger;
+  private readonly clock: Clock;
+  private started = false;
+
+  constructor(
+    readonly opts: SpeakerOptions,
+    private readonly deps: SpeakerDeps = {},
+  ) {
+    super();
+    this.log = deps.log ?? silentLog;
+    this.clock = deps.clock ?? realClock;
+    this.rib = new Rib({
+      localAsn: opts.asn,
+      routerId: opts.routerId,
+      clusterId: opts.clusterId,
+      encoder: deps.encoder ?? { encodeUpdates, encodeEndOfRib },
+    });
+    this.rib.onChanges = (changes) => {
+      this.deps.metrics?.bestPathChanged('all', changes.length);
+      if (this.listenerCount('bestChanged') === 0) return;
+      const deltas: RouteDelta[] = changes.map((c) => {
+        const d: RouteDelta = { prefix: c.prefix };
+        if (c.before) d.before = toBestRoute(c.prefix, c.before);
+        if (c.after) d.after = toBestRoute(c.prefix, c.after);
+        return d;
+      });
+      this.emit('bestChanged', deltas);
+    };
+  }
+
+  async start(): Promise<void> {
+    if (this.started) return;
+    this.started = true;
+    if (this.opts.listen) {
+      this.listener = new BgpListener(this.opts.listen, (remote) => this.lookup(remote));
+      await this.listener.listen();
+      this.log.info({ address: this.opts.listen.address, port: this.opts.listen.port }, 'listening');
+    }
+    for (const e of this.peers.values()) e.session.start();
+  }
+
+  /** Closes every session with a Cease / Administrative Shutdown (RFC 4486, RFC 8203 text). */
+  async stop(message = 'petrel speaker shutting down'): Promise<void> {
+    this.started = false;
+    await Promise.all(
+      [...this.peers.values()].map((e) =>
+        e.session.stop({ subcode: CeaseSubcode.AdministrativeShutdown, message }).catch((err: unknown) => {
+          this.log.warn({ peer: e.spec.address, err: String(err) }, 'stop failed');
+        }),
+      ),
+    );
+    await this.listener?.close();
+    this.listener = undefined;
+  }
+
+  private lookup(remote: string): Session | undefined {
+    let a = remote;
+    if (a.startsWith('::ffff:') && a.includes('.')) a = a.slice(7);
+    try {
+      a = canonicalIp(a);
+    } catch {
+      return undefined;
+    }
+    const e = this.byAddress.get(a);
+    if (!e) this.deps.metrics?.connectionRejected(remote);
+    return e?.session;
+  }
+
+  /** Desired peers; diffed by name (or address): new ones start, removed ones get Cease 6/3. */
+  setPeers(peers: readonly SpeakerPeer[]): void {
+    const next = new Map(peers.map((p) => [keyOf(p), p]));
+    for (const [key, e] of this.peers) {
+      const p = next.get(key);
+      if (!p || fingerprint(p) !== e.fingerprint) this.removePeer(key, e, p ? CeaseSubcode.OtherConfigurationChange : CeaseSubcode.PeerDeconfigured);
+    }
+    for (const [key, p] of next) if (!this.peers.has(key)) this.addPeer(key, p);
+    this.deps.metrics?.peersConfigured(
+      [...this.peers.values()].map((e) => ({ address: e.rib.address, asn: e.rib.asn, type: this.peerType(e) })),
+    );
+  }
+
+  setLocalRoutes(routes: readonly LocalRoute[]): void {
+    this.rib.setLocalRoutes(routes);
+  }
+
+  private sessionConfig(p: SpeakerPeer): SessionConfig {
+    const o = this.opts;
+    const cfg: SessionConfig = {
+      peerAddress: canonicalIp(p.address),
+      peerPort: p.port ?? 179,
+      peerAsn: p.asn,
+      localAsn: o.asn,
+      routerId: o.routerId,
+      passive: p.passive ?? false,
+      holdTime: p.holdTime ?? o.holdTime ?? 90,
+      connectRetryTime: p.connectRetryTime ?? o.connectRetryTime ?? 30,
+      families: p.families ?? ['ipv4', 'ipv6'],
+    };
+    if (p.localAddress) cfg.localAddress = p.localAddress;
+    if (p.password) cfg.password = p.password;
+    const ka = p.keepaliveTime ?? o.keepaliveTime;
+    if (ka !== undefined) cfg.keepaliveTime = ka;
+    const ih = p.idleHoldTime ?? o.idleHoldTime;
+    if (ih !== undefined) cfg.idleHoldTime = ih;
+    const ihm = p.idleHoldMaxTime ?? o.idleHoldMaxTime;
+    if (ihm !== undefined) cfg.idleHoldMaxTime = ihm;
+    return cfg;
+  }
+
+  private addPeer(key: string, p: SpeakerPeer): void {
+    const address = canonicalIp(p.address);
+    const ribPeer = this.rib.addPeer({ address, asn: p.asn, rrClient: p.rrClient ?? false });
+    const sessionMetrics = this.deps.metrics?.session(address);
+    const session = new Session(this.sessionConfig(p), {
+      clock: this.clock,
+      log: this.log,
+      ...(sessionMetrics ? { metrics: sessionMetrics } : {}),
+    });
+    const e: PeerEntry = { spec: p, fingerprint: fingerprint(p), session, rib: ribPeer, problems: 0 };
+    session.on('state', (from, to) => {
+      this.log.debug({ peer: address, from, to }, 'session state');
+      this.emit('peerState', address, from, to);
+    });
+    session.on('established', (n) => this.onEstablished(e, n));
+    session.on('update', (u: UpdateMessage, problems: AttributeProblem[], raw?: Uint8Array) => {
+      if (problems.length > 0) {
+        e.problems += problems.length;
+        this.log.warn({ peer: address, problems }, 'UPDATE with attribute errors (RFC 7606)');
+      }
+      this.rib.applyUpdate(ribPeer, u, raw);
+    });
+    session.on('routeRefresh', () => {
+      if (e.negotiated) this.rib.refresh(ribPeer);
+    });
+    session.on('down', (reason: SessionDown) => this.onDown(e, reason));
+    this.peers.set(key, e);
+    this.byAddress.set(address, e);
+    if (this.started) session.start();
+  }
+
+  private removePeer(key: string, e: PeerEntry, subcode: number): void {
+    this.peers.delete(key);
+    this.byAddress.delete(e.rib.address);
+    this.rib.removePeer(e.rib);
+    e.session.removeAllListeners();
+    e.session.stop({ subcode, message: 'peer removed from configuration' }).catch(() => {});
+  }
+
+  private onEstablished(e: PeerEntry, n: Negotiated): void {
+    e.negotiated = n;
+    e.lastDown = undefined;
+    const wanted = e.spec.families ?? ['ipv4', 'ipv6'];
+    const families = n.families.filter((f) => wanted.includes(f));
+    this.log.info({ peer: e.rib.address, routerId: n.peerRouterId, families, holdTime: n.holdTime }, 'session established');
+    this.rib.peerUp(e.rib, n.peerRouterId, {
+      families,
+      codec: n.codec,
+      nextHopSelf: this.nextHopSelf(e.spec, n),
+      send: (frames) => {
+        for (const f of frames) e.session.send(f);
+      },
+    });
+  }
+
+  private onDown(e: PeerEntry, reason: SessionDown): void {
+    const wasUp = e.negotiated !== undefined;
+    e.negotiated = undefined;
+    e.lastDown = reason.message;
+    if (wasUp) this.log.warn({ peer: e.rib.address, code: reason.code, reason: reason.message }, 'session down');
+    else this.log.debug({ peer: e.rib.address, code: reason.code, reason: reason.message }, 'connection failed');
+    this.rib.peerDown(e.rib);
+  }
+
+  private nextHopSelf(p: SpeakerPeer, n: Negotiated): { ipv4?: string; ipv6?: string[] } {
+    let local = n.localAddress;
+    if (local.startsWith('::ffff:') && local.includes('.')) local = local.slice(7);
+    const localFamily = familyOfIp(local);
+    const v4 = p.ipv4NextHop ?? this.opts.ipv4NextHop ?? (localFamily === 'ipv4' ? local : this.opts.routerId);
+    let v6: string | undefined = p.ipv6NextHop ?? this.opts.ipv6NextHop;
+    if (!v6) v6 = localFamily === 'ipv6' ? canonicalIp(local) : canonicalIp(`::ffff:${local}`);
+    return { ipv4: v4, ipv6: [v6] };
+  }
+
+  private peerType(e: PeerEntry): string {
+    if (e.spec.type) return e.spec.type;
+    if (e.rib.kind === 'ebgp') return 'eBGP';
+    return e.rib.rrClient && this.opts.clusterId ? 'iBGP rr-client' : 'iBGP';
+  }
+
+  status(): SpeakerStatus {
+    const size = this.rib.size;
+    const peers: PeerStatus[] = [...this.peers.values()].map((e) => {
+      const s = e.session;
+      const state = s.state;
+      const stats = s.stats;
+      return {
+        name: keyOf(e.spec),
+        address: e.rib.address,
+        asn: e.rib.asn,
+        type: this.peerType(e),
+        rrClient: e.rib.rrClient,
+        state,
+        since: s.since ? new Date(s.since).toISOString() : null,
+        info: state === 'Established' ? 'Established' : e.lastDown ? `${state}: ${e.lastDown}` : state,
+        received: e.rib.received,
+        advertised: this.rib.advertised(e.rib),
+        families: e.rib.out?.families ?? e.spec.families ?? ['ipv4', 'ipv6'],
+        routerId: e.negotiated?.peerRouterId ?? null,
+        localAddress: e.negotiated?.localAddress ?? null,
+        updatesIn: stats.updatesIn,
+        updatesOut: stats.updatesOut,
+        flaps: stats.flaps,
+        loopsDropped: e.rib.loopsDropped,
+        attributeProblems: e.problems,
+      };
+    });
+    return {
+      asn: this.opts.asn,
+      routerId: this.opts.routerId,
+      clusterId: this.opts.clusterId ?? null,
+      listen: this.opts.listen ?? null,
+      connectionsRejected: this.listener?.rejected ?? 0,
+      peers,
+      rib: { ...size, updateGroups: this.rib.out.groups.size, encodings: this.rib.out.stats.encodings },
+    };
+  }
+
+  routes(filter?: { prefix?: string }): RouteView[] {
+    return this.rib.routes(filter);
+  }
+
+  /** Reports RIB sizes and per-peer counts to the metrics sink (call periodically or on scrape). */
+  reportMetrics(): void {
+    const m = this.deps.metrics;
+    if (!m) return;
+    for (const e of this.peers.values()) {
+      m.prefixesReceived(e.rib.address, 'ipv4', e.rib.receivedByFamily.ipv4);
+      m.prefixesReceived(e.rib.address, 'ipv6', e.rib.receivedByFamily.ipv6);
+      m.prefixesAdvertised(e.rib.address, 'all', this.rib.advertised(e.rib));
+    }
+    const size = this.rib.size;
+    m.ribSize('loc_rib', 'all', size.prefixes);
+    m.ribSize('adj_rib_in', 'all', size.paths);
+  }
+}

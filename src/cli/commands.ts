@@ -1,0 +1,17 @@
+/**
+ * The `petrel` subcommands, one line each. Each command lives in its own module, imported only when
+ * it runs (so `petrel status` does not load the speaker, the Kubernetes client or netlink).
+ * run() returns the exit status: 0 ok, 1 failure, 2 usage or configuration error.
+ */
+export interface Command {
+  name: string;
+  summary: string;
+  run(argv: string[]): Promise<number>;
+}
+
+export const commands: Command[] = [
+  { name: 'speaker', summary: 'run a standalone BGP speaker / route reflector from a YAML file (--config FILE)', run: async (a) => (await import('./speaker.js')).run(a) },
+  { name: 'status', summary: 'show BGP peers of a running speaker (--json, --api URL)', run: async (a) => (await import('./status.js')).run(a) },
+  { name: 'routes', summary: 'show the Loc-RIB of a running speaker (--json, --api URL, --prefix P)', run: async (a) => (await import('./routes.js')).run(a) },
+  { name: 'version', summary: 'print the version', run: async (a) => (await import('./version.js')).run(a) },
+];

@@ -1,0 +1,99 @@
+/**
+ * `petrel speaker --config FILE.yaml`: a standalone BGP speaker / route reflector (no Kubernetes).
+ * Reads and validates the file (exit 2 naming the file and field when invalid), starts the sessions,
+ * the listener and the status API, originates `originate:` with next hop self, and on SIGTERM or
+ * SIGINT closes every session with Cease / Administrative Shutdown and exits 0.
+ */
+import { loadSpeakerConfig, type SpeakerConfig } from '../bgp/config.js';
+import { Speaker } from '../bgp/speaker.js';
+import { ConfigError } from '../errors.js';
+import { parse, withUsage, UsageError } from './args.js';
+import { makeLogger } from './log.js';
+import { startStatusApi, type StatusApi } from './status-api.js';
+
+const USAGE = `Usage: petrel speaker --config FILE.yaml [--check]
+
+Runs a standalone BGP speaker (or route reflector) configured by FILE.yaml
+(reference: docs/configuration.md, "Standalone speaker").
+  --config FILE   the configuration file
+  --check         validate the file and exit (0 valid, 2 invalid)`;
+
+export function speakerFromConfig(cfg: SpeakerConfig, log: ReturnType<typeof makeLogger>): Speaker {
+  const speaker = new Speaker(
+    {
+      asn: cfg.asn,
+      routerId: cfg.routerId,
+      ...(cfg.clusterId ? { clusterId: cfg.clusterId } : {}),
+      ...(cfg.listen ? { listen: cfg.listen } : {}),
+      holdTime: cfg.holdTime,
+      ...(cfg.keepaliveTime !== undefined ? { keepaliveTime: cfg.keepaliveTime } : {}),
+      connectRetryTime: cfg.connectRetryTime,
+      ...(cfg.idleHoldTime !== undefined ? { idleHoldTime: cfg.idleHoldTime } : {}),
+      ...(cfg.idleHoldMaxTime !== undefined ? { idleHoldMaxTime: cfg.idleHoldMaxTime } : {}),
+      ...(cfg.ipv4NextHop ? { ipv4NextHop: cfg.ipv4NextHop } : {}),
+      ...(cfg.ipv6NextHop ? { ipv6NextHop: cfg.ipv6NextHop } : {}),
+    },
+    { log },
+  );
+  speaker.setPeers(cfg.peers);
+  speaker.setLocalRoutes(cfg.originate.map((prefix) => ({ prefix })));
+  return speaker;
+}
+
+export async function run(argv: string[]): Promise<number> {
+  return withUsage(USAGE, async () => {
+    const { values } = parse(argv, { config: { type: 'string', short: 'c' }, check: { type: 'boolean' } });
+    if (values.help) {
+      process.stdout.write(`${USAGE}\n`);
+      return 0;
+    }
+    if (!values.config) throw new UsageError('--config FILE is required');
+    let cfg: SpeakerConfig;
+    try {
+      cfg = loadSpeakerConfig(values.config);
+    } catch (e) {
+      if (e instanceof ConfigError) {
+        process.stderr.write(`petrel speaker: invalid configuration: ${e.message}\n`);
+        return 2;
+      }
+      throw e;
+    }
+    if (values.check) {
+      process.stdout.write(`${values.config}: valid (${cfg.peers.length} peers, ${cfg.originate.length} prefixes)\n`);
+      return 0;
+    }
+    const log = makeLogger(cfg.logLevel);
+    const speaker = speakerFromConfig(cfg, log);
+    let api: StatusApi | undefined;
+    try {
+      await speaker.start();
+      if (cfg.http) {
+        api = await startStatusApi(speaker, cfg.http);
+        log.info({ address: cfg.http.address, port: api.port }, 'status API listening');
+      }
+    } catch (e) {
+      log.error({ err: String(e) }, 'cannot start');
+      await speaker.stop().catch(() => {});
+      await api?.close();
+      process.stderr.write(`petrel speaker: ${(e as Error).message}\n`);
+      return 1;
+    }
+    log.info({ asn: cfg.asn, routerId: cfg.routerId, peers: cfg.peers.length, originate: cfg.originate.length }, 'speaker started');
+    return new Promise<number>((resolve) => {
+      let stopping = false;
+      const shutdown = (signal: string) => {
+        if (stopping) return;
+        stopping = true;
+        log.info({ signal }, 'shutting down: Cease / Administrative Shutdown to every peer');
+        const hard = setTimeout(() => resolve(0), 5000);
+        hard.unref();
+        void Promise.allSettled([speaker.stop(`petrel speaker: ${signal}`), api?.close()]).then(() => {
+          clearTimeout(hard);
+          resolve(0);
+        });
+      };
+      process.once('SIGTERM', () => shutdown('SIGTERM'));
+      process.once('SIGINT', () => shutdown('SIGINT'));
+    });
+  });
+}
