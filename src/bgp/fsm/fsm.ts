@@ -458,7 +458,7 @@ function established(s: FsmState, e: FsmEvent): StepResult {
     case 'KeepAliveMsg': // Event 26
       return { state: s, actions: restartHold };
     case 'UpdateMsg': // Event 27
-      return { state: s, actions: [...restartHold, { kind: 'update', update: e.update, problems: e.problems }] };
+      return { state: s, actions: [...restartHold, { kind: 'update', update: e.update, problems: e.problems, rawAttributes: e.rawAttributes }] };
     case 'UpdateMsgErr': // Event 28
       return withNotify(s, e.notification, 'BGP_UPDATE_ERROR', 'malformed UPDATE');
     case 'RouteRefreshMsg': // RFC 2918 §4: valid once Established.

@@ -109,7 +109,7 @@ export type FsmEvent =
   | { kind: 'NotifMsgVerErr'; notification: NotificationMessage } // Event 24
   | { kind: 'NotifMsg'; notification: NotificationMessage } // Event 25
   | { kind: 'KeepAliveMsg' } // Event 26
-  | { kind: 'UpdateMsg'; update: UpdateMessage; problems: AttributeProblem[] } // Event 27
+  | { kind: 'UpdateMsg'; update: UpdateMessage; problems: AttributeProblem[]; rawAttributes?: Uint8Array } // Event 27
   | { kind: 'UpdateMsgErr'; notification: NotificationMessage } // Event 28
   | { kind: 'RouteRefreshMsg'; message: RouteRefreshMessage } // Petrel extension (RFC 2918)
   | { kind: 'StableTimer_Expires' }; // Petrel extension (damping reset)
@@ -158,7 +158,7 @@ export type FsmAction =
   | { kind: 'startTimer'; timer: TimerName; ms: number }
   | { kind: 'stopTimer'; timer: TimerName }
   | { kind: 'established'; negotiated: Negotiated }
-  | { kind: 'update'; update: UpdateMessage; problems: AttributeProblem[] }
+  | { kind: 'update'; update: UpdateMessage; problems: AttributeProblem[]; rawAttributes?: Uint8Array }
   | { kind: 'routeRefresh'; message: RouteRefreshMessage }
   /** The FSM entered Idle from another state. */
   | { kind: 'down'; reason: SessionDown; wasEstablished: boolean };

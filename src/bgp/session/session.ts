@@ -73,8 +73,6 @@ interface Conn {
   timers: Map<TimerName, unknown>;
   /** Dropped from the session: its events are ignored. */
   gone: boolean;
-  /** rawAttributes of the UPDATE being processed (handed to 'update' listeners for interning). */
-  raw?: Uint8Array;
 }
 
 type Handler<K extends keyof SessionEventMap> = (...args: SessionEventMap[K]) => void;
@@ -312,7 +310,7 @@ export class Session extends EventEmitter {
         this.stats.updatesIn++;
         this.metrics.updateReceived();
         for (const p of a.problems) this.metrics.attributeProblem(p.action);
-        this.emit('update', a.update, a.problems, c.raw);
+        this.emit('update', a.update, a.problems, a.rawAttributes);
         return;
       case 'routeRefresh':
         this.emit('routeRefresh', a.message.afi, a.message.safi, a.message.subtype);
@@ -431,16 +429,14 @@ export class Session extends EventEmitter {
 
   private onFrame(c: Conn, frame: Uint8Array): void {
     const ctx = c.fsm.negotiated?.codec ?? PRE_OPEN_CTX;
-    let msg: BgpMessage;
+    let d: ReturnType<typeof decodeMessage>;
     try {
-      const d = decodeMessage(frame, ctx);
-      msg = d.message;
-      c.raw = d.rawAttributes;
-      if (msg.type === 'update') this.feed(c, { kind: 'UpdateMsg', update: msg, problems: d.problems });
+      d = decodeMessage(frame, ctx);
     } catch (e) {
       const n = notificationOf(e);
       const type = frame[18];
       this.metrics.messageReceived?.(TYPE_NAME[type] ?? 'unknown');
+      // RFC 4271 §6: which event a decoding error is depends on the message it was found in.
       if (n.code === ErrorCode.MessageHeader) this.feed(c, { kind: 'BGPHeaderErr', notification: n });
       else if (type === MsgType.Open) this.feed(c, { kind: 'BGPOpenMsgErr', notification: n });
       else if (type === MsgType.Update) {
@@ -448,13 +444,13 @@ export class Session extends EventEmitter {
         this.feed(c, { kind: 'UpdateMsgErr', notification: n });
       } else this.feed(c, { kind: 'BGPHeaderErr', notification: n });
       return;
-    } finally {
-      c.raw = undefined;
     }
+    const msg = d.message;
     this.metrics.messageReceived?.(msg.type);
     switch (msg.type) {
       case 'update':
-        return; // fed above, while rawAttributes were at hand
+        this.feed(c, { kind: 'UpdateMsg', update: msg, problems: d.problems, rawAttributes: d.rawAttributes });
+        return;
       case 'open':
         this.onOpen(c, msg);
         return;

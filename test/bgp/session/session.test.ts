@@ -178,7 +178,7 @@ test('the active side binds the configured local address and port', async () => 
 });
 
 /** A hand-driven peer on a raw socket: answers the OPEN, then can be frozen (stops reading and writing). */
-async function rawPeer(open: Partial<OpenMessage> = {}) {
+async function rawPeer(open: Partial<OpenMessage> = {}, afterOpen?: (s: net.Socket) => void) {
   const server = net.createServer();
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
   const received: BgpMessage[] = [];
@@ -195,6 +195,7 @@ async function rawPeer(open: Partial<OpenMessage> = {}) {
           s.write(encodeMessage({ type: 'open', version: 4, myAs: 65002, holdTime: 30, bgpId: '192.0.2.2', capabilities: [{ kind: 'four-octet-as', asn: 65002 }], ...open }, { fourOctetAs: true, extendedMessage: false }));
           s.write(encodeMessage({ type: 'keepalive' }, { fourOctetAs: true, extendedMessage: false }));
         }
+        if (m.type === 'keepalive' && received.filter((x) => x.type === 'keepalive').length === 1) afterOpen?.(s);
       }
     });
   });
@@ -410,3 +411,61 @@ test('a second connection from a peer that is already Established is refused', a
   }
 });
 
+
+/** Bytes of a message with a valid header around `body`. */
+function frame(type: number, body: number[]): Buffer {
+  const len = 19 + body.length;
+  return Buffer.from([...new Array(16).fill(0xff), len >> 8, len & 0xff, type, ...body]);
+}
+
+test('a malformed UPDATE that RFC 7606 cannot contain is answered with its NOTIFICATION and the session goes down', async () => {
+  // NLRI with prefix length 33: Invalid Network Field (RFC 4271 §6.3, RFC 7606 §5.3 session reset).
+  const peer = await rawPeer({}, (s) => s.write(frame(2, [0, 0, 0, 0, 33, 198, 51, 100, 0, 1])));
+  const s = new Session(base({ peerPort: peer.port }), { clock: new FakeClock() });
+  try {
+    const down = once(s, 'down');
+    s.start();
+    const [reason] = await down;
+    assert.equal(reason.code, 'BGP_UPDATE_ERROR');
+    assert.equal(reason.wasEstablished, true);
+    await until(() => peer.received.some((m) => m.type === 'notification'), 'the NOTIFICATION on the wire');
+    const n = peer.received.find((m) => m.type === 'notification');
+    assert.ok(n && n.type === 'notification' && n.code === 3, `got ${JSON.stringify(n)}`);
+  } finally {
+    await s.stop();
+    await peer.close();
+  }
+});
+
+test('a message with a broken marker is answered with Connection Not Synchronized (1/1)', async () => {
+  const bad = frame(4, []);
+  bad[3] = 0;
+  const peer = await rawPeer({}, (s) => s.write(bad));
+  const s = new Session(base({ peerPort: peer.port }), { clock: new FakeClock() });
+  try {
+    const down = once(s, 'down');
+    s.start();
+    const [reason] = await down;
+    assert.equal(reason.code, 'BGP_HEADER_ERROR');
+    await until(() => peer.received.some((m) => m.type === 'notification'), 'the NOTIFICATION on the wire');
+    const n = peer.received.find((m) => m.type === 'notification');
+    assert.ok(n && n.type === 'notification' && n.code === 1 && n.subcode === 1);
+  } finally {
+    await s.stop();
+    await peer.close();
+  }
+});
+
+test('an UPDATE is handed up with the raw bytes of its path attributes', async () => {
+  const { A, B } = await establishedPair('127.0.0.1');
+  try {
+    const got = once(B.session, 'update');
+    for (const f of encodeUpdates({ family: 'ipv4', attrs: { origin: 0, asPath: [{ type: 2, asns: [65001] }], communities: [0xfde80001] }, nextHops: ['192.0.2.1'], nlri: ['198.51.100.0/24'], withdrawn: [] }, A.session.negotiated!.codec)) A.session.send(f);
+    const [u, problems, raw] = await got;
+    assert.deepEqual(u.attrs.communities, [0xfde80001]);
+    assert.deepEqual(problems, []);
+    assert.ok(raw && raw.length > 0, 'raw attribute bytes are present');
+  } finally {
+    await teardown(A, B);
+  }
+});
