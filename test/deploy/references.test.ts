@@ -1,0 +1,193 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { DEFAULT_HEALTH_PORT, DEFAULT_METRICS_PORT, parseListenAddress } from '../../src/metrics/server.js';
+import { DEPLOY, NAMESPACE, crds, find, haveKubectl, kustomize, kustomizeWith, type Obj } from './manifests.js';
+
+const definitions = crds();
+const plurals = definitions.map((c) => c.spec.names.plural as string).sort();
+
+// ---- a small RBAC evaluator (the authorizer's rules: union of the matching bindings' rules) ------
+
+interface Ask { verb: string; group: string; resource: string; name?: string; namespace?: string }
+
+function rulesFor(objs: Obj[], sa: string, namespace?: string): Obj[] {
+  const isSubject = (b: Obj) => (b.subjects ?? []).some((s: Obj) => s.kind === 'ServiceAccount' && s.name === sa && s.namespace === NAMESPACE);
+  const role = (ref: Obj, ns?: string) => objs.find((o) => o.kind === ref.kind && o.metadata.name === ref.name && (ref.kind === 'ClusterRole' || o.metadata.namespace === ns));
+  const rules: Obj[] = [];
+  for (const b of objs.filter((o) => o.kind === 'ClusterRoleBinding' && isSubject(o))) rules.push(...(role(b.roleRef)?.rules ?? []));
+  if (namespace) {
+    for (const b of objs.filter((o) => o.kind === 'RoleBinding' && o.metadata.namespace === namespace && isSubject(o))) {
+      rules.push(...(role(b.roleRef, namespace)?.rules ?? []));
+    }
+  }
+  return rules;
+}
+
+function can(objs: Obj[], sa: string, a: Ask): boolean {
+  return rulesFor(objs, sa, a.namespace).some((r) =>
+    (r.apiGroups ?? []).some((g: string) => g === a.group || g === '*') &&
+    (r.resources ?? []).some((x: string) => x === a.resource || x === '*') &&
+    (r.verbs ?? []).some((v: string) => v === a.verb || v === '*') &&
+    (!r.resourceNames || r.resourceNames.length === 0 || (a.name !== undefined && r.resourceNames.includes(a.name))));
+}
+
+const ask = (verb: string, resource: string, extra: Partial<Ask> = {}): Ask => ({ verb, group: '', resource, ...extra });
+const crd = (verb: string, resource: string): Ask => ({ verb, group: 'petrel.dev', resource });
+
+function build(): Obj[] {
+  return kustomizeWith('route-reflectors', ['monitoring']);
+}
+
+test('the agent may do exactly what it needs: watch nodes, pods and Petrel CRDs, patch nodes/status, create events, get its named Secret', (t) => {
+  if (!haveKubectl()) return t.skip('kubectl (Debian package kubectl) is not installed');
+  const objs = build();
+  const allowed: Ask[] = [
+    ask('get', 'nodes', { name: 'node-a' }), ask('list', 'nodes'), ask('watch', 'nodes'),
+    ask('patch', 'nodes/status', { name: 'node-a' }),
+    ask('list', 'pods'), ask('watch', 'pods'),
+    ...plurals.flatMap((p) => ['get', 'list', 'watch'].map((v) => crd(v, p))),
+    ask('create', 'events', { namespace: 'default' }),
+    ask('get', 'secrets', { name: 'petrel-bgp-passwords', namespace: NAMESPACE }),
+  ];
+  for (const a of allowed) assert.ok(can(objs, 'petrel-agent', a), `agent cannot ${JSON.stringify(a)}`);
+  const denied: Ask[] = [
+    ask('get', 'secrets', { name: 'other', namespace: NAMESPACE }),
+    ask('list', 'secrets', { namespace: NAMESPACE }), ask('watch', 'secrets', { namespace: NAMESPACE }),
+    ask('get', 'secrets', { name: 'petrel-bgp-passwords', namespace: 'kube-system' }),
+    ask('patch', 'nodes', { name: 'node-a' }), ask('update', 'nodes/status'), ask('delete', 'nodes'),
+    ask('create', 'pods'), ask('delete', 'pods'), ask('get', 'pods/exec'),
+    ...plurals.flatMap((p) => ['create', 'update', 'patch', 'delete'].map((v) => crd(v, p))),
+    ask('get', 'configmaps', { namespace: NAMESPACE }), ask('list', 'services'),
+  ];
+  for (const a of denied) assert.ok(!can(objs, 'petrel-agent', a), `agent may ${JSON.stringify(a)}`);
+});
+
+test('the reflector may read nodes and Petrel CRDs but neither pods nor nodes/status', (t) => {
+  if (!haveKubectl()) return t.skip('kubectl (Debian package kubectl) is not installed');
+  const objs = build();
+  for (const a of [ask('list', 'nodes'), ask('watch', 'nodes'), ...plurals.map((p) => crd('watch', p)), ask('create', 'events', { namespace: NAMESPACE }),
+    ask('get', 'secrets', { name: 'petrel-bgp-passwords', namespace: NAMESPACE })]) {
+    assert.ok(can(objs, 'petrel-reflector', a), `reflector cannot ${JSON.stringify(a)}`);
+  }
+  for (const a of [ask('list', 'pods'), ask('watch', 'pods'), ask('patch', 'nodes/status'), ask('list', 'secrets', { namespace: NAMESPACE })]) {
+    assert.ok(!can(objs, 'petrel-reflector', a), `reflector may ${JSON.stringify(a)}`);
+  }
+});
+
+test('no role grants a wildcard, and the roles name exactly the CRDs the deploy installs', (t) => {
+  if (!haveKubectl()) return t.skip('kubectl (Debian package kubectl) is not installed');
+  const objs = build();
+  for (const r of objs.filter((o) => o.kind === 'ClusterRole' || o.kind === 'Role')) {
+    for (const rule of r.rules) {
+      for (const k of ['apiGroups', 'resources', 'verbs']) assert.ok(!(rule[k] ?? []).includes('*'), `${r.metadata.name} grants * in ${k}`);
+      if (rule.apiGroups.includes('petrel.dev')) assert.deepEqual([...rule.resources].sort(), plurals, `${r.metadata.name}`);
+    }
+  }
+  const installed = objs.filter((o) => o.kind === 'CustomResourceDefinition').map((o) => o.spec.names.plural).sort();
+  assert.deepEqual(installed, plurals);
+});
+
+interface WorkloadSpec { kind: 'DaemonSet' | 'Deployment'; name: string; mode: string; sa: string; caps: string[] }
+const WORKLOADS: WorkloadSpec[] = [
+  { kind: 'DaemonSet', name: 'petrel-agent', mode: 'agent', sa: 'petrel-agent', caps: ['NET_ADMIN', 'NET_BIND_SERVICE'] },
+  { kind: 'Deployment', name: 'petrel-reflector', mode: 'reflector', sa: 'petrel-reflector', caps: ['NET_BIND_SERVICE'] },
+];
+
+function flag(args: string[], name: string): string | undefined {
+  const a = args.find((x) => x.startsWith(`${name}=`));
+  return a?.slice(name.length + 1);
+}
+
+for (const w of WORKLOADS) {
+  test(`${w.kind} ${w.name} references its ServiceAccount, ports, probes and node name consistently`, (t) => {
+    if (!haveKubectl()) return t.skip('kubectl (Debian package kubectl) is not installed');
+    const objs = build();
+    const o = find(objs, w.kind, w.name);
+    const pod = o.spec.template.spec;
+    assert.equal(pod.serviceAccountName, w.sa);
+    find(objs, 'ServiceAccount', w.sa);
+    assert.equal(pod.hostNetwork, true);
+    assert.equal(pod.dnsPolicy, 'ClusterFirstWithHostNet');
+    assert.ok(pod.terminationGracePeriodSeconds >= 10);
+    for (const [k, v] of Object.entries(o.spec.selector.matchLabels)) assert.equal(o.spec.template.metadata.labels[k], v, `selector ${k}`);
+    assert.equal(pod.containers.length, 1);
+    const c = pod.containers[0];
+    assert.deepEqual(c.command, ['node', 'dist/cli.js', w.mode]);
+    assert.equal(flag(c.args, '--node-name'), '$(NODE_NAME)');
+    const nodeEnv = c.env.find((e: Obj) => e.name === 'NODE_NAME');
+    assert.equal(nodeEnv?.valueFrom?.fieldRef?.fieldPath, 'spec.nodeName');
+    const ports = new Map<string, Obj>(c.ports.map((p: Obj) => [p.name, p]));
+    for (const p of c.ports) assert.equal(p.hostPort, p.containerPort, `${p.name}: on the host network hostPort = containerPort`);
+    assert.equal(parseListenAddress(flag(c.args, '--metrics-address')!, 'metrics')?.port, ports.get('metrics')?.containerPort);
+    assert.equal(parseListenAddress(flag(c.args, '--health-address')!, 'health')?.port, ports.get('health')?.containerPort);
+    assert.equal(ports.get('metrics')?.containerPort, DEFAULT_METRICS_PORT);
+    assert.equal(ports.get('health')?.containerPort, DEFAULT_HEALTH_PORT);
+    // The BGP port is the one BGPConfiguration.listenPort defaults to.
+    const conf = definitions.find((d) => d.spec.names.kind === 'BGPConfiguration')!;
+    assert.equal(ports.get('bgp')?.containerPort, conf.spec.versions[0].schema.openAPIV3Schema.properties.spec.properties.listenPort.default);
+    assert.deepEqual([c.livenessProbe.httpGet.path, c.startupProbe.httpGet.path, c.readinessProbe.httpGet.path], ['/livez', '/livez', '/readyz']);
+    for (const p of [c.livenessProbe, c.startupProbe, c.readinessProbe]) assert.ok(ports.has(p.httpGet.port), `probe port ${p.httpGet.port}`);
+    assert.ok(c.resources.requests.cpu && c.resources.requests.memory && c.resources.limits.memory);
+  });
+
+  test(`${w.kind} ${w.name} runs with the least privilege its job allows`, (t) => {
+    if (!haveKubectl()) return t.skip('kubectl (Debian package kubectl) is not installed');
+    const o = find(build(), w.kind, w.name);
+    const pod = o.spec.template.spec;
+    const sc = pod.containers[0].securityContext;
+    assert.deepEqual(sc.capabilities.drop, ['ALL']);
+    assert.deepEqual([...sc.capabilities.add].sort(), [...w.caps].sort());
+    assert.equal(sc.readOnlyRootFilesystem, true);
+    assert.equal(sc.allowPrivilegeEscalation, false);
+    assert.equal(sc.privileged, false);
+    assert.equal(sc.seccompProfile.type, 'RuntimeDefault');
+    assert.ok(!(pod.volumes ?? []).some((v: Obj) => v.hostPath), 'no hostPath volume');
+    assert.ok(!pod.hostPID && !pod.hostIPC);
+  });
+}
+
+test('the agent runs on every node and rolls out one node at a time', (t) => {
+  if (!haveKubectl()) return t.skip('kubectl (Debian package kubectl) is not installed');
+  const ds = find(kustomize(join(DEPLOY, 'overlays', 'full-mesh')), 'DaemonSet', 'petrel-agent');
+  assert.deepEqual(ds.spec.template.spec.tolerations, [{ operator: 'Exists' }]);
+  assert.equal(ds.spec.template.spec.priorityClassName, 'system-node-critical');
+  assert.deepEqual(ds.spec.updateStrategy, { type: 'RollingUpdate', rollingUpdate: { maxUnavailable: 1, maxSurge: 0 } });
+  assert.equal(ds.spec.template.spec.affinity, undefined, 'in a full mesh nothing keeps the agent off a node');
+});
+
+test('the reflectors are two, never on one node, and a PodDisruptionBudget keeps one up', (t) => {
+  if (!haveKubectl()) return t.skip('kubectl (Debian package kubectl) is not installed');
+  const objs = build();
+  const dep = find(objs, 'Deployment', 'petrel-reflector');
+  const labels = dep.spec.template.metadata.labels;
+  assert.equal(dep.spec.replicas, 2);
+  const anti = dep.spec.template.spec.affinity.podAntiAffinity.requiredDuringSchedulingIgnoredDuringExecution;
+  assert.equal(anti.length, 1);
+  assert.equal(anti[0].topologyKey, 'kubernetes.io/hostname');
+  for (const [k, v] of Object.entries(anti[0].labelSelector.matchLabels)) assert.equal(labels[k], v);
+  const pdb = find(objs, 'PodDisruptionBudget', 'petrel-reflector');
+  assert.equal(pdb.spec.minAvailable, 1);
+  for (const [k, v] of Object.entries(pdb.spec.selector.matchLabels)) assert.equal(labels[k], v);
+});
+
+test('each metrics Service selects a workload and targets its metrics port, and the ServiceMonitor selects the Services', (t) => {
+  if (!haveKubectl()) return t.skip('kubectl (Debian package kubectl) is not installed');
+  const objs = build();
+  const workloads = objs.filter((o) => o.kind === 'DaemonSet' || o.kind === 'Deployment');
+  const services = objs.filter((o) => o.kind === 'Service');
+  assert.deepEqual(services.map((s) => s.metadata.name).sort(), ['petrel-agent-metrics', 'petrel-reflector-metrics']);
+  const sm = find(objs, 'ServiceMonitor', 'petrel');
+  for (const s of services) {
+    const matches = workloads.filter((w) => Object.entries(s.spec.selector).every(([k, v]) => w.spec.template.metadata.labels[k] === v));
+    assert.equal(matches.length, 1, `${s.metadata.name} selects ${matches.length} workloads`);
+    const container = matches[0].spec.template.spec.containers[0];
+    for (const p of s.spec.ports) assert.ok(container.ports.some((cp: Obj) => cp.name === p.targetPort && cp.containerPort === p.port), `${s.metadata.name} port ${p.name}`);
+    assert.ok(Object.entries(sm.spec.selector.matchLabels).every(([k, v]) => s.metadata.labels[k] === v), `ServiceMonitor misses ${s.metadata.name}`);
+    assert.ok(sm.spec.endpoints.every((e: Obj) => s.spec.ports.some((p: Obj) => p.name === e.port)));
+    assert.ok(s.metadata.labels[sm.spec.jobLabel], `${s.metadata.name} lacks the job label ${sm.spec.jobLabel}`);
+  }
+  assert.deepEqual(sm.spec.namespaceSelector.matchNames, [NAMESPACE]);
+  const ns = find(objs, 'Namespace', NAMESPACE);
+  assert.equal(ns.metadata.labels['pod-security.kubernetes.io/enforce'], 'privileged');
+});
