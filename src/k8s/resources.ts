@@ -449,7 +449,7 @@ export function convertBgpPeer(obj: unknown): Converted<BgpPeer> {
 export function convertIpPool(obj: unknown): Converted<IpPool> {
   return guard('IPPool', obj, (o, name) => {
     const raw = isObj(o.spec) ? o.spec : fail('spec', 'missing');
-    const on = (k: string) => raw[k] !== undefined && raw[k] !== 'Never';
+    const on = (k: string) => raw[k] === 'Always' || raw[k] === 'CrossSubnet';
     if (on('ipipMode') && on('vxlanMode')) fail('spec.vxlanMode', 'ipipMode and vxlanMode cannot both be enabled (one of them must be Never)');
     const s = checkSpec(IpPoolSpec, raw) as unknown as IpPoolSpec;
     const cidr = parseCidrField('spec.cidr', s.cidr);
@@ -472,6 +472,19 @@ export function convertIpPool(obj: unknown): Converted<IpPool> {
     if (s.blockSize !== undefined) pool.blockSize = s.blockSize;
     return pool;
   });
+}
+
+/**
+ * Picks the BGPConfiguration in force: the valid object named "default" (undefined without one, so
+ * computeTopology uses the defaults). Objects with other names are reported, not read.
+ */
+export function selectBgpConfiguration(objs: readonly unknown[]): { config?: BgpConfiguration; errors: ResourceError[] } {
+  const { ok, errors } = convertAll(objs, convertBgpConfiguration);
+  for (const c of ok) {
+    if (c.name !== 'default') errors.push({ kind: 'BGPConfiguration', name: c.name, field: 'metadata.name', message: 'ignored: only the BGPConfiguration named "default" is read' });
+  }
+  const config = ok.find((c) => c.name === 'default');
+  return config ? { config, errors } : { errors };
 }
 
 /** Converts a list, splitting the good from the bad (the agent logs and surfaces the bad ones). */

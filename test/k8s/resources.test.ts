@@ -9,6 +9,7 @@ import {
   convertPod,
   defaultBgpConfiguration,
   parsePeerIP,
+  selectBgpConfiguration,
   type Converted,
 } from '../../src/k8s/resources.js';
 
@@ -218,4 +219,20 @@ test('convertAll keeps the good objects and reports each bad one with its kind a
   ], convertIpPool);
   assert.deepEqual(r.ok.map((p) => p.name), ['good']);
   assert.deepEqual(r.errors.map((e) => [e.kind, e.name, e.field]), [['IPPool', 'bad', 'spec.cidr'], ['IPPool', '', '']]);
+});
+
+test('only the BGPConfiguration named default is read; others are reported', () => {
+  const r = selectBgpConfiguration([
+    { metadata: { name: 'extra' }, spec: { asNumber: 65000 } },
+    { metadata: { name: 'default' }, spec: { asNumber: 65100 } },
+  ]);
+  assert.equal(r.config?.asNumber, 65100);
+  assert.deepEqual(r.errors.map((e) => [e.name, e.field]), [['extra', 'metadata.name']]);
+  const none = selectBgpConfiguration([{ metadata: { name: 'default' }, spec: { asNumber: 0 } }]);
+  assert.equal(none.config, undefined);
+  assert.deepEqual(none.errors.map((e) => e.field), ['spec.asNumber']);
+});
+
+test('an invalid encapsulation mode is reported on its own field, not as a conflict with the other', () => {
+  err(convertIpPool({ metadata: { name: 'p' }, spec: { cidr: '198.18.0.0/16', ipipMode: 'Sometimes', vxlanMode: 'Always' } }), 'spec.ipipMode');
 });

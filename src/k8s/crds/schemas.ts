@@ -49,8 +49,6 @@ const AsNumber = (description: string, dflt?: number) =>
 /** RFC 4271 §4.2: the hold time is zero or at least three seconds. */
 const HoldTime = (description: string) =>
   Type.Integer({ minimum: 0, maximum: 65535, not: { enum: [1, 2] }, description } as never);
-const IpAddress = (description: string) =>
-  Type.String({ anyOf: [{ format: 'ipv4' }, { format: 'ipv6' }], maxLength: 45, description } as never);
 const Cidr = (description: string) => Type.String({ format: 'cidr', maxLength: 49, description });
 const SelectorText = (description: string) => Type.String({ maxLength: 1024, description });
 
