@@ -104,7 +104,7 @@ export function validateCustom(o: Obj, definitions: Obj[]): string[] {
   const crd = definitions.find((c) => c.spec.group === group && c.spec.names.kind === o.kind);
   if (!crd) return [`no CRD for ${o.apiVersion} ${o.kind}`];
   const rt = crdResources(crd).find((r) => r.version === version);
-  if (!rt) return [`CRD ${crd.metadata.name} does not serve ${version}`];
+  if (!rt || !rt.schema || !rt.validate) return [`CRD ${crd.metadata.name} does not serve ${version} with a schema`];
   const copy = structuredClone(o);
   const unknown = pruneAndDefault(rt.schema, copy);
   const errors = rt.validate(copy).map((e: { field: string; message: string }) => `${e.field}: ${e.message}`);
