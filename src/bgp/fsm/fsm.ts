@@ -74,7 +74,7 @@ function toIdle(s: FsmState, o: IdleOpts): StepResult {
   if (o.restart) {
     actions.push(start('IdleHold', idleHoldMs));
     idleHolding = true;
-    if (s.damp) idleHoldMs = Math.min(idleHoldMs * 2 || 1, s.cfg.idleHoldMaxTime * 1000);
+    if (s.damp) idleHoldMs = Math.min(idleHoldMs * 2, s.cfg.idleHoldMaxTime * 1000);
   }
   const counter = o.counter === 'zero' ? 0 : o.counter === 'inc' ? s.connectRetryCounter + 1 : s.connectRetryCounter;
   return {

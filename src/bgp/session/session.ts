@@ -66,11 +66,22 @@ export function normalizeAddress(a: string | undefined): string {
   }
 }
 
+/**
+ * A timer as the session runs it. Restarting a running timer to a later deadline only moves `due`;
+ * when the clock timer fires early it re-arms for the rest. The HoldTimer restarts on every UPDATE
+ * and KEEPALIVE received, so this spares a clearTimeout/setTimeout pair per message.
+ */
+interface ArmedTimer {
+  handle: unknown;
+  firesAt: number;
+  due: number;
+}
+
 interface Conn {
   fsm: FsmState;
   socket?: net.Socket;
   framer: Framer;
-  timers: Map<TimerName, unknown>;
+  timers: Map<TimerName, ArmedTimer>;
   /** Dropped from the session: its events are ignored. */
   gone: boolean;
 }
@@ -274,7 +285,7 @@ export class Session extends EventEmitter {
 
   private drop(c: Conn): void {
     c.gone = true;
-    for (const h of c.timers.values()) this.clock.clearTimeout(h);
+    for (const t of c.timers.values()) this.clock.clearTimeout(t.handle);
     c.timers.clear();
     this.closeSocket(c);
   }
@@ -291,13 +302,8 @@ export class Session extends EventEmitter {
         this.write(c, a.message);
         return;
       case 'startTimer': {
-        this.clearTimer(c, a.timer);
         const ms = JITTERED.has(a.timer) ? Math.floor(a.ms * (0.75 + Math.random() * 0.25)) : a.ms;
-        const t = a.timer;
-        c.timers.set(t, this.clock.setTimeout(() => {
-          c.timers.delete(t);
-          this.feed(c, TIMER_EVENT[t]);
-        }, ms));
+        this.armTimer(c, a.timer, ms);
         return;
       }
       case 'stopTimer':
@@ -321,9 +327,32 @@ export class Session extends EventEmitter {
     }
   }
 
+  private armTimer(c: Conn, t: TimerName, ms: number): void {
+    const due = this.clock.now() + ms;
+    const cur = c.timers.get(t);
+    if (cur && cur.firesAt <= due) {
+      cur.due = due;
+      return;
+    }
+    if (cur) this.clock.clearTimeout(cur.handle);
+    const timer: ArmedTimer = { handle: undefined, firesAt: due, due };
+    const fire = () => {
+      const now = this.clock.now();
+      if (now < timer.due) {
+        timer.firesAt = timer.due;
+        timer.handle = this.clock.setTimeout(fire, timer.due - now);
+        return;
+      }
+      if (c.timers.get(t) === timer) c.timers.delete(t);
+      this.feed(c, TIMER_EVENT[t]);
+    };
+    timer.handle = this.clock.setTimeout(fire, ms);
+    c.timers.set(t, timer);
+  }
+
   private clearTimer(c: Conn, t: TimerName): void {
-    const h = c.timers.get(t);
-    if (h !== undefined) this.clock.clearTimeout(h);
+    const cur = c.timers.get(t);
+    if (cur) this.clock.clearTimeout(cur.handle);
     c.timers.delete(t);
   }
 

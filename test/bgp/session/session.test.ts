@@ -163,6 +163,25 @@ test('a KEEPALIVE goes out each time the keepalive interval passes on the sender
   }
 });
 
+test('the hold timer restarts on each KEEPALIVE received and expires a hold time after the last one', async () => {
+  const { A, B } = await establishedPair('127.0.0.1');
+  try {
+    B.clock.advance(20_000);
+    const before = B.metrics.received.get('keepalive') ?? 0;
+    A.clock.advance(10_000);
+    await until(() => (B.metrics.received.get('keepalive') ?? 0) > before, 'a KEEPALIVE at B');
+    B.clock.advance(20_000); // 40 s since establishment, 20 s since the KEEPALIVE
+    assert.equal(B.session.state, 'Established');
+    const down = once(B.session, 'down');
+    B.clock.advance(10_000); // 30 s since the KEEPALIVE
+    const [reason] = await down;
+    assert.equal(reason.code, 'BGP_HOLD_TIMER_EXPIRED');
+    assert.deepEqual(B.metrics.notifSent, ['4/0']);
+  } finally {
+    await teardown(A, B);
+  }
+});
+
 test('the active side binds the configured local address and port', async () => {
   const probe = net.createServer();
   await new Promise<void>((r) => probe.listen(0, '127.0.0.1', () => r()));
