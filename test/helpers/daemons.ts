@@ -528,13 +528,16 @@ export async function startGobgp(lab: NetnsLab, ns: string, conf: DaemonSpec & {
     routes: (family) => parseGobgpRib(JSON.parse(gobgp('global', 'rib', '-a', family, '-j')) as Record<string, unknown[]>),
     peers: () => neighborsJson().map((n) => {
       const st = n.state ?? {};
-      const established = st.session_state === 6;
-      const notif = /Notification[^\n]*/i.exec(
-        proc.output().split('\n').filter((l) => l.includes(String(st.neighbor_address)) && /notification/i.test(l)).slice(-1)[0] ?? '');
+      const address = String(st.neighbor_address);
+      const recv = Number(st.messages?.received?.notification ?? 0);
+      // GoBGP logs a decoded NOTIFICATION as "BGPNotification":{…"ErrorCode":2,"ErrorSubcode":2…}.
+      const logged = proc.output().split('\n').filter((l) => l.includes(`"Key":"${address}"`))
+        .map((l) => /"ErrorCode":(\d+),"ErrorSubcode":(\d+)/.exec(l)).filter(Boolean).pop();
       return {
-        name: String(st.neighbor_address), address: String(st.neighbor_address),
-        state: GOBGP_STATES[st.session_state as number] ?? String(st.session_state), established,
-        lastError: notif?.[0],
+        name: address, address,
+        state: GOBGP_STATES[st.session_state as number] ?? String(st.session_state),
+        established: st.session_state === 6,
+        lastError: recv || logged ? `NOTIFICATIONs received: ${recv}${logged ? `; last code ${logged[1]} subcode ${logged[2]}` : ''}` : undefined,
         received: (n.afi_safis ?? []).reduce((s: number, a: any) => s + (a.state?.accepted ?? 0), 0),
       };
     }),
@@ -785,9 +788,8 @@ export const PETREL_CLI = fileURLToPath(new URL('../../dist/cli.js', import.meta
 /** True when dist/cli.js exists and lists a `speaker` command (the interop tests need nothing else). */
 export function petrelSpeakerAvailable(): boolean {
   if (!existsSync(PETREL_CLI)) return false;
-  const r = spawnSync(process.execPath, [PETREL_CLI, 'help'], { encoding: 'utf8', timeout: 20_000 });
-  const r2 = spawnSync(process.execPath, [PETREL_CLI, '--help'], { encoding: 'utf8', timeout: 20_000 });
-  return /\bspeaker\b/.test(`${r.stdout}${r.stderr}${r2.stdout}${r2.stderr}`);
+  const r = spawnSync(process.execPath, [PETREL_CLI, '--help'], { encoding: 'utf8', timeout: 20_000 });
+  return /^\s+speaker\s/m.test(`${r.stdout}${r.stderr}`);
 }
 
 export interface PetrelRouteRow {
