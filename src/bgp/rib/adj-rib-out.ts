@@ -150,12 +150,12 @@ export class AdjRibOut {
       const inCohort = new Set(cohort);
       const buckets = new Map<number, Bucket>();
       let exported = 0;
-      for (const e of loc.entries.values()) {
-        const best = e.best;
-        if (!best || !g.families.includes(best.attrs.family)) continue;
+      for (const [prefix, slot] of loc.entries) {
+        const best = Array.isArray(slot) ? slot[0] : slot;
+        if (!g.families.includes(best.attrs.family)) continue;
         if (!exportable(best.peer, g.kind, this.ctx)) continue;
         exported++;
-        addToBucket(buckets, best.attrs.family, best.attrs, best.peer, e.prefix);
+        addToBucket(buckets, best.attrs.family, best.attrs, best.peer, prefix);
       }
       if (g.members.size === 0) g.exported = exported;
       for (const bk of buckets.values()) {

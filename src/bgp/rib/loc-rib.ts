@@ -1,29 +1,28 @@
 /**
- * Adj-RIB-In and Loc-RIB in one map: prefix → entry holding every peer's path for that prefix (the
- * Adj-RIB-Ins, after RFC 7606 handling by the codec and loop detection here) and the best one.
+ * Adj-RIB-In and Loc-RIB in one map: prefix → that prefix's paths (the Adj-RIB-Ins, after RFC 7606
+ * handling by the codec and loop detection in rib.ts), the best one first.
  *
- * Changes are not pushed out one by one: an entry touched since the last flush is marked dirty with
- * the best path it had before, and `flush()` returns one change per prefix whose best path differs —
+ * Changes are not pushed out one by one: the first time a prefix is touched after a flush, its best
+ * path is remembered in `dirty`; `flush()` returns one change per prefix whose best path differs —
  * so a burst of UPDATEs (a peer's full table, a flap) costs one pass, and a prefix that changes and
  * changes back costs nothing. The caller (rib.ts) schedules flushes with setImmediate.
  *
- * Memory: an entry is { prefix, paths, best, prev }, `paths` being a single Path in the common
- * one-path case and an array only when several peers announce the prefix. There is no per-peer
- * index: a peer going down is one scan of the map (what a peer-down costs anyway in withdrawals).
+ * Memory is what shaped this (1M paths within 150 MB RSS; an earlier version with an entry object
+ * per prefix and a path object per prefix took ~125 bytes of heap per path):
+ * - a map value is the Path itself when the prefix has one path, an array (best at [0]) otherwise;
+ * - Path objects are interned (one per peer × attribute set, paths.ts), so 100k prefixes from one
+ *   peer with one attribute set share a single Path; what a prefix costs is its key string and its
+ *   map slot;
+ * - keys are stored as flat strings (see upsert);
+ * - "what was best before" lives in a separate map only while the prefix is dirty;
+ * - there is no per-peer index: a peer going down is one scan of the map.
  */
 import type { Family } from '../../model/ip.js';
-import { selectBest } from './best-path.js';
+import { better, selectBest } from './best-path.js';
 import type { Path, RibPeer } from './types.js';
 
-const CLEAN: unique symbol = Symbol('clean');
-
-export interface Entry {
-  readonly prefix: string;
-  paths: Path | Path[] | undefined;
-  best: Path | undefined;
-  /** Best path before the first change since the last flush; CLEAN when untouched. */
-  prev: Path | undefined | typeof CLEAN;
-}
+/** A prefix's paths: one Path, or an array of two or more with the best at index 0. */
+export type Slot = Path | Path[];
 
 export interface Change {
   prefix: string;
@@ -31,104 +30,106 @@ export interface Change {
   after: Path | undefined;
 }
 
+export function bestOf(s: Slot | undefined): Path | undefined {
+  return s === undefined ? undefined : Array.isArray(s) ? s[0] : s;
+}
+
+export function pathsOf(s: Slot | undefined): readonly Path[] {
+  return s === undefined ? [] : Array.isArray(s) ? s : [s];
+}
+
+/** Moves the best path of a multi-path array to index 0. */
+function reorder(ps: Path[]): void {
+  const best = selectBest(ps) as Path;
+  if (ps[0] !== best) {
+    const i = ps.indexOf(best);
+    ps[i] = ps[0];
+    ps[0] = best;
+  }
+}
+
 export class LocRib {
-  readonly entries = new Map<string, Entry>();
-  private dirty: Entry[] = [];
+  readonly entries = new Map<string, Slot>();
+  private dirty = new Map<string, Path | undefined>();
 
   get dirtyCount(): number {
-    return this.dirty.length;
+    return this.dirty.size;
   }
 
-  get(prefix: string): Entry | undefined {
+  get(prefix: string): Slot | undefined {
     return this.entries.get(prefix);
   }
 
-  private touch(e: Entry): void {
-    if (e.prev === CLEAN) {
-      e.prev = e.best;
-      this.dirty.push(e);
-    }
+  private touch(prefix: string, s: Slot | undefined): void {
+    if (!this.dirty.has(prefix)) this.dirty.set(prefix, bestOf(s));
   }
 
   /**
-   * Adds or replaces `peer`'s path for `prefix`. Returns the path it replaced (for reference
-   * counting), or undefined. A path equal to the one held (same peer, same interned attributes)
-   * changes nothing.
+   * Adds or replaces `path.peer`'s path for `prefix`. Returns the path it replaced (its reference is
+   * the caller's to drop) and whether a path was added. Setting the path already held changes nothing.
    */
   upsert(prefix: string, path: Path): { replaced: Path | undefined; added: boolean } {
-    let e = this.entries.get(prefix);
-    if (!e) {
-      e = { prefix, paths: path, best: undefined, prev: CLEAN };
-      this.entries.set(prefix, e);
-      this.touch(e);
-      e.best = path;
+    const s = this.entries.get(prefix);
+    if (s === undefined) {
+      this.touch(prefix, s);
+      // The decoder builds prefixes with template literals: V8 ConsStrings (a tree of pieces) that
+      // cost ~130 bytes each as a map key. normalize() returns a flat copy (~60 bytes) at no
+      // measurable cost (hashing the key flattens it anyway). Measured with 1M /32 keys, Node 20.
+      this.entries.set(prefix.normalize(), path);
       return { replaced: undefined, added: true };
     }
-    const ps = e.paths;
-    if (ps === undefined) {
-      this.touch(e);
-      e.paths = path;
-      e.best = path;
-      return { replaced: undefined, added: true };
-    }
-    if (!Array.isArray(ps)) {
-      if (ps.peer === path.peer) {
-        if (ps.attrs === path.attrs) return { replaced: undefined, added: false };
-        this.touch(e);
-        e.paths = path;
-        e.best = path;
-        return { replaced: ps, added: false };
+    if (!Array.isArray(s)) {
+      if (s === path) return { replaced: undefined, added: false };
+      this.touch(prefix, s);
+      if (s.peer === path.peer) {
+        this.entries.set(prefix, path);
+        return { replaced: s, added: false };
       }
-      this.touch(e);
-      e.paths = [ps, path];
-      e.best = selectBest(e.paths);
+      this.entries.set(prefix, better(path, s) ? [path, s] : [s, path]);
       return { replaced: undefined, added: true };
     }
-    for (let i = 0; i < ps.length; i++) {
-      const old = ps[i];
+    for (let i = 0; i < s.length; i++) {
+      const old = s[i];
       if (old.peer !== path.peer) continue;
-      if (old.attrs === path.attrs) return { replaced: undefined, added: false };
-      this.touch(e);
-      ps[i] = path;
-      e.best = selectBest(ps);
+      if (old === path) return { replaced: undefined, added: false };
+      this.touch(prefix, s);
+      s[i] = path;
+      reorder(s);
       return { replaced: old, added: false };
     }
-    this.touch(e);
-    ps.push(path);
-    e.best = selectBest(ps);
+    this.touch(prefix, s);
+    s.push(path);
+    if (better(path, s[0])) {
+      s[s.length - 1] = s[0];
+      s[0] = path;
+    }
     return { replaced: undefined, added: true };
   }
 
   /** Removes `peer`'s path for `prefix`; returns it, or undefined when there was none. */
   remove(prefix: string, peer: RibPeer): Path | undefined {
-    const e = this.entries.get(prefix);
-    if (!e || e.paths === undefined) return undefined;
-    return this.removeFrom(e, peer);
-  }
-
-  private removeFrom(e: Entry, peer: RibPeer): Path | undefined {
-    const ps = e.paths;
-    if (ps === undefined) return undefined;
-    if (!Array.isArray(ps)) {
-      if (ps.peer !== peer) return undefined;
-      this.touch(e);
-      e.paths = undefined;
-      e.best = undefined; // the empty entry stays until flush, which deletes it
-      return ps;
+    const s = this.entries.get(prefix);
+    if (s === undefined) return undefined;
+    if (!Array.isArray(s)) {
+      if (s.peer !== peer) return undefined;
+      this.touch(prefix, s);
+      this.entries.delete(prefix);
+      return s;
     }
-    const i = ps.findIndex((p) => p.peer === peer);
+    const i = s.findIndex((p) => p.peer === peer);
     if (i < 0) return undefined;
-    this.touch(e);
-    const [old] = ps.splice(i, 1);
-    e.paths = ps.length === 1 ? ps[0] : ps;
-    e.best = ps.length === 1 ? ps[0] : selectBest(ps);
+    this.touch(prefix, s);
+    const [old] = s.splice(i, 1);
+    if (s.length === 1) this.entries.set(prefix, s[0]);
+    else if (i === 0) reorder(s);
     return old;
   }
 
   /** Removes every path of `peer` (peer down); calls `onRemoved` for each. */
   removePeer(peer: RibPeer, onRemoved: (p: Path) => void): void {
-    for (const e of this.entries.values()) {
-      const old = this.removeFrom(e, peer);
+    for (const [prefix, s] of this.entries) {
+      if (Array.isArray(s) ? !s.some((p) => p.peer === peer) : s.peer !== peer) continue;
+      const old = this.remove(prefix, peer);
       if (old) onRemoved(old);
     }
   }
@@ -136,23 +137,17 @@ export class LocRib {
   /** Returns the best-path changes since the last flush and forgets them. */
   flush(): Change[] {
     const dirty = this.dirty;
-    this.dirty = [];
+    if (dirty.size === 0) return [];
+    this.dirty = new Map();
     const out: Change[] = [];
-    for (const e of dirty) {
-      const before = e.prev as Path | undefined;
-      e.prev = CLEAN;
-      if (e.paths === undefined) this.entries.delete(e.prefix);
-      if (before === e.best) continue;
+    for (const [prefix, before] of dirty) {
+      const after = bestOf(this.entries.get(prefix));
+      if (before === after) continue;
       if (before) before.peer.bestCount--;
-      if (e.best) e.best.peer.bestCount++;
-      out.push({ prefix: e.prefix, before, after: e.best });
+      if (after) after.peer.bestCount++;
+      out.push({ prefix, before, after });
     }
     return out;
-  }
-
-  /** All paths of an entry as an array. */
-  static pathsOf(e: Entry): readonly Path[] {
-    return e.paths === undefined ? [] : Array.isArray(e.paths) ? e.paths : [e.paths];
   }
 }
 

@@ -16,8 +16,8 @@ import type { PathAttributes, UpdateMessage } from '../wire/types.js';
 import { AdjRibOut } from './adj-rib-out.js';
 import { AttrStore, ipv4ToNum } from './attrs.js';
 import { bestReason, comparePaths } from './best-path.js';
-import { LocRib, type Change } from './loc-rib.js';
-import type { OutPeerState, Path, PeerKind, RibPeer, RouteView, UpdateEncoder } from './types.js';
+import { LocRib, bestOf, pathsOf, type Change } from './loc-rib.js';
+import type { AttrSet, OutPeerState, Path, PeerKind, RibPeer, RouteView, UpdateEncoder } from './types.js';
 import { toBestRoute, toRouteView } from './views.js';
 
 export interface RibOptions {
@@ -55,6 +55,8 @@ export class Rib {
   private scheduled = false;
   private readonly schedule: (fn: () => void) => void;
   private local = new Map<string, string>(); // prefix → canonical text of the local route
+  /** Interned paths, keyed by attribute set id and peer id. */
+  private readonly paths = new Map<number, Path>();
   flushes = 0;
 
   constructor(readonly opts: RibOptions) {
@@ -118,7 +120,7 @@ export class Rib {
   peerDown(peer: RibPeer): void {
     this.out.leave(peer);
     peer.out = undefined;
-    this.loc.removePeer(peer, (p) => this.attrs.unref(p.attrs));
+    this.loc.removePeer(peer, (p) => this.unrefPath(p));
     peer.received = 0;
     peer.receivedByFamily.ipv4 = 0;
     peer.receivedByFamily.ipv6 = 0;
@@ -157,19 +159,38 @@ export class Rib {
       this.attrs.release(set);
       return;
     }
-    const path: Path = { peer, attrs: set };
+    const path = this.pathFor(peer, set);
     for (const prefix of nlri) {
       const r = this.loc.upsert(prefix, path);
       if (r.added) {
         peer.received++;
         peer.receivedByFamily[family]++;
-        set.refs++;
+        path.refs++;
       } else if (r.replaced) {
-        set.refs++;
-        this.attrs.unref(r.replaced.attrs);
+        path.refs++;
+        this.unrefPath(r.replaced);
       }
     }
-    this.attrs.release(set);
+    if (path.refs === 0) this.unrefPath(path, true);
+  }
+
+  private pathFor(peer: RibPeer, set: AttrSet): Path {
+    const key = set.id * 1_048_576 + peer.id;
+    let p = this.paths.get(key);
+    if (!p) {
+      p = { peer, attrs: set, refs: 0 };
+      this.paths.set(key, p);
+      set.refs++;
+    }
+    return p;
+  }
+
+  /** Drops one prefix's reference to a path (or, with `unused`, a path nobody took). */
+  private unrefPath(p: Path, unused = false): void {
+    if (!unused) p.refs--;
+    if (p.refs > 0) return;
+    this.paths.delete(p.attrs.id * 1_048_576 + p.peer.id);
+    this.attrs.unref(p.attrs);
   }
 
   private withdraw(peer: RibPeer, prefix: string): void {
@@ -177,7 +198,7 @@ export class Rib {
     if (old) {
       peer.received--;
       peer.receivedByFamily[old.attrs.family]--;
-      this.attrs.unref(old.attrs);
+      this.unrefPath(old);
     }
   }
 
@@ -240,27 +261,23 @@ export class Rib {
       }
     };
     if (filter?.prefix) {
-      const e = this.loc.get(filter.prefix);
-      if (e && e.best) add(e.prefix, sortBestFirst(LocRib.pathsOf(e), e.best), e.best);
+      const s = this.loc.get(filter.prefix);
+      if (s) add(filter.prefix, pathsOf(s), bestOf(s));
       return rows;
     }
-    for (const e of this.loc.entries.values()) if (e.best) add(e.prefix, sortBestFirst(LocRib.pathsOf(e), e.best), e.best);
+    for (const [prefix, s] of this.loc.entries) add(prefix, pathsOf(s), bestOf(s));
     return rows;
   }
 
   /** Best route of one prefix as plain data. */
   best(prefix: string): ReturnType<typeof toBestRoute> | undefined {
-    const e = this.loc.get(prefix);
-    return e?.best ? toBestRoute(prefix, e.best) : undefined;
+    const b = bestOf(this.loc.get(prefix));
+    return b ? toBestRoute(prefix, b) : undefined;
   }
 
-  get size(): { prefixes: number; paths: number; attrSets: number } {
+  get size(): { prefixes: number; paths: number; attrSets: number; pathObjects: number } {
     let paths = 0;
     for (const p of this.peers.values()) paths += p.received;
-    return { prefixes: this.loc.entries.size, paths, attrSets: this.attrs.size };
+    return { prefixes: this.loc.entries.size, paths, attrSets: this.attrs.size, pathObjects: this.paths.size };
   }
-}
-
-function sortBestFirst(paths: readonly Path[], best: Path): Path[] {
-  return [best, ...paths.filter((p) => p !== best)];
 }

@@ -80,9 +80,14 @@ export interface AttrSet {
   readonly hasOwnAs: boolean;
 }
 
+/**
+ * A path: a peer and an attribute set. Interned — one object per (peer, attribute set), shared by
+ * every prefix it is announced for; `refs` counts those prefixes.
+ */
 export interface Path {
   readonly peer: RibPeer;
   readonly attrs: AttrSet;
+  refs: number;
 }
 
 /** A best route as consumers (the agent's dataplane, the CLI) see it: plain data. */
