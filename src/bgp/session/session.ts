@@ -238,13 +238,28 @@ export class Session extends EventEmitter {
         if (c.gone) continue;
         const r = step(c.fsm, e);
         c.fsm = r.state;
-        if (c === this.primary) this.syncState();
+        // A primary that fails while a racing connection lives is about to be replaced by it:
+        // the session does not pass through Idle in the eyes of its listeners.
+        if (c === this.primary && !(c.fsm.name === 'Idle' && this.liveSecondary())) this.syncState();
         for (const a of r.actions) this.perform(c, a);
         this.reconcile();
+        this.syncState();
       }
     } finally {
       this.busy = false;
     }
+  }
+
+  private liveSecondary(): boolean {
+    const s = this.secondary;
+    return !!s && !s.gone && s.fsm.name !== 'Idle';
+  }
+
+  /** OpenCollisionDump right now: the Cease goes out and the socket closes before the Conn is dropped. */
+  private dumpNow(c: Conn): void {
+    const r = step(c.fsm, { kind: 'OpenCollisionDump' });
+    c.fsm = r.state;
+    for (const a of r.actions) if (a.kind === 'send' || a.kind === 'disconnect') this.perform(c, a);
   }
 
   /** Emits 'state' when the primary's state (the session's) changed. */
@@ -360,17 +375,15 @@ export class Session extends EventEmitter {
     if (c !== this.primary) {
       // The racing connection won: the primary (an attempt, or a connection without the OPEN yet) goes.
       const old = this.primary;
-      if (old.fsm.name === 'OpenSent' || old.fsm.name === 'OpenConfirm') this.feed(old, { kind: 'OpenCollisionDump' });
+      if (old.fsm.name === 'OpenSent' || old.fsm.name === 'OpenConfirm') this.dumpNow(old);
       this.secondary = c;
       this.promote();
     } else if (this.secondary && !this.secondary.gone) {
       // RFC 4271 §6.8: a collision with an Established connection closes the newcomer.
       const s = this.secondary;
-      if (s.fsm.name === 'OpenSent' || s.fsm.name === 'OpenConfirm') this.feed(s, { kind: 'OpenCollisionDump' });
-      else {
-        this.drop(s);
-        this.secondary = undefined;
-      }
+      if (s.fsm.name === 'OpenSent' || s.fsm.name === 'OpenConfirm') this.dumpNow(s);
+      this.drop(s);
+      this.secondary = undefined;
     }
     c.framer.setMaxMessageLength(n.codec.extendedMessage ? MAX_EXTENDED_MESSAGE_LEN : MAX_MESSAGE_LEN);
     this.negotiated = n;

@@ -333,6 +333,7 @@ test('when both sides connect at once, the connection opened by the higher BGP i
     assert.ok([...A.metrics.notifSent, ...B.metrics.notifSent].includes('6/7'));
     // Nobody saw the peer go down: only one of two racing connections was closed.
     assert.equal(A.metrics.flaps + B.metrics.flaps, 0);
+    for (const sp of [A, B]) assert.ok(!sp.metrics.states.some((x) => x.endsWith('>Idle')), sp.metrics.states.join(' '));
     // The surviving connection carries traffic.
     const got = once(A.session, 'update');
     for (const f of encodeUpdates({ family: 'ipv6', attrs: { origin: 0, asPath: [{ type: 2, asns: [65002] }] }, nextHops: ['2001:db8::2'], nlri: ['2001:db8:1::/48'], withdrawn: [] }, B.session.negotiated!.codec)) B.session.send(f);
