@@ -5,6 +5,6 @@
  * validation, collision.ts for §6.8.
  */
 export { step, initialState } from './fsm.js';
-export { buildOpen, validateOpen, peerAsOf, negotiateFamilies, notification, AS_TRANS, BGP_VERSION } from './open.js';
+export { buildOpen, validateOpen, peerAsOf, negotiateFamilies, notification, bgpIdToNumber, AS_TRANS, BGP_VERSION } from './open.js';
 export { collisionLoser } from './collision.js';
 export * from './types.js';

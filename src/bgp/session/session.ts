@@ -24,8 +24,9 @@
  */
 import { EventEmitter } from 'node:events';
 import net from 'node:net';
+import { ConfigError } from '../../errors.js';
 import { canonicalIp } from '../../model/ip.js';
-import { collisionLoser, initialState, peerAsOf, step, validateOpen, FSM_DEFAULTS } from '../fsm/index.js';
+import { bgpIdToNumber, collisionLoser, initialState, peerAsOf, step, validateOpen, FSM_DEFAULTS } from '../fsm/index.js';
 import type { ConnInfo, FsmAction, FsmConfig, FsmEvent, FsmState, TimerName } from '../fsm/index.js';
 import {
   BgpError, decodeMessage, encodeMessage, ErrorCode, Framer, KEEPALIVE_BYTES, MAX_EXTENDED_MESSAGE_LEN, MAX_MESSAGE_LEN, MsgType, OpenSubcode,
@@ -113,6 +114,7 @@ export class Session extends EventEmitter {
 
   constructor(cfg: SessionConfig, deps: SessionDeps = {}) {
     super();
+    checkConfig(cfg);
     this.cfg = { ...cfg, peerAddress: normalizeAddress(cfg.peerAddress) };
     this.clock = deps.clock ?? realClock;
     this.log = deps.log ?? silentLog;
@@ -569,6 +571,17 @@ export class Session extends EventEmitter {
 }
 
 const TYPE_NAME: Record<number, string> = { 1: 'open', 2: 'update', 3: 'notification', 4: 'keepalive', 5: 'route-refresh' };
+
+/** What would make us send an OPEN the peer must reject (RFC 4271 §4.2, §6.2; RFC 6793). */
+function checkConfig(cfg: SessionConfig): void {
+  const asn = (n: number) => Number.isInteger(n) && n >= 1 && n <= 0xffffffff;
+  if (!asn(cfg.localAsn)) throw new ConfigError('localAsn', `${cfg.localAsn} is not an AS number (1..4294967295)`);
+  if (!asn(cfg.peerAsn)) throw new ConfigError('peerAsn', `${cfg.peerAsn} is not an AS number (1..4294967295)`);
+  if (!(bgpIdToNumber(cfg.routerId) > 0)) throw new ConfigError('routerId', `${cfg.routerId} is not a non-zero IPv4 address`);
+  const h = cfg.holdTime;
+  if (!Number.isInteger(h) || h < 0 || h > 65535 || h === 1 || h === 2) throw new ConfigError('holdTime', `${h}: must be 0 or 3..65535 seconds`);
+  if (cfg.families.length === 0) throw new ConfigError('families', 'at least one address family is needed');
+}
 
 function connInfo(socket: net.Socket, outbound: boolean): ConnInfo {
   return {

@@ -489,3 +489,22 @@ test('an UPDATE is handed up with the raw bytes of its path attributes', async (
     await teardown(A, B);
   }
 });
+
+test('with DelayOpen the active side waits for the peer\'s OPEN and answers it with OPEN and KEEPALIVE (Event 20)', async () => {
+  // A's DelayOpenTimer (5 s) never runs out on its fake clock: only B's OPEN can move A on.
+  const { A, B } = await establishedPair('127.0.0.1', { delayOpenTime: 5 });
+  try {
+    assert.deepEqual(A.metrics.states, ['Idle>Connect', 'Connect>OpenConfirm', 'OpenConfirm>Established']);
+    assert.equal(B.session.state, 'Established');
+  } finally {
+    await teardown(A, B);
+  }
+});
+
+test('a configuration that would produce an OPEN the peer must reject is refused at construction', () => {
+  assert.throws(() => new Session(base({ holdTime: 2 })), { code: 'CONFIG_INVALID' });
+  assert.throws(() => new Session(base({ routerId: '0.0.0.0' })), { code: 'CONFIG_INVALID' });
+  assert.throws(() => new Session(base({ peerAsn: 0 })), { code: 'CONFIG_INVALID' });
+  assert.throws(() => new Session(base({ families: [] })), { code: 'CONFIG_INVALID' });
+  assert.equal(new Session(base({ holdTime: 0 })).state, 'Idle');
+});
