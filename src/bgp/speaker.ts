@@ -21,7 +21,7 @@ import { toBestRoute } from './rib/views.js';
 import type { RibPeer, RouteDelta, RouteView, UpdateEncoder } from './rib/types.js';
 import { BgpListener, Session, realClock } from './session/index.js';
 import type { Clock, Negotiated, SessionConfig, SessionDown, SessionStateName } from './session/types.js';
-import { CeaseSubcode, encodeEndOfRib, encodeUpdates, type AttributeProblem, type UpdateMessage } from './wire/index.js';
+import { CeaseSubcode, bgpErrorName, encodeEndOfRib, encodeUpdates, type AttributeProblem, type UpdateMessage } from './wire/index.js';
 
 export interface Logger {
   debug(obj: object, msg?: string): void;
@@ -145,6 +145,15 @@ export interface SpeakerEvents {
   peerState: [address: string, from: string, to: string];
 }
 
+/** A down reason for `petrel status` INFO: the NOTIFICATION's name and shutdown text when there was one. */
+function describeDown(r: SessionDown): string {
+  const n = r.notificationReceived ?? r.notificationSent;
+  if (!n) return r.message;
+  const dir = r.notificationReceived ? 'received' : 'sent';
+  const text = n.shutdownMessage ? ` "${n.shutdownMessage}"` : '';
+  return `NOTIFICATION ${dir} ${n.code}/${n.subcode} ${bgpErrorName(n.code, n.subcode)}${text}`;
+}
+
 function keyOf(p: SpeakerPeer): string {
   return p.name ?? canonicalIp(p.address);
 }
@@ -197,6 +206,11 @@ export class Speaker extends EventEmitter<SpeakerEvents> {
       this.log.info({ address: this.opts.listen.address, port: this.opts.listen.port }, 'listening');
     }
     for (const e of this.peers.values()) e.session.start();
+  }
+
+  /** The port the listener is bound to (useful with `listen.port: 0`), or undefined. */
+  get listenPort(): number | undefined {
+    return this.listener?.port;
   }
 
   /** Closes every session with a Cease / Administrative Shutdown (RFC 4486, RFC 8203 text). */
@@ -325,7 +339,7 @@ export class Speaker extends EventEmitter<SpeakerEvents> {
   private onDown(e: PeerEntry, reason: SessionDown): void {
     const wasUp = e.negotiated !== undefined;
     e.negotiated = undefined;
-    e.lastDown = reason.message;
+    e.lastDown = describeDown(reason);
     if (wasUp) this.log.warn({ peer: e.rib.address, code: reason.code, reason: reason.message }, 'session down');
     else this.log.debug({ peer: e.rib.address, code: reason.code, reason: reason.message }, 'connection failed');
     this.rib.peerDown(e.rib);
