@@ -95,8 +95,11 @@ test('the overlays differ where they must: mesh on and no reflector, or mesh off
   assert.ok(!mesh.some((o) => o.kind === 'Deployment'));
   const rr = kustomize(join(DEPLOY, 'overlays', 'route-reflectors'));
   assert.equal(rr.find((o) => o.kind === 'BGPConfiguration')?.spec.nodeToNodeMesh, false);
-  const peer = rr.find((o) => o.kind === 'BGPPeer');
-  assert.equal(peer?.spec.peerSelector, 'has(petrel.dev/route-reflector)');
+  const peers = rr.filter((o) => o.kind === 'BGPPeer').map((o) => [o.metadata.name, o.spec.nodeSelector, o.spec.peerSelector]);
+  assert.deepEqual(peers, [
+    ['rr-clients', '!has(petrel.dev/route-reflector)', 'has(petrel.dev/route-reflector)'],
+    ['rr-mesh', 'has(petrel.dev/route-reflector)', 'has(petrel.dev/route-reflector)'],
+  ]);
   const dep = rr.find((o) => o.kind === 'Deployment' && o.metadata.name === 'petrel-reflector');
   assert.equal(dep?.spec.replicas, 2);
   const ds = rr.find((o) => o.kind === 'DaemonSet')!;
