@@ -8,9 +8,11 @@
  *
  * Choices the RFC leaves open (§8.1.1 optional attributes), as Petrel sets them:
  *  - SendNOTIFICATIONwithoutOPEN = TRUE: header/OPEN errors are reported even before our OPEN went out.
- *  - DampPeerOscillations: every fall back to Idle that was not an operator stop arms the IdleHoldTimer
- *    (5 s, doubling up to 120 s by default); start events are ignored while it runs; Event 13 restarts.
- *    The back-off returns to its first value after the session stayed Established for idleHoldMaxTime.
+ *  - DampPeerOscillations: every fall back to Idle that was not an operator stop arms the IdleHoldTimer;
+ *    start events are ignored while it runs; Event 13 restarts. The hold starts at 5 s and doubles (to
+ *    120 s by default) with each failure after TCP came up (OpenSent, OpenConfirm, Established); a
+ *    refused or failed connect retries at the current hold without doubling it. The back-off returns
+ *    to its first value after the session stayed Established for idleHoldMaxTime.
  *  - CollisionDetectEstablishedState = FALSE: the session closes a new connection to an Established peer.
  *  - A passive peer (PassiveTcpEstablishment) never connects: in Active, ConnectRetryTimer expiry only
  *    restarts the timer instead of moving to Connect (the RFC text would connect).
@@ -74,7 +76,10 @@ function toIdle(s: FsmState, o: IdleOpts): StepResult {
   if (o.restart) {
     actions.push(start('IdleHold', idleHoldMs));
     idleHolding = true;
-    if (s.damp) idleHoldMs = Math.min(idleHoldMs * 2, s.cfg.idleHoldMaxTime * 1000);
+    // Damping is for sessions that oscillate: a connection that never carried an OPEN exchange
+    // (refused or lost in Connect/Active) retries at the current idle hold without growing it.
+    const oscillated = s.name !== 'Connect' && s.name !== 'Active';
+    if (s.damp && oscillated) idleHoldMs = Math.min(idleHoldMs * 2, s.cfg.idleHoldMaxTime * 1000);
   }
   const counter = o.counter === 'zero' ? 0 : o.counter === 'inc' ? s.connectRetryCounter + 1 : s.connectRetryCounter;
   return {

@@ -499,24 +499,48 @@ test('Established: a header error is answered with the Message Header Error NOTI
 
 // ---------------------------------------------------------------- damping
 
-test('Damping: the idle hold doubles with each failure and stops at the maximum', () => {
+/** One oscillation: TCP up, then an OPEN from the wrong AS sends us back to Idle. */
+function failAfterOpen(d: Driver): void {
+  d.fire({ kind: 'Tcp_CR_Acked', conn: CONN }).fire({ kind: 'BGPOpen', open: peerOpen({ myAs: 65099, capabilities: [] }) });
+}
+
+function idleHoldOf(d: Driver): number {
+  const a = d.take().find((x) => x.kind === 'startTimer' && x.timer === 'IdleHold');
+  return a && a.kind === 'startTimer' ? a.ms : -1;
+}
+
+test('Damping: the idle hold doubles with each failure after TCP came up and stops at the maximum', () => {
   const d = new Driver().toConnect();
   const holds: number[] = [];
   for (let i = 0; i < 7; i++) {
     d.take();
-    d.fire({ kind: 'TcpConnectionFails' });
-    const a = d.take().find((x) => x.kind === 'startTimer' && x.timer === 'IdleHold');
-    holds.push(a && a.kind === 'startTimer' ? a.ms : -1);
+    failAfterOpen(d);
+    holds.push(idleHoldOf(d));
     d.clock.advance(holds[i]);
     assert.equal(d.state.name, 'Connect');
   }
   assert.deepEqual(holds, [5_000, 10_000, 20_000, 40_000, 80_000, 120_000, 120_000]);
 });
 
+test('Damping: a refused connection retries at the current idle hold without doubling it', () => {
+  const d = new Driver().toConnect();
+  failAfterOpen(d);
+  assert.equal(idleHoldOf(d), 5_000);
+  d.clock.advance(5_000);
+  const holds: number[] = [];
+  for (let i = 0; i < 3; i++) {
+    d.take();
+    d.fire({ kind: 'TcpConnectionFails', reason: 'ECONNREFUSED' });
+    holds.push(idleHoldOf(d));
+    d.clock.advance(holds[i]);
+  }
+  assert.deepEqual(holds, [10_000, 10_000, 10_000]);
+});
+
 test('Damping: a session that stays Established long enough resets the back-off', () => {
   const d = new Driver().toConnect();
   for (let i = 0; i < 3; i++) {
-    d.fire({ kind: 'TcpConnectionFails' });
+    failAfterOpen(d);
     d.clock.advance(d.clock.nextIn() ?? 0);
   }
   assert.equal(d.state.idleHoldMs, 40_000);
@@ -528,12 +552,11 @@ test('Damping: a session that stays Established long enough resets the back-off'
 
 test('Damping: a session that flaps before the stable time keeps the longer back-off', () => {
   const d = new Driver().toConnect();
-  d.fire({ kind: 'TcpConnectionFails' });
+  failAfterOpen(d);
   d.clock.advance(5_000);
   d.fire({ kind: 'Tcp_CR_Acked', conn: CONN }).fire({ kind: 'BGPOpen', open: peerOpen({ holdTime: 0 }) }).fire({ kind: 'KeepAliveMsg' });
   d.clock.advance(60_000);
   d.take();
   d.fire({ kind: 'TcpConnectionFails' });
-  const a = d.take().find((x) => x.kind === 'startTimer' && x.timer === 'IdleHold');
-  assert.equal(a && a.kind === 'startTimer' ? a.ms : -1, 10_000);
+  assert.equal(idleHoldOf(d), 10_000);
 });
