@@ -11,7 +11,7 @@ import { BgpListener, Session, type SessionConfig, type SessionEventMap, type Se
 import { decodeMessage, encodeMessage, encodeUpdates, Framer, type BgpMessage, type OpenMessage } from '../../../src/bgp/wire/index.js';
 import { FakeClock } from '../../helpers/fake-clock.js';
 
-const WAIT_MS = 5_000;
+const WAIT_MS = 10_000;
 
 function once<K extends keyof SessionEventMap>(s: Session, ev: K): Promise<SessionEventMap[K]> {
   return new Promise((resolve, reject) => {
