@@ -28,7 +28,7 @@
  * What burned us (and Calico before us): a node whose address is unknown yet (it has just joined,
  * its agent has not annotated it) must not break the others — it is skipped with a problem.
  */
-import { familyOfIp, familyOfPrefix, formatIp, parseIp, parsePrefix, prefixContains, type Family } from '../model/ip.js';
+import { bytesEqual, familyOfIp, familyOfPrefix, formatIp, maskBytes, parseIp, parsePrefix, prefixContains, type Family, type Prefix } from '../model/ip.js';
 import type {
   AdvertisedKind,
   AdvertisedPrefix,
@@ -63,13 +63,27 @@ export function compareIp(a: string, b: string): number {
   return 0;
 }
 
+/**
+ * A string whose plain ordering is the numeric order of prefixes: family, network address, length.
+ * Sorting thousands of blocks by keys computed once is ~10× faster than parsing in the comparator.
+ */
+export function prefixSortKey(prefix: string): string {
+  const p = parsePrefix(prefix, true);
+  let hex = p.family === 'ipv4' ? '4' : '6';
+  for (const b of p.addr) hex += b.toString(16).padStart(2, '0');
+  return `${hex}/${p.len.toString().padStart(3, '0')}`;
+}
+
 /** Orders prefixes by family, network address, then length. */
 export function comparePrefix(a: string, b: string): number {
-  const pa = parsePrefix(a, true);
-  const pb = parsePrefix(b, true);
-  if (pa.addr.length !== pb.addr.length) return pa.addr.length - pb.addr.length;
-  for (let i = 0; i < pa.addr.length; i++) if (pa.addr[i] !== pb.addr[i]) return pa.addr[i] - pb.addr[i];
-  return pa.len - pb.len;
+  return byString(prefixSortKey(a), prefixSortKey(b));
+}
+
+function sortByPrefix<T extends { prefix: string }>(list: T[]): T[] {
+  return list
+    .map((x) => ({ x, k: prefixSortKey(x.prefix) }))
+    .sort((a, b) => byString(a.k, b.k))
+    .map((e) => e.x);
 }
 
 /** True when `inner` equals or lies inside `outer`. */
@@ -102,14 +116,20 @@ function appliesTo(p: BgpPeer, n: NodeInfo): boolean {
   return true;
 }
 
-function poolFor(pools: readonly IpPool[], prefix: string): IpPool | undefined {
-  let best: IpPool | undefined;
-  for (const pool of pools) {
-    if (!prefixWithin(prefix, pool.cidr)) continue;
-    const len = parsePrefix(pool.cidr).len;
-    if (!best || len > parsePrefix(best.cidr).len || (len === parsePrefix(best.cidr).len && pool.name < best.name)) best = pool;
+interface ParsedPool {
+  pool: IpPool;
+  prefix: Prefix;
+}
+
+/** The longest pool containing `prefix` (ties: the first name; `pools` come sorted by name). */
+function poolFor(pools: readonly ParsedPool[], prefix: string): IpPool | undefined {
+  const p = parsePrefix(prefix, true);
+  let best: ParsedPool | undefined;
+  for (const c of pools) {
+    if (c.prefix.family !== p.family || p.len < c.prefix.len || !bytesEqual(maskBytes(p.addr, c.prefix.len), c.prefix.addr)) continue;
+    if (!best || c.prefix.len > best.prefix.len) best = c;
   }
-  return best;
+  return best?.pool;
 }
 
 export function computeTopology(input: TopologyInput): Topology {
@@ -204,17 +224,18 @@ export function computeTopology(input: TopologyInput): Topology {
   const advertise = advertised(me, cfg);
 
   // ---- blocks
-  const localBlocks: LocalBlock[] = me.podCIDRs.map((prefix) => {
-    const pool = poolFor(pools, prefix);
+  const parsedPools: ParsedPool[] = pools.map((pool) => ({ pool, prefix: parsePrefix(pool.cidr) }));
+  const localBlocks: LocalBlock[] = sortByPrefix(me.podCIDRs.map((prefix) => {
+    const pool = poolFor(parsedPools, prefix);
     const b: LocalBlock = { prefix, natOutgoing: pool?.natOutgoing ?? false };
     if (pool) b.pool = pool.name;
     return b;
-  }).sort((a, b) => comparePrefix(a.prefix, b.prefix));
+  }));
   const owner = new Map<string, string>(me.podCIDRs.map((p) => [p, me.name]));
   const remoteBlocks: RemoteBlockRoute[] = [];
   for (const n of nodes) {
     for (const prefix of n.podCIDRs) {
-      const pool = poolFor(pools, prefix);
+      const pool = poolFor(parsedPools, prefix);
       if (pool && !matchSelector(pool.nodeSelector, n.labels))
         problems.push({ kind: 'IPPool', name: pool.name, field: 'spec.nodeSelector', message: `block ${prefix} of node ${n.name} lies in this pool but the pool does not select the node` });
       if (pool?.blockSize !== undefined && parsePrefix(prefix).len !== pool.blockSize)
@@ -231,11 +252,10 @@ export function computeTopology(input: TopologyInput): Topology {
       else remoteBlocks.push(r.route);
     }
   }
-  remoteBlocks.sort((a, b) => comparePrefix(a.prefix, b.prefix));
 
   const topo: Topology = {
     node: me.name, localAsn, routerId: me.ipv4?.address ?? hashRouterId(me.name), listenPort: cfg.listenPort,
-    peers, advertise, remoteBlocks, localBlocks, pools: poolSummaries, problems: sortProblems(problems),
+    peers, advertise, remoteBlocks: sortByPrefix(remoteBlocks), localBlocks, pools: poolSummaries, problems: sortProblems(problems),
   };
   if (clusterId !== undefined) topo.clusterId = clusterId;
   return topo;
@@ -259,7 +279,7 @@ function advertised(me: NodeInfo, cfg: BgpConfiguration): AdvertisedPrefix[] {
   for (const p of cfg.serviceClusterIPs) add(p, 'service-cluster-ip');
   for (const p of cfg.serviceExternalIPs) add(p, 'service-external-ip');
   for (const p of cfg.serviceLoadBalancerIPs) add(p, 'service-loadbalancer-ip');
-  return [...out.values()].sort((a, b) => comparePrefix(a.prefix, b.prefix));
+  return sortByPrefix([...out.values()]);
 }
 
 function reach(me: NodeInfo, n: NodeInfo, prefix: string, pool: IpPool | undefined): { route: RemoteBlockRoute } | { problem: TopologyProblem } {

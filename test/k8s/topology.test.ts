@@ -14,7 +14,7 @@ import {
   type IpPool,
   type NodeInfo,
 } from '../../src/k8s/resources.js';
-import { computeTopology, diffTopology, hashRouterId, isEmptyDiff, type TopologyInput } from '../../src/k8s/topology.js';
+import { comparePrefix, computeTopology, diffTopology, hashRouterId, isEmptyDiff, type TopologyInput } from '../../src/k8s/topology.js';
 import type { PeerSpec, Topology } from '../../src/model/topology.js';
 
 const A = 'petrel.dev/';
@@ -484,4 +484,9 @@ test('with the mesh on every node pair has exactly one session with one active s
       }
     }
   }), { numRuns: 100, seed: 44 });
+});
+
+test('prefixes sort numerically: IPv4 before IPv6, by address, then by length', () => {
+  const sorted = ['2001:db8::/32', '198.18.10.0/24', '198.18.9.0/24', '198.18.9.0/23', '100.64.0.0/10', '::/0'].sort(comparePrefix);
+  assert.deepEqual(sorted, ['100.64.0.0/10', '198.18.9.0/23', '198.18.9.0/24', '198.18.10.0/24', '::/0', '2001:db8::/32']);
 });
