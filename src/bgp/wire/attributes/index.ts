@@ -103,7 +103,8 @@ export function decodeAttributes(buf: Uint8Array, start: number, end: number, ct
       if ((flags & AttrFlag.Optional) === 0) {
         updateProblem('unrecognizedWellKnown', code, `unrecognized well-known attribute ${code}`, buf.slice(attrStart, vEnd));
       }
-      (attrs.unknown ??= []).push({ flags, code, value: buf.slice(vStart, vEnd) });
+      // The Extended Length bit is a wire detail, recomputed on encoding: not kept.
+      (attrs.unknown ??= []).push({ flags: flags & ~AttrFlag.ExtendedLength, code, value: buf.slice(vStart, vEnd) });
       if (flags & AttrFlag.Transitive) {
         spans.push(attrStart, vEnd);
         if (!(flags & AttrFlag.Partial)) (fix ??= []).push(attrStart);
@@ -135,6 +136,8 @@ export function decodeAttributes(buf: Uint8Array, start: number, end: number, ct
     }
     if (ok && code !== AttrType.MpReachNlri && code !== AttrType.MpUnreachNlri) spans.push(attrStart, vEnd);
   }
+  // Unknown attributes are kept in type-code order, the order they are encoded in.
+  if (attrs.unknown && attrs.unknown.length > 1) attrs.unknown.sort((x, y) => x.code - y.code);
   let raw: Uint8Array | undefined;
   if (action !== 'treat-as-withdraw') raw = rawOf(buf, spans, fix);
   return { attrs, problems, action, raw };
