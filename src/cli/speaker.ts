@@ -14,7 +14,9 @@ import { startStatusApi, type StatusApi } from './status-api.js';
 const USAGE = `Usage: petrel speaker --config FILE.yaml [--check]
 
 Runs a standalone BGP speaker (or route reflector) configured by FILE.yaml
-(reference: docs/configuration.md, "Standalone speaker").
+(reference: docs/configuration.md, "Standalone speaker"). SIGHUP re-reads the file and applies
+peers and originated prefixes (diffed); SIGTERM/SIGINT close every session with a Cease and exit 0.
+PETREL_LOG_LEVEL (debug, info, warn, error) overrides the file's logLevel.
   --config FILE   the configuration file
   --check         validate the file and exit (0 valid, 2 invalid)`;
 
@@ -40,6 +42,28 @@ export function speakerFromConfig(cfg: SpeakerConfig, log: ReturnType<typeof mak
   return speaker;
 }
 
+/**
+ * SIGHUP: re-read the file; peers and originated prefixes are applied (diffed: unchanged peers keep
+ * their sessions). Fields that need a restart (asn, routerId, clusterId, listen, http) are reported
+ * and left as they were. An invalid file changes nothing.
+ */
+function reload(file: string, current: SpeakerConfig, speaker: Speaker, log: ReturnType<typeof makeLogger>): void {
+  let next: SpeakerConfig;
+  try {
+    next = loadSpeakerConfig(file);
+  } catch (e) {
+    log.error({ err: (e as Error).message }, 'reload refused: invalid configuration, nothing changed');
+    return;
+  }
+  const fixed = (['asn', 'routerId', 'clusterId', 'listen', 'http'] as const).filter(
+    (k) => JSON.stringify(next[k]) !== JSON.stringify(current[k]),
+  );
+  if (fixed.length > 0) log.warn({ fields: fixed }, 'reload: these fields need a restart and were not changed');
+  speaker.setPeers(next.peers);
+  speaker.setLocalRoutes(next.originate.map((prefix) => ({ prefix })));
+  log.info({ peers: next.peers.length, originate: next.originate.length }, 'configuration reloaded');
+}
+
 export async function run(argv: string[]): Promise<number> {
   return withUsage(USAGE, async () => {
     const { values } = parse(argv, { config: { type: 'string', short: 'c' }, check: { type: 'boolean' } });
@@ -62,7 +86,8 @@ export async function run(argv: string[]): Promise<number> {
       process.stdout.write(`${values.config}: valid (${cfg.peers.length} peers, ${cfg.originate.length} prefixes)\n`);
       return 0;
     }
-    const log = makeLogger(cfg.logLevel);
+    const envLevel = process.env.PETREL_LOG_LEVEL;
+    const log = makeLogger(envLevel && ['debug', 'info', 'warn', 'error'].includes(envLevel) ? envLevel : cfg.logLevel);
     const speaker = speakerFromConfig(cfg, log);
     let api: StatusApi | undefined;
     try {
@@ -94,6 +119,9 @@ export async function run(argv: string[]): Promise<number> {
       };
       process.once('SIGTERM', () => shutdown('SIGTERM'));
       process.once('SIGINT', () => shutdown('SIGINT'));
+      process.on('SIGHUP', () => {
+        if (!stopping) reload(values.config as string, cfg, speaker, log);
+      });
     });
   });
 }
