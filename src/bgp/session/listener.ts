@@ -8,7 +8,8 @@
 import { EventEmitter } from 'node:events';
 import net from 'node:net';
 import { PetrelError } from '../../errors.js';
-import { normalizeAddress, type Session } from './session.js';
+import { normalizeAddress } from './connection.js';
+import type { Session } from './session.js';
 
 export class BgpListener extends EventEmitter {
   /** Connections from addresses that are not configured peers, closed at once. */

@@ -1,0 +1,301 @@
+/**
+ * Connection: one TCP connection to a peer (or an attempt at one) with its own FSM state, Framer
+ * and timers. It turns socket and timer happenings into RFC 4271 events for its Session and writes
+ * what the FSM sends; it decides nothing itself. A Session has one, and a second one while two
+ * connections race (RFC 4271 §6.8).
+ *
+ * What burned us / others:
+ *  - close() right after writing a NOTIFICATION loses it when unread bytes sit in our receive
+ *    buffer (the kernel answers with RST). We end() the socket, keep draining input, and destroy it
+ *    only when the peer has closed too, or after LINGER_MS.
+ *  - A decoding error becomes a different event depending on the message it was found in (§6):
+ *    Event 22 for an OPEN, 28 for an UPDATE, 21 for the header; getting this wrong sends the peer a
+ *    NOTIFICATION it cannot make sense of.
+ *  - Restarting the HoldTimer on every UPDATE with clearTimeout/setTimeout costs a timer pair per
+ *    message; a running timer moved to a later deadline is only re-armed when it fires.
+ */
+import net from 'node:net';
+import { canonicalIp } from '../../model/ip.js';
+import type { ConnInfo, FsmEvent, FsmState, TimerName } from '../fsm/index.js';
+import {
+  BgpError, decodeMessage, encodeMessage, ErrorCode, Framer, KEEPALIVE_BYTES, MsgType, OpenSubcode,
+  type BgpMessage, type CodecContext, type NotificationMessage, type OpenMessage,
+} from '../wire/index.js';
+import type { Clock, Logger, SessionMetrics, SessionStats } from './types.js';
+
+const PRE_OPEN_CTX: CodecContext = { fourOctetAs: false, extendedMessage: false };
+/** How long a closing socket may wait for the peer's FIN before it is destroyed (real time, ms). */
+const LINGER_MS = 2_000;
+
+const TIMER_EVENT: Record<TimerName, FsmEvent> = {
+  ConnectRetry: { kind: 'ConnectRetryTimer_Expires' },
+  Hold: { kind: 'HoldTimer_Expires' },
+  Keepalive: { kind: 'KeepaliveTimer_Expires' },
+  DelayOpen: { kind: 'DelayOpenTimer_Expires' },
+  IdleHold: { kind: 'IdleHoldTimer_Expires' },
+  Stable: { kind: 'StableTimer_Expires' },
+};
+
+/** RFC 4271 §10: ConnectRetry and Keepalive intervals are jittered to 75–100 % of their value. */
+const JITTERED = new Set<TimerName>(['ConnectRetry', 'Keepalive']);
+
+export const TYPE_NAME: Record<number, string> = { 1: 'open', 2: 'update', 3: 'notification', 4: 'keepalive', 5: 'route-refresh' };
+
+/** An IPv4-mapped IPv6 address ('::ffff:192.0.2.1') as the IPv4 address it carries; canonical form. */
+export function normalizeAddress(a: string | undefined): string {
+  if (!a) return '';
+  const v4 = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(a);
+  try {
+    return canonicalIp(v4 ? v4[1] : a);
+  } catch {
+    return a;
+  }
+}
+
+/** What a Connection needs from its Session. */
+export interface ConnectionHost {
+  readonly clock: Clock;
+  readonly log: Logger;
+  readonly metrics: SessionMetrics;
+  readonly stats: SessionStats;
+  readonly peer: string;
+  /** An event for this connection's FSM. */
+  event(c: Connection, e: FsmEvent): void;
+  /** A well-formed OPEN: the session runs collision detection before the FSM sees it. */
+  open(c: Connection, open: OpenMessage): void;
+  /** The socket accepts writes again. */
+  drain(c: Connection): void;
+  /** A closing socket, to await in stop(). */
+  closing(done: Promise<void>): void;
+}
+
+interface ArmedTimer {
+  handle: unknown;
+  firesAt: number;
+  due: number;
+}
+
+export class Connection {
+  socket: net.Socket | undefined;
+  /** Dropped from the session: its events are ignored. */
+  gone = false;
+  private framer = new Framer();
+  private readonly timers = new Map<TimerName, ArmedTimer>();
+
+  constructor(public fsm: FsmState, private readonly host: ConnectionHost) {}
+
+  // ---------------------------------------------------------------- timers
+
+  /** Starts (or restarts) a timer; its expiry comes back as the RFC event. */
+  arm(t: TimerName, nominalMs: number): void {
+    const { clock } = this.host;
+    const ms = JITTERED.has(t) ? Math.floor(nominalMs * (0.75 + Math.random() * 0.25)) : nominalMs;
+    const due = clock.now() + ms;
+    const cur = this.timers.get(t);
+    if (cur && cur.firesAt <= due) {
+      cur.due = due; // fires early, then re-arms for the rest
+      return;
+    }
+    if (cur) clock.clearTimeout(cur.handle);
+    const timer: ArmedTimer = { handle: undefined, firesAt: due, due };
+    const fire = () => {
+      const now = clock.now();
+      if (now < timer.due) {
+        timer.firesAt = timer.due;
+        timer.handle = clock.setTimeout(fire, timer.due - now);
+        return;
+      }
+      if (this.timers.get(t) === timer) this.timers.delete(t);
+      this.host.event(this, TIMER_EVENT[t]);
+    };
+    timer.handle = clock.setTimeout(fire, ms);
+    this.timers.set(t, timer);
+  }
+
+  disarm(t: TimerName): void {
+    const cur = this.timers.get(t);
+    if (cur) this.host.clock.clearTimeout(cur.handle);
+    this.timers.delete(t);
+  }
+
+  /** Leaves the session: timers cancelled, socket closed, later events ignored. */
+  drop(): void {
+    this.gone = true;
+    for (const t of this.timers.values()) this.host.clock.clearTimeout(t.handle);
+    this.timers.clear();
+    this.close();
+  }
+
+  // ---------------------------------------------------------------- sockets
+
+  /** Active open (answered by Event 16 or 18). */
+  connect(opts: net.TcpNetConnectOpts): void {
+    this.close();
+    const socket = net.connect(opts);
+    this.socket = socket;
+    let connected = false;
+    socket.once('connect', () => {
+      connected = true;
+      if (this.socket !== socket || this.gone) return;
+      this.wire(socket);
+      this.host.event(this, { kind: 'Tcp_CR_Acked', conn: connInfo(socket, true) });
+    });
+    socket.on('error', (err) => {
+      if (!connected && this.socket === socket) {
+        this.host.log.debug({ peer: this.host.peer, err: err.message }, 'connect failed');
+        this.socket = undefined;
+        socket.destroy();
+        this.host.event(this, { kind: 'TcpConnectionFails', reason: err.message });
+      }
+    });
+  }
+
+  /** Takes an accepted socket; returns what Event 17 carries. */
+  adopt(socket: net.Socket): ConnInfo {
+    this.close();
+    this.socket = socket;
+    this.wire(socket);
+    return connInfo(socket, false);
+  }
+
+  setMaxMessageLength(n: number): void {
+    this.framer.setMaxMessageLength(n);
+  }
+
+  /** Writes an already encoded message; false = the socket's buffer is full ('drain' follows). */
+  writeFrame(frame: Uint8Array): boolean {
+    const s = this.socket;
+    if (!s || s.destroyed || !s.writable) return false;
+    return s.write(frame);
+  }
+
+  /** Encodes and writes a message the FSM sends. */
+  send(m: BgpMessage): void {
+    const s = this.socket;
+    if (!s || s.destroyed || !s.writable) return;
+    s.write(m.type === 'keepalive' ? KEEPALIVE_BYTES : encodeMessage(m, this.fsm.negotiated?.codec ?? PRE_OPEN_CTX));
+    const { metrics, stats, log, peer } = this.host;
+    metrics.messageSent?.(m.type);
+    if (m.type === 'notification') {
+      stats.notificationsOut++;
+      metrics.notificationSent(m.code, m.subcode);
+      log.info({ peer, code: m.code, subcode: m.subcode, shutdownMessage: m.shutdownMessage }, 'NOTIFICATION sent');
+    }
+  }
+
+  /** Flushes what was written, sends FIN, drains input until the peer closes, destroys after LINGER_MS. */
+  close(): void {
+    const socket = this.socket;
+    if (!socket) return;
+    this.socket = undefined;
+    this.framer = new Framer();
+    if (socket.destroyed) return;
+    const done = new Promise<void>((resolve) => {
+      const timer = setTimeout(() => socket.destroy(), LINGER_MS);
+      timer.unref();
+      socket.once('close', () => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
+    this.host.closing(done);
+    socket.resume();
+    if (socket.connecting) socket.destroy();
+    else socket.end();
+  }
+
+  private wire(socket: net.Socket): void {
+    this.framer = new Framer();
+    socket.on('data', (chunk: Buffer) => {
+      if (this.socket === socket && !this.gone) this.onData(chunk);
+    });
+    socket.on('error', (err) => {
+      if (this.socket === socket) this.host.log.debug({ peer: this.host.peer, err: err.message }, 'socket error');
+    });
+    socket.on('close', () => {
+      if (this.socket === socket && !this.gone) {
+        this.socket = undefined;
+        this.host.event(this, { kind: 'TcpConnectionFails', reason: 'TCP connection closed' });
+      }
+    });
+    socket.on('drain', () => {
+      if (this.socket === socket) this.host.drain(this);
+    });
+  }
+
+  // ---------------------------------------------------------------- bytes → events
+
+  private onData(chunk: Uint8Array): void {
+    let frames: Uint8Array[];
+    try {
+      frames = this.framer.push(chunk);
+    } catch (e) {
+      this.host.event(this, { kind: 'BGPHeaderErr', notification: notificationOf(e) });
+      return;
+    }
+    for (const frame of frames) {
+      if (this.gone || !this.socket) return;
+      this.onFrame(frame);
+    }
+  }
+
+  private onFrame(frame: Uint8Array): void {
+    const { metrics, stats, log, peer } = this.host;
+    let d: ReturnType<typeof decodeMessage>;
+    try {
+      d = decodeMessage(frame, this.fsm.negotiated?.codec ?? PRE_OPEN_CTX);
+    } catch (e) {
+      const n = notificationOf(e);
+      const type = frame[18];
+      metrics.messageReceived?.(TYPE_NAME[type] ?? 'unknown');
+      // RFC 4271 §6: the event depends on the message the error was found in.
+      if (n.code === ErrorCode.MessageHeader) this.host.event(this, { kind: 'BGPHeaderErr', notification: n });
+      else if (type === MsgType.Open) this.host.event(this, { kind: 'BGPOpenMsgErr', notification: n });
+      else if (type === MsgType.Update) {
+        metrics.attributeProblem('session-reset');
+        this.host.event(this, { kind: 'UpdateMsgErr', notification: n });
+      } else this.host.event(this, { kind: 'BGPHeaderErr', notification: n });
+      return;
+    }
+    const msg = d.message;
+    metrics.messageReceived?.(msg.type);
+    switch (msg.type) {
+      case 'update':
+        this.host.event(this, { kind: 'UpdateMsg', update: msg, problems: d.problems, rawAttributes: d.rawAttributes });
+        return;
+      case 'open':
+        this.host.open(this, msg);
+        return;
+      case 'keepalive':
+        this.host.event(this, { kind: 'KeepAliveMsg' });
+        return;
+      case 'notification':
+        stats.notificationsIn++;
+        metrics.notificationReceived(msg.code, msg.subcode);
+        log.info({ peer, code: msg.code, subcode: msg.subcode, shutdownMessage: msg.shutdownMessage }, 'NOTIFICATION received');
+        // RFC 4271 §8.1.2 Event 24: a NOTIFICATION reporting an unsupported version number.
+        if (msg.code === ErrorCode.Open && msg.subcode === OpenSubcode.UnsupportedVersionNumber) {
+          this.host.event(this, { kind: 'NotifMsgVerErr', notification: msg });
+        } else this.host.event(this, { kind: 'NotifMsg', notification: msg });
+        return;
+      case 'route-refresh':
+        this.host.event(this, { kind: 'RouteRefreshMsg', message: msg });
+        return;
+    }
+  }
+}
+
+function connInfo(socket: net.Socket, outbound: boolean): ConnInfo {
+  return {
+    localAddress: normalizeAddress(socket.localAddress),
+    localPort: socket.localPort ?? 0,
+    remoteAddress: normalizeAddress(socket.remoteAddress),
+    remotePort: socket.remotePort ?? 0,
+    outbound,
+  };
+}
+
+function notificationOf(e: unknown): NotificationMessage {
+  if (e instanceof BgpError) return { type: 'notification', ...e.notification };
+  throw e;
+}
