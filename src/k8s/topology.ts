@@ -188,7 +188,9 @@ export function computeTopology(input: TopologyInput): Topology {
   if (cfg.nodeToNodeMesh) for (const n of nodes) if (n !== me) inCluster(n, 'node-to-node mesh', 'mesh');
   for (const p of bgpPeers) {
     const explicitType: PeerType = p.node !== undefined || p.nodeSelector ? 'node specific' : 'global';
-    if (p.peerIP && appliesTo(p, me)) {
+    // A global peerIP may name this very node (a reflector node listed by address): never peer with ourselves.
+    const self = p.peerIP !== undefined && (p.peerIP.address === me.ipv4?.address || p.peerIP.address === me.ipv6?.address);
+    if (p.peerIP && appliesTo(p, me) && !self) {
       const f = familyOfIp(p.peerIP.address);
       const holdTime = p.holdTime ?? cfg.holdTime;
       const spec: PeerSpec = {

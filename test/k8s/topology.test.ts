@@ -490,3 +490,9 @@ test('prefixes sort numerically: IPv4 before IPv6, by address, then by length', 
   const sorted = ['2001:db8::/32', '198.18.10.0/24', '198.18.9.0/24', '198.18.9.0/23', '100.64.0.0/10', '::/0'].sort(comparePrefix);
   assert.deepEqual(sorted, ['100.64.0.0/10', '198.18.9.0/23', '198.18.9.0/24', '198.18.10.0/24', '::/0', '2001:db8::/32']);
 });
+
+test('a global peerIP naming this node\'s own address gives no session to itself, but others still peer with it', () => {
+  const toR1a = [peer('to-r1a', { peerIP: '192.0.2.11', asNumber: 64512 })];
+  assert.ok(!topo({ nodes: racks, thisNode: 'r1a', bgpPeers: toR1a }).peers.some((p) => p.address === '192.0.2.11'));
+  assert.deepEqual(topo({ nodes: racks, thisNode: 'r2a', bgpPeers: toR1a }).peers.filter((p) => p.address === '192.0.2.11').map((p) => p.name), ['bgppeer:to-r1a']);
+});
