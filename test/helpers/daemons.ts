@@ -588,7 +588,7 @@ export interface ExabgpNeighbor {
 }
 
 export function exabgpConfig(spec: { routerId: string; asn: number; neighbors: ExabgpNeighbor[] }, processScript: string): string {
-  const o = [`process cmds {\n  run /usr/bin/python3 ${processScript};\n  encoder text;\n}`];
+  const o = [`process cmds {\n  run /usr/bin/python3 ${processScript};\n  encoder json;\n}`];
   for (const n of spec.neighbors) {
     o.push(`neighbor ${n.address} {`, `  router-id ${spec.routerId};`, `  local-address ${n.localAddress};`,
       `  local-as ${spec.asn};`, `  peer-as ${n.asn};`, `  hold-time ${n.holdTime ?? 9};`,
@@ -602,9 +602,16 @@ export function exabgpConfig(spec: { routerId: string; asn: number; neighbors: E
 
 // The process API script: forwards command files dropped into a directory to ExaBGP's stdin
 // reader (its stdout), one file at a time in name order; polling keeps the writer non-blocking.
-const EXABGP_FEEDER = `import os, sys, time
+// What ExaBGP tells the process (JSON, one object a line) is appended to events.jsonl.
+const EXABGP_FEEDER = `import os, sys, threading, time
 d = sys.argv[1]
 deadline = time.time() + 3600
+def events():
+    # ExaBGP's messages to the process (JSON: updates, notifications, state), kept for the tests.
+    with open(sys.argv[2], 'a') as out:
+        for line in sys.stdin:
+            out.write(line); out.flush()
+threading.Thread(target=events, daemon=True).start()
 while time.time() < deadline:
     for f in sorted(os.listdir(d)):
         if not f.endswith('.cmd'):
@@ -624,8 +631,10 @@ export interface ExabgpDaemon extends Daemon {
   readonly kind: 'exabgp';
   /** Sends API commands, e.g. `announce route 203.0.113.0/24 next-hop self attribute [0x01 0x40 0x0000]`. */
   send(...commands: string[]): void;
-  /** NOTIFICATIONs ExaBGP logged as received. */
-  notificationsReceived(): string[];
+  /** NOTIFICATIONs ExaBGP received, from its process API (JSON encoder). */
+  notificationsReceived(): Array<{ code: number; subcode: number }>;
+  /** Every JSON message ExaBGP sent to its API process. */
+  apiEvents(): Array<Record<string, any>>;
 }
 
 export async function startExabgp(lab: NetnsLab, ns: string, spec: { routerId: string; asn: number; neighbors: ExabgpNeighbor[] }, opts: { name?: string } = {}): Promise<ExabgpDaemon> {
@@ -636,7 +645,8 @@ export async function startExabgp(lab: NetnsLab, ns: string, spec: { routerId: s
   const feeder = join(dir, 'feeder.py');
   writeFileSync(feeder, EXABGP_FEEDER);
   const confPath = join(dir, 'exabgp.conf');
-  writeFileSync(confPath, exabgpConfig(spec, `${feeder} ${cmdDir}`));
+  const eventsFile = join(dir, 'events.jsonl');
+  writeFileSync(confPath, exabgpConfig(spec, `${feeder} ${cmdDir} ${eventsFile}`));
   const env = {
     ...process.env,
     'exabgp.daemon.user': 'root', 'exabgp.daemon.daemonize': 'false', 'exabgp.api.ack': 'false',
@@ -647,6 +657,8 @@ export async function startExabgp(lab: NetnsLab, ns: string, spec: { routerId: s
   const proc = lab.spawn(name, ns, 'exabgp', [confPath], { env, cwd: dir });
   await assertAlive(proc, `exabgp ${name}`, 500);
   let seq = 0;
+  const apiEvents = () => readIfExists(eventsFile).split('\n').filter((l) => l.startsWith('{'))
+    .flatMap((l) => { try { return [JSON.parse(l) as Record<string, any>]; } catch { return []; } });
   return {
     ...baseHandle(lab, 'exabgp', name, ns, dir, proc),
     kind: 'exabgp',
@@ -655,7 +667,9 @@ export async function startExabgp(lab: NetnsLab, ns: string, spec: { routerId: s
       writeFileSync(file + '.tmp', commands.join('\n') + '\n');
       renameSync(file + '.tmp', file + '.cmd');
     },
-    notificationsReceived: () => proc.output().split('\n').filter((l) => /notification/i.test(l) && /receiv/i.test(l)),
+    apiEvents,
+    notificationsReceived: () => apiEvents().filter((e) => e.type === 'notification' && e.neighbor?.direction !== 'send')
+      .map((e) => ({ code: Number(e.neighbor?.notification?.code), subcode: Number(e.neighbor?.notification?.subcode) })),
     routes: () => { throw new Error('ExaBGP keeps no RIB here: use the peer’s view'); },
     peers: () => spec.neighbors.map((n) => {
       const lines = proc.output().split('\n').filter((l) => l.includes(n.address));
@@ -794,7 +808,7 @@ export function petrelSpeakerAvailable(): boolean {
 
 export interface PetrelRouteRow {
   prefix: string; nextHop?: string; asPath?: unknown; localPref?: number; med?: number; origin?: unknown;
-  communities?: unknown[]; originatorId?: string; clusterList?: string[]; peer?: string; best?: boolean; reason?: string;
+  communities?: unknown[]; originatorId?: string | null; clusterList?: string[]; peer?: string; best?: boolean; reason?: string;
 }
 
 export interface PetrelPeerStatus {
@@ -817,6 +831,8 @@ export interface PetrelDaemon extends Daemon {
   reload(cfg: PetrelConfig): void;
   /** SIGTERM; resolves with the exit code. */
   terminate(): Promise<number | null>;
+  /** NOTIFICATIONs Petrel logged as sent (its JSON log lines `"msg":"NOTIFICATION sent"`). */
+  notificationsSent(peer?: string): Array<{ peer: string; code: number; subcode: number }>;
 }
 
 export async function startPetrel(lab: NetnsLab, ns: string, cfg: PetrelConfig, opts: { name?: string; env?: Record<string, string>; waitHttp?: boolean } = {}): Promise<PetrelDaemon> {
@@ -859,6 +875,12 @@ export async function startPetrel(lab: NetnsLab, ns: string, cfg: PetrelConfig, 
       if (code === 'timeout') { await lab.stop(proc, 100); return null; }
       return code;
     },
+    notificationsSent: (peer) => proc.output().split('\n').filter((l) => l.includes('NOTIFICATION sent')).flatMap((l) => {
+      try {
+        const j = JSON.parse(l) as { peer: string; code: number; subcode: number };
+        return peer === undefined || j.peer === peer ? [{ peer: j.peer, code: j.code, subcode: j.subcode }] : [];
+      } catch { return []; }
+    }),
     routes: (family) => routeRows().filter((r) => familyOf(r.prefix) === family).map(petrelRowToRoute),
     peers: () => status().peers.map((p) => ({
       name: p.address,
@@ -893,7 +915,7 @@ export function petrelRowToRoute(r: PetrelRouteRow): DaemonRoute {
     localPref: r.localPref,
     med: r.med,
     communities: (r.communities ?? []).map(community),
-    originatorId: r.originatorId,
+    originatorId: r.originatorId ?? undefined,
     clusterList: r.clusterList ?? [],
     best: r.best !== false,
     from: r.peer,
