@@ -5,8 +5,9 @@
  * scripts/check-boundaries.mjs): each defines the few calls it makes, with a no-op default, and
  * agent/ hands it one of these objects. The adapters `implements` the domain's interfaces where
  * they exist (bgp/session/types.ts SessionMetrics, bgp/speaker.ts SpeakerMetrics,
- * dataplane/log.ts DataplaneMetrics), so a change there fails the type-check here; where the
- * domain has none yet (the k8s reflector, convergence), the interface is defined below.
+ * dataplane/log.ts DataplaneMetrics, k8s/reflector.ts ReflectorMetrics), so a change there fails
+ * the type-check here; where the domain has none (convergence, measured by agent/), the interface
+ * is defined below.
  *
  * Every label value crosses a sanitiser: free-form strings (a peer type, a watch error reason)
  * map onto the fixed lists of registry.ts or become 'other', so no caller can blow up cardinality.
@@ -16,10 +17,11 @@
 import type { DataplaneMetrics } from '../dataplane/log.js';
 import type { SessionMetrics } from '../bgp/session/types.js';
 import type { SpeakerMetrics } from '../bgp/speaker.js';
+import type { ReflectorMetrics } from '../k8s/reflector.js';
 import type { PetrelMetrics, SessionState } from './registry.js';
 import {
   ATTRIBUTE_ACTIONS, CONVERGENCE_PATHS, DATAPLANE_FEATURES, DATAPLANE_OBJECTS, FAMILIES, K8S_RESOURCES,
-  RESYNC_TRIGGERS, RIB_TABLES, ROUTE_CLASSES, SESSION_STATE_VALUE, WATCH_ERROR_REASONS, WATCH_EVENT_TYPES,
+  RELIST_REASONS, RESTART_REASONS, RESYNC_TRIGGERS, RIB_TABLES, ROUTE_CLASSES, SESSION_STATE_VALUE, WATCH_EVENT_TYPES,
 } from './registry.js';
 
 /** The value if it is one of `list`, else 'other' (documented as a possible value of every such label). */
@@ -224,51 +226,46 @@ export class DataplaneMetricsAdapter implements DataplaneMetrics {
 }
 
 // ------------------------------------------------------------------------------------------------
-// Kubernetes list-watch reflector: one sink per watched resource.
+// Kubernetes: implements k8s/reflector.ts ReflectorMetrics (one object for every informer).
 // ------------------------------------------------------------------------------------------------
 
-/** What one list-watch reflector reports (k8s/reflector.ts). */
-export interface ReflectorMetricsSink {
-  /** type: ADDED | MODIFIED | DELETED | BOOKMARK | ERROR. */
-  event(type: string): void;
-  relist(): void;
-  watchRestart(): void;
-  /** reason: gone | unauthorized | forbidden | http_error | network | decode | idle_timeout | other; or an HTTP status. */
-  error(reason: string | number): void;
-  synced(synced: boolean): void;
-  objects(count: number): void;
+/** What the adapter reads from an informer at scrape time (k8s/reflector.ts Informer fits). */
+export interface InformerView {
+  readonly resource: string;
+  readonly hasSynced: boolean;
+  list(): readonly unknown[];
 }
 
-export class K8sMetricsAdapter {
+function resourceLabel(resource: string): string {
+  return oneOf(K8S_RESOURCES, snake(resource).replace(/_/g, ''));
+}
+
+export class K8sMetricsAdapter implements ReflectorMetrics {
   constructor(private readonly m: PetrelMetrics) {}
-  /** resource: nodes | pods | bgpconfigurations | bgppeers | ippools | secrets (plural, lower case). */
-  reflector(resource: string): ReflectorMetricsSink {
-    const m = this.m;
-    const r = oneOf(K8S_RESOURCES, snake(resource).replace(/_/g, ''));
-    m.cacheSynced.set({ resource: r }, 0);
-    m.relists.inc({ resource: r }, 0);
-    m.watchRestarts.inc({ resource: r }, 0);
-    return {
-      event: (type) => m.watchEvents.inc({ resource: r, type: oneOf(WATCH_EVENT_TYPES, type.toUpperCase()) }),
-      relist: () => m.relists.inc({ resource: r }),
-      watchRestart: () => m.watchRestarts.inc({ resource: r }),
-      error: (reason) => m.watchErrors.inc({ resource: r, reason: watchErrorReason(reason) }),
-      synced: (s) => m.cacheSynced.set({ resource: r }, s ? 1 : 0),
-      objects: (n) => m.cacheObjects.set({ resource: r }, n),
+  event(resource: string, type: string): void {
+    this.m.watchEvents.inc({ resource: resourceLabel(resource), type: oneOf(WATCH_EVENT_TYPES, type.toUpperCase()) });
+  }
+  relist(resource: string, reason: string): void {
+    this.m.relists.inc({ resource: resourceLabel(resource), reason: oneOf(RELIST_REASONS, snake(reason)) });
+  }
+  restart(resource: string, reason: string): void {
+    this.m.watchRestarts.inc({ resource: resourceLabel(resource), reason: oneOf(RESTART_REASONS, snake(reason)) });
+  }
+  error(resource: string, code: string): void {
+    this.m.watchErrors.inc({ resource: resourceLabel(resource), code: errorCode(code) });
+  }
+  /** Cache state (petrel_k8s_cache_synced, petrel_k8s_cache_objects) of these informers, read at every scrape. */
+  watchInformers(informers: ReadonlyArray<InformerView>): void {
+    const read = () => {
+      for (const i of informers) {
+        const r = resourceLabel(i.resource);
+        this.m.cacheSynced.set({ resource: r }, i.hasSynced ? 1 : 0);
+        this.m.cacheObjects.set({ resource: r }, i.list().length);
+      }
     };
+    read();
+    this.m.onScrape(read);
   }
-}
-
-/** Folds an HTTP status or a free-form reason onto WATCH_ERROR_REASONS. */
-export function watchErrorReason(reason: string | number): string {
-  if (typeof reason === 'number' || /^\d{3}$/.test(reason)) {
-    const code = Number(reason);
-    if (code === 410) return 'gone';
-    if (code === 401) return 'unauthorized';
-    if (code === 403) return 'forbidden';
-    return 'http_error';
-  }
-  return oneOf(WATCH_ERROR_REASONS, snake(reason));
 }
 
 // ------------------------------------------------------------------------------------------------

@@ -7,3 +7,4 @@ export * from './registry.js';
 export * from './adapters.js';
 export * from './health.js';
 export * from './server.js';
+export * from './observability.js';

@@ -47,7 +47,9 @@ export const DATAPLANE_FEATURES = ['ipip', 'vxlan', 'nftables'] as const;
 /** dataplane/log.ts resync reasons: start, periodic timer, netlink receive-buffer overflow, socket error. */
 export const RESYNC_TRIGGERS = ['start', 'periodic', 'overflow', 'error'] as const;
 export const WATCH_EVENT_TYPES = ['ADDED', 'MODIFIED', 'DELETED', 'BOOKMARK', 'ERROR'] as const;
-export const WATCH_ERROR_REASONS = ['gone', 'unauthorized', 'forbidden', 'http_error', 'network', 'decode', 'idle_timeout'] as const;
+/** k8s/reflector.ts reasons for a LIST (initial, expired = 410 Gone, error) and for a new WATCH (closed, idle, error). */
+export const RELIST_REASONS = ['initial', 'expired', 'error'] as const;
+export const RESTART_REASONS = ['closed', 'idle', 'error'] as const;
 export const K8S_RESOURCES = ['nodes', 'pods', 'bgpconfigurations', 'bgppeers', 'ippools', 'secrets'] as const;
 export const CONVERGENCE_PATHS = ['k8s_to_kernel', 'bgp_to_kernel', 'k8s_to_bgp'] as const;
 export const ATTRIBUTE_ACTIONS = ['treat_as_withdraw', 'attribute_discard', 'session_reset'] as const;
@@ -102,9 +104,9 @@ export class PetrelMetrics {
 
   // --- Kubernetes ------------------------------------------------------------------------------
   readonly watchEvents: Counter<'resource' | 'type'>;
-  readonly relists: Counter<'resource'>;
-  readonly watchRestarts: Counter<'resource'>;
-  readonly watchErrors: Counter<'resource' | 'reason'>;
+  readonly relists: Counter<'resource' | 'reason'>;
+  readonly watchRestarts: Counter<'resource' | 'reason'>;
+  readonly watchErrors: Counter<'resource' | 'code'>;
   readonly cacheSynced: Gauge<'resource'>;
   readonly cacheObjects: Gauge<'resource'>;
 
@@ -142,9 +144,9 @@ export class PetrelMetrics {
     this.featureAvailable = new Gauge({ name: `${p}dataplane_feature_available`, help: 'Whether the kernel offers a feature Petrel may need (1) or not (0).', labelNames: ['feature'], registers });
 
     this.watchEvents = new Counter({ name: `${p}k8s_watch_events_total`, help: 'Watch events received from the Kubernetes API, by resource and event type.', labelNames: ['resource', 'type'], registers });
-    this.relists = new Counter({ name: `${p}k8s_relists_total`, help: 'Full LISTs after the initial one (410 Gone, errors), by resource.', labelNames: ['resource'], registers });
-    this.watchRestarts = new Counter({ name: `${p}k8s_watch_restarts_total`, help: 'WATCH requests started again after a normal close or an idle timeout, by resource.', labelNames: ['resource'], registers });
-    this.watchErrors = new Counter({ name: `${p}k8s_watch_errors_total`, help: 'Failed LIST or WATCH requests, by resource and reason.', labelNames: ['resource', 'reason'], registers });
+    this.relists = new Counter({ name: `${p}k8s_lists_total`, help: 'Full LISTs of a resource, by reason (initial, expired: 410 Gone, error).', labelNames: ['resource', 'reason'], registers });
+    this.watchRestarts = new Counter({ name: `${p}k8s_watch_restarts_total`, help: 'WATCH requests started again without a LIST, by resource and reason (closed by the server, idle, error).', labelNames: ['resource', 'reason'], registers });
+    this.watchErrors = new Counter({ name: `${p}k8s_watch_errors_total`, help: 'Failed LIST or WATCH requests, by resource and Petrel error code (K8S_ERR_*).', labelNames: ['resource', 'code'], registers });
     this.cacheSynced = new Gauge({ name: `${p}k8s_cache_synced`, help: 'Whether the resource\'s cache holds a complete LIST (1) or not yet (0).', labelNames: ['resource'], registers });
     this.cacheObjects = new Gauge({ name: `${p}k8s_cache_objects`, help: 'Objects in the resource\'s cache.', labelNames: ['resource'], registers });
 
@@ -166,8 +168,25 @@ export class PetrelMetrics {
     }
   }
 
+  private readonly scrapeHooks: Array<() => void> = [];
+
+  /**
+   * Runs `fn` before every scrape: for values cheaper to read than to track (the speaker's
+   * reportMetrics(), the informers' cache state). A hook that throws is skipped for that scrape.
+   */
+  onScrape(fn: () => void): void {
+    this.scrapeHooks.push(fn);
+  }
+
   /** The text exposition format (what GET /metrics returns). */
   async scrape(): Promise<{ contentType: string; body: string }> {
+    for (const fn of this.scrapeHooks) {
+      try {
+        fn();
+      } catch {
+        // A broken hook must not cost the whole scrape; its metrics simply keep their last values.
+      }
+    }
     return { contentType: this.registry.contentType, body: await this.registry.metrics() };
   }
 

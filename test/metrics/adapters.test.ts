@@ -1,12 +1,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { BgpMetricsAdapter, DataplaneMetricsAdapter, K8sMetricsAdapter, ConvergenceMetricsAdapter, peerType, watchErrorReason } from '../../src/metrics/adapters.js';
+import { BgpMetricsAdapter, DataplaneMetricsAdapter, K8sMetricsAdapter, ConvergenceMetricsAdapter, errorCode, peerType } from '../../src/metrics/adapters.js';
 import { PetrelMetrics } from '../../src/metrics/registry.js';
 import { parseExposition } from './helpers.js';
 
 const fresh = () => new PetrelMetrics({ processMetrics: false });
 async function samples(m: PetrelMetrics) {
-  return parseExposition(await m.registry.metrics()).samples;
+  return parseExposition((await m.scrape()).body).samples;
 }
 const value = (list: Awaited<ReturnType<typeof samples>>, name: string, labels: Record<string, string> = {}) =>
   list.find((s) => s.name === name && Object.entries(labels).every(([k, v]) => s.labels[k] === v))?.value;
@@ -74,11 +74,9 @@ test('free-form label values fold into the fixed lists or into other', async () 
   assert.equal(peerType('route reflector'), 'route_reflector');
   assert.equal(peerType('Global'), 'global');
   assert.equal(peerType('something else'), 'other');
-  assert.equal(watchErrorReason(410), 'gone');
-  assert.equal(watchErrorReason('401'), 'unauthorized');
-  assert.equal(watchErrorReason(503), 'http_error');
-  assert.equal(watchErrorReason('idle-timeout'), 'idle_timeout');
-  assert.equal(watchErrorReason('ECONNRESET while reading'), 'other');
+  assert.equal(errorCode('K8S_ERR_GONE'), 'K8S_ERR_GONE');
+  assert.equal(errorCode('ECONNRESET while reading'), 'other');
+  assert.equal(errorCode('nl_err_lowercase'), 'other');
   const m = fresh();
   const dp = new DataplaneMetricsAdapter(m);
   dp.error('NL_ERR_EEXIST');
@@ -116,24 +114,40 @@ test('dataplane resyncs are counted by trigger and a kernel without ipip shows a
   assert.equal(value(s, 'petrel_dataplane_feature_available', { feature: 'vxlan' }), 1);
 });
 
-test('a reflector sink starts unsynced and reports events, relists, restarts and errors for its resource', async () => {
+test('the reflector metrics count events, lists, restarts and errors per resource, and informers are read at scrape time', async () => {
   const m = fresh();
-  const r = new K8sMetricsAdapter(m).reflector('BGPPeers');
+  const k8s = new K8sMetricsAdapter(m);
+  const informer = { resource: 'bgppeers', hasSynced: false, items: [] as unknown[], list() { return this.items; } };
+  k8s.watchInformers([informer]);
   let s = await samples(m);
   assert.equal(value(s, 'petrel_k8s_cache_synced', { resource: 'bgppeers' }), 0);
-  r.event('added');
-  r.event('BOOKMARK');
-  r.relist();
-  r.watchRestart();
-  r.error(410);
-  r.synced(true);
-  r.objects(3);
+  k8s.relist('bgppeers', 'initial');
+  k8s.event('bgppeers', 'ADDED');
+  k8s.event('bgppeers', 'BOOKMARK');
+  k8s.relist('bgppeers', 'expired');
+  k8s.restart('bgppeers', 'idle');
+  k8s.error('bgppeers', 'K8S_ERR_GONE');
+  k8s.event('Widgets', 'ADDED');
+  informer.hasSynced = true;
+  informer.items = [{}, {}, {}];
   s = await samples(m);
   assert.equal(value(s, 'petrel_k8s_watch_events_total', { resource: 'bgppeers', type: 'ADDED' }), 1);
   assert.equal(value(s, 'petrel_k8s_watch_events_total', { resource: 'bgppeers', type: 'BOOKMARK' }), 1);
-  assert.equal(value(s, 'petrel_k8s_relists_total', { resource: 'bgppeers' }), 1);
-  assert.equal(value(s, 'petrel_k8s_watch_restarts_total', { resource: 'bgppeers' }), 1);
-  assert.equal(value(s, 'petrel_k8s_watch_errors_total', { resource: 'bgppeers', reason: 'gone' }), 1);
+  assert.equal(value(s, 'petrel_k8s_watch_events_total', { resource: 'other', type: 'ADDED' }), 1);
+  assert.equal(value(s, 'petrel_k8s_lists_total', { resource: 'bgppeers', reason: 'initial' }), 1);
+  assert.equal(value(s, 'petrel_k8s_lists_total', { resource: 'bgppeers', reason: 'expired' }), 1);
+  assert.equal(value(s, 'petrel_k8s_watch_restarts_total', { resource: 'bgppeers', reason: 'idle' }), 1);
+  assert.equal(value(s, 'petrel_k8s_watch_errors_total', { resource: 'bgppeers', code: 'K8S_ERR_GONE' }), 1);
   assert.equal(value(s, 'petrel_k8s_cache_synced', { resource: 'bgppeers' }), 1);
   assert.equal(value(s, 'petrel_k8s_cache_objects', { resource: 'bgppeers' }), 3);
+});
+
+test('a scrape hook that throws costs neither the scrape nor the other hooks', async () => {
+  const m = fresh();
+  let ran = 0;
+  m.onScrape(() => { throw new Error('speaker gone'); });
+  m.onScrape(() => { ran++; });
+  const { body } = await m.scrape();
+  assert.match(body, /petrel_ready 0/);
+  assert.equal(ran, 1);
 });

@@ -46,19 +46,16 @@ export function populate(m: PetrelMetrics, peers: number): void {
   for (const f of ['vxlan', 'nftables']) dp.feature(f, true);
 
   const k8s = new K8sMetricsAdapter(m);
-  const sinks = new Map<string, ReturnType<K8sMetricsAdapter['reflector']>>();
-  for (const r of ['nodes', 'pods', 'bgpconfigurations', 'bgppeers', 'ippools']) {
-    const s = k8s.reflector(r);
-    sinks.set(r, s);
-    s.event('ADDED');
-    s.synced(true);
-    s.objects(r === 'nodes' ? peers + 1 : 1);
+  const resources = ['nodes', 'pods', 'bgpconfigurations', 'bgppeers', 'ippools'];
+  for (const r of resources) {
+    k8s.relist(r, 'initial');
+    k8s.event(r, 'ADDED');
   }
-  const nodes = sinks.get('nodes')!;
-  nodes.event('MODIFIED');
-  nodes.relist();
-  nodes.watchRestart();
-  nodes.error(410);
+  k8s.watchInformers(resources.map((resource) => ({ resource, hasSynced: true, list: () => Array.from({ length: resource === 'nodes' ? peers + 1 : 1 }) })));
+  k8s.event('nodes', 'MODIFIED');
+  k8s.relist('nodes', 'expired');
+  k8s.restart('nodes', 'idle');
+  k8s.error('nodes', 'K8S_ERR_GONE');
 
   const conv = new ConvergenceMetricsAdapter(m);
   conv.observe('k8s_to_kernel', 0.012);

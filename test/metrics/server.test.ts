@@ -116,3 +116,23 @@ test('a port already in use makes start() reject instead of crashing the process
     await second.close();
   });
 });
+
+test('createObservability wires the adapters to one registry and exports no dataplane series until the dataplane is used', async () => {
+  const { createObservability } = await import('../../src/metrics/observability.js');
+  const obs = createObservability({ mode: 'reflector', version: '0.1.0', metricsAddress: '127.0.0.1:0', healthAddress: '127.0.0.1:0', readiness: () => [], processMetrics: false });
+  try {
+    const ports = await obs.server.start();
+    obs.bgp.peersConfigured([{ address: '192.0.2.2', asn: 64512, type: 'route reflector' }]);
+    obs.bgp.session('192.0.2.2').stateChanged('OpenConfirm', 'Established');
+    let body = (await get(ports.metrics!.port, '/metrics')).body;
+    assert.match(body, /^petrel_bgp_session_established\{peer="192\.0\.2\.2"\} 1$/m);
+    assert.match(body, /^petrel_build_info\{version="0\.1\.0",mode="reflector",/m);
+    assert.doesNotMatch(body, /^petrel_dataplane_routes\{/m);
+    obs.dataplane.routes('remote-direct', 3);
+    body = (await get(ports.metrics!.port, '/metrics')).body;
+    assert.match(body, /^petrel_dataplane_routes\{class="remote_direct"\} 3$/m);
+    assert.equal((await get(ports.health!.port, '/readyz')).status, 200);
+  } finally {
+    await obs.server.close();
+  }
+});
