@@ -1,9 +1,10 @@
 // `petrel speaker` as a process: configuration errors exit 2 naming the file and the field; a
 // running speaker answers `petrel status` and `petrel routes` (table and JSON) through its status API,
-// and SIGTERM ends it with exit status 0.
+// SIGHUP reloads its file, and SIGTERM ends it with exit status 0.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { waitFor } from '../../src/lab/netns.js';
 import { CLI, ensureBuilt, freePort, petrel, tempFile } from './helpers.js';
 
@@ -95,6 +96,18 @@ test('a running speaker answers petrel status and petrel routes, and exits 0 on 
     assert.equal(one.length, 1);
     const text = petrel(['routes', '--api', api]).stdout;
     assert.match(text, /\| \* \| 203\.0\.113\.0\/24 +\| self +\|/);
+
+    // SIGHUP re-reads the file: a new originated prefix appears, a removed one goes; an invalid
+    // file is refused and changes nothing.
+    writeFileSync(f, readFileSync(f, 'utf8').replace('originate: [203.0.113.0/24, 2001:db8:1::/48]', 'originate: [203.0.113.0/24, 198.18.9.0/24]'));
+    child.kill('SIGHUP');
+    const prefixes = () => (JSON.parse(petrel(['routes', '--json', '--api', api]).stdout).routes as Array<{ prefix: string }>).map((r) => r.prefix).sort().join(' ');
+    await waitFor('the reloaded prefixes', () => prefixes() === '198.18.9.0/24 203.0.113.0/24', 10_000, 100);
+    writeFileSync(f, readFileSync(f, 'utf8').replace('asn: 64512', 'asn: 0'));
+    child.kill('SIGHUP');
+    await waitFor('the refused reload to be logged', () => /reload refused: invalid configuration/.test(stderr), 10_000, 100);
+    assert.equal(prefixes(), '198.18.9.0/24 203.0.113.0/24');
+    assert.equal(child.exitCode, null, 'still running');
 
     child.kill('SIGTERM');
     assert.equal(await exited, 0, stderr);
