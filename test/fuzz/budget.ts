@@ -1,8 +1,8 @@
 /**
  * Fuzzing budget and the property every decoder must keep.
  *
- * PETREL_FUZZ_RUNS is the total number of cases across all fuzz properties (default 120,000: CI's
- * ≥100k, about half a minute on a 2-core machine); `npm run fuzz` sets 2,000,000. Each property gets
+ * PETREL_FUZZ_RUNS is the total number of cases across all fuzz properties (default 400,000: CI's
+ * ≥100k with room to spare, ~15 s on a 2-core machine); `npm run fuzz` sets 2,000,000. Each property gets
  * a share. PETREL_FUZZ_SEED replays a run. The property: any bytes give a message or a BgpError,
  * never another exception; and what decodes re-encodes to something that decodes to the same value
  * (unless it no longer fits the maximum message length, an encoding error we report as such).

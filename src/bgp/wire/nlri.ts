@@ -148,6 +148,53 @@ function parseV4Into(s: string, stop: number, into: number[]): boolean {
 }
 const v4 = [0, 0, 0, 0];
 
+const v6 = new Uint8Array(16);
+const v6groups = new Uint16Array(8);
+/**
+ * Parses hex-group IPv6 text at s[0, stop) into `v6` (no embedded IPv4 tail: those go the slow way).
+ * False when the text is not such an address.
+ */
+function parseV6Into(s: string, stop: number): boolean {
+  let n = 0; // groups before '::'
+  let gap = -1; // index in v6groups where '::' sits
+  let v = 0;
+  let digits = 0;
+  for (let i = 0; i < stop; i++) {
+    const c = s.charCodeAt(i);
+    if (c === 58) {
+      if (i + 1 < stop && s.charCodeAt(i + 1) === 58) {
+        if (gap >= 0) return false;
+        if (digits) { if (n >= 8) return false; v6groups[n++] = v; }
+        else if (i !== 0) return false;
+        gap = n;
+        i++;
+        v = 0;
+        digits = 0;
+        continue;
+      }
+      if (!digits || n >= 8) return false;
+      v6groups[n++] = v;
+      v = 0;
+      digits = 0;
+      continue;
+    }
+    const h = c >= 48 && c <= 57 ? c - 48 : c >= 97 && c <= 102 ? c - 87 : c >= 65 && c <= 70 ? c - 55 : -1;
+    if (h < 0 || ++digits > 4) return false;
+    v = (v << 4) | h;
+  }
+  if (digits) { if (n >= 8) return false; v6groups[n++] = v; }
+  else if (gap !== n) return false; // trailing ':' without '::'
+  if (gap < 0 ? n !== 8 : n > 7) return false;
+  v6.fill(0);
+  const tail = gap < 0 ? 0 : n - gap;
+  for (let g = 0; g < n; g++) {
+    const at = gap >= 0 && g >= gap ? 8 - tail + (g - gap) : g;
+    v6[at * 2] = v6groups[g] >> 8;
+    v6[at * 2 + 1] = v6groups[g] & 0xff;
+  }
+  return true;
+}
+
 /** Writes one prefix (length byte + significant bytes) for `family`; host bits are cleared. */
 export function writePrefix(w: Writer, prefix: string, family: Family): void {
   const slash = prefix.lastIndexOf('/');
@@ -156,6 +203,11 @@ export function writePrefix(w: Writer, prefix: string, family: Family): void {
   if (family === 'ipv4' && len >= 0 && len <= 32 && parseV4Into(prefix, slash, v4)) {
     w.u8(len);
     for (let i = 0; i < n; i++) w.u8(i === n - 1 && len & 7 ? v4[i] & (0xff << (8 - (len & 7))) : v4[i]);
+    return;
+  }
+  if (family === 'ipv6' && len >= 0 && len <= 128 && parseV6Into(prefix, slash)) {
+    w.u8(len);
+    for (let i = 0; i < n; i++) w.u8(i === n - 1 && len & 7 ? v6[i] & (0xff << (8 - (len & 7))) : v6[i]);
     return;
   }
   let p;

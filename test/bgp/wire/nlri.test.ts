@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { BgpError, Writer, decodePrefixes, formatIpv6At } from '../../../src/bgp/wire/index.js';
-import { formatIp, formatPrefix, maskBytes } from '../../../src/model/ip.js';
+import { formatIp, formatPrefix, maskBytes, parsePrefix } from '../../../src/model/ip.js';
 import { prefixWireLength, writePrefix } from '../../../src/bgp/wire/nlri.js';
 import { hex, toHex } from './helpers.js';
 
@@ -60,4 +60,18 @@ test('Writing a prefix of the wrong family, or a non-prefix, is an encoding erro
   assert.throws(() => prefixWireLength('198.51.100.0'), { code: 'BGP_ERR_ENCODE' });
   writePrefix(w, '198.51.100.7/24', 'ipv4'); // host bits are cleared on the wire
   assert.equal(toHex(w.buf.subarray(0, 4)), '18c63364');
+});
+
+test('IPv6 prefixes in every textual form the model accepts are written like parsePrefix reads them', () => {
+  for (const text of ['::/0', '::1/128', '2001:db8::/32', '2001:db8:0:1::/64', '2001:DB8::1/128', 'fe80::/10', '1:2:3:4:5:6:7:8/128', '1::8/127', '::ffff:198.51.100.1/128', '2001:db8:0:0:0:0:0:1/128']) {
+    const buf = new Uint8Array(prefixWireLength(text));
+    writePrefix(new Writer(buf), text, 'ipv6');
+    const out: string[] = [];
+    decodePrefixes(buf, 0, buf.length, 'ipv6', out);
+    const p = parsePrefix(text, true);
+    assert.deepEqual(out, [formatPrefix(p)], text);
+  }
+  for (const bad of [':::/0', '1:2:3:4:5:6:7:8:9/128', '1::2::3/128', '12345::/16', 'g::/16', '1:/16', ':1/16']) {
+    assert.throws(() => writePrefix(new Writer(new Uint8Array(32)), bad, 'ipv6'), { code: 'BGP_ERR_ENCODE' }, bad);
+  }
 });
