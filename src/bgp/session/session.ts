@@ -348,8 +348,11 @@ export class Session extends EventEmitter {
       }
       if (other.fsm.name === 'OpenSent' || other.fsm.name === 'OpenConfirm') {
         const loserDir = collisionLoser({ routerId: this.cfg.routerId, asn: this.cfg.localAsn }, { routerId: open.bgpId, asn: peerAsOf(open) });
-        const loser = (c.fsm.conn.outbound ? 'outbound' : 'inbound') === loserDir ? c : other;
-        this.log.info({ peer: this.cfg.peerAddress, closing: loserDir }, 'connection collision (RFC 4271 §6.8)');
+        // §6.8 compares connections opened from opposite ends. Two inbound ones mean the peer gave up
+        // on the first (it restarted, or its attempt timed out): the newer one stays.
+        const sameDirection = other.fsm.conn !== undefined && other.fsm.conn.outbound === c.fsm.conn.outbound;
+        const loser = sameDirection ? other : (c.fsm.conn.outbound ? 'outbound' : 'inbound') === loserDir ? c : other;
+        this.log.info({ peer: this.cfg.peerAddress, closing: sameDirection ? 'older' : loserDir }, 'connection collision (RFC 4271 §6.8)');
         this.feed(loser, { kind: 'OpenCollisionDump' });
         if (loser === c) return;
       }

@@ -508,3 +508,52 @@ test('a configuration that would produce an OPEN the peer must reject is refused
   assert.throws(() => new Session(base({ families: [] })), { code: 'CONFIG_INVALID' });
   assert.equal(new Session(base({ holdTime: 0 })).state, 'Idle');
 });
+
+/** A raw client connecting to `port`; answers our OPEN with its own and a KEEPALIVE only if `answer`. */
+async function rawClient(port: number, answer: boolean) {
+  const ctx = { fourOctetAs: true, extendedMessage: false };
+  const received: BgpMessage[] = [];
+  const framer = new Framer();
+  const sock = net.connect({ host: '127.0.0.1', port });
+  sock.on('error', () => {});
+  sock.on('data', (chunk) => {
+    for (const f of framer.push(chunk)) {
+      const m = decodeMessage(f, ctx).message;
+      received.push(m);
+      if (m.type === 'open' && answer) {
+        sock.write(encodeMessage({ type: 'open', version: 4, myAs: 65002, holdTime: 30, bgpId: '192.0.2.2', capabilities: [{ kind: 'four-octet-as', asn: 65002 }] }, ctx));
+        sock.write(encodeMessage({ type: 'keepalive' }, ctx));
+      }
+    }
+  });
+  await new Promise<void>((resolve) => sock.once('connect', () => resolve()));
+  return { sock, received };
+}
+
+test('when the peer opens a second connection while its first is still in OpenSent, the newer one stays', async () => {
+  let s: Session | undefined;
+  const listener = new BgpListener({ address: '127.0.0.1', port: 0 }, () => s);
+  await listener.listen();
+  // Our identifier is the higher one, so §6.8 alone would close the connection the peer opened last.
+  s = new Session(base({ passive: true, routerId: '192.0.2.3' }), { clock: new FakeClock() });
+  const clients: Array<{ sock: net.Socket }> = [];
+  try {
+    s.start();
+    const first = await rawClient(listener.port, false);
+    clients.push(first);
+    await until(() => first.received.some((m) => m.type === 'open'), 'our OPEN on the first connection');
+    assert.equal(s.state, 'OpenSent');
+    const est = once(s, 'established');
+    const second = await rawClient(listener.port, true);
+    clients.push(second);
+    await est;
+    assert.equal(s.negotiated?.remotePort, second.sock.localPort);
+    await until(() => first.received.some((m) => m.type === 'notification'), 'a NOTIFICATION on the first connection');
+    const n = first.received.find((m) => m.type === 'notification');
+    assert.ok(n && n.type === 'notification' && n.code === 6 && n.subcode === 7);
+  } finally {
+    await s.stop();
+    for (const c of clients) c.sock.destroy();
+    await listener.close();
+  }
+});
