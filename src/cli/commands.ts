@@ -13,5 +13,7 @@ export const commands: Command[] = [
   { name: 'speaker', summary: 'run a standalone BGP speaker / route reflector from a YAML file (--config FILE)', run: async (a) => (await import('./speaker.js')).run(a) },
   { name: 'status', summary: 'show BGP peers of a running speaker (--json, --api URL)', run: async (a) => (await import('./status.js')).run(a) },
   { name: 'routes', summary: 'show the Loc-RIB of a running speaker (--json, --api URL, --prefix P)', run: async (a) => (await import('./routes.js')).run(a) },
+  { name: 'agent', summary: 'run the node agent (DaemonSet): BGP per cluster topology, kernel routes (--node-name, --kubeconfig, ...)', run: async (a) => (await import('./agent.js')).run(a, 'agent') },
+  { name: 'reflector', summary: 'run a cluster route reflector (Deployment on route-reflector nodes; no kernel routes)', run: async (a) => (await import('./agent.js')).run(a, 'reflector') },
   { name: 'version', summary: 'print the version', run: async (a) => (await import('./version.js')).run(a) },
 ];

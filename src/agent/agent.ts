@@ -1,0 +1,307 @@
+/**
+ * One node's agent (and, without a dataplane, the route reflector): composes the cluster watch
+ * (k8s), the topology (pure), the BGP speaker and the dataplane. Only this file and cli/ know all
+ * three; each of them knows nothing of the others.
+ *
+ *   informer event ─▶ ClusterWatch 'changed' (setImmediate) ─▶ reconcile():
+ *       computeTopology → speaker.setPeers / setLocalRoutes          (what we peer with and announce)
+ *                       → dataplane.setLocalPods / setLocalBlocks / setTunnels / setNatPools
+ *   speaker 'bestChanged' ─▶ best-route table ─▶ remoteRoutes() ─▶ dataplane.setRemoteBlocks
+ *
+ * Event-driven end to end: a Pod or Node change reaches the local kernel and the BGP UPDATEs to every
+ * peer within the same few event-loop turns; no poll or timer is in the path (the dataplane's own
+ * periodic resync only repairs drift).
+ *
+ * Complicating factors: the API server can vanish (the informers keep their caches and retry with
+ * backoff; we keep the last good state — routes and sessions stay); the speaker's identity (AS,
+ * router id, cluster id, port) can only change by restarting it; a BGPPeer with a password needs
+ * TCP-MD5, which the speaker does not do yet — such a peer is skipped and reported, never started
+ * without its password.
+ */
+import { networkInterfaces } from 'node:os';
+import { EventEmitter } from 'node:events';
+import { Speaker, type Logger, type SpeakerMetrics, type SpeakerPeer } from '../bgp/speaker.js';
+import type { BestRoute } from '../bgp/rib/types.js';
+import type { Dataplane } from '../dataplane/index.js';
+import { hostVethName } from '../dataplane/index.js';
+import type { KubeClient, ReflectorMetrics } from '../k8s/index.js';
+import { computeTopology, diffTopology } from '../k8s/topology.js';
+import type { NodeInfo, ResourceError } from '../k8s/resources.js';
+import { canonicalPrefix } from '../model/ip.js';
+import type { LocalPodRoute, TunnelSettings } from '../model/routes.js';
+import type { Topology, TopologyProblem } from '../model/topology.js';
+import { ClusterWatch } from './cluster.js';
+import { remoteRoutes } from './remote-routes.js';
+
+export interface AgentOptions {
+  nodeName: string;
+  /** 'agent' programs the kernel; 'reflector' only reflects routes. */
+  mode: 'agent' | 'reflector';
+  /** Overrides the node's route-reflector cluster id (reflector mode). */
+  clusterId?: string;
+  /** Address the BGP listener binds ('::' = every address, both families). */
+  bgpListenAddress: string;
+  /** Seconds between active connection attempts to a peer (RFC 4271 ConnectRetryTimer). */
+  connectRetryTime: number;
+  /** Grace period after start during which readiness wants every peer Established. */
+  readyGraceMs: number;
+  /** VXLAN network identifier for pools with vxlanMode. */
+  vxlanVni: number;
+  /** Prefix of host-side pod veth names (dataplane/names.ts). */
+  vethPrefix?: string;
+  reflector?: { idleTimeoutMs?: number; backoff?: { initialMs?: number; maxMs?: number } };
+}
+
+export interface AgentDeps {
+  client: KubeClient;
+  log: Logger;
+  /** Agent mode: makes the dataplane once this node's Node object is known (its address finds the uplink). */
+  makeDataplane?: (node: NodeInfo) => Dataplane;
+  speakerMetrics?: SpeakerMetrics;
+  reflectorMetrics?: (resource: string) => ReflectorMetrics;
+  /** Observes convergence latencies in seconds ('k8s_to_kernel', 'bgp_to_kernel', 'k8s_to_bgp'). */
+  convergence?: (path: string, seconds: number) => void;
+  /** This host's subnets (CIDR); default: read from the interfaces of the process's namespace. */
+  localSubnets?: () => string[];
+}
+
+export interface AgentStatus {
+  node: string;
+  mode: 'agent' | 'reflector';
+  startedAt: string;
+  caches: Record<string, boolean>;
+  topology?: { localAsn: number; routerId: string; clusterId?: string; peers: number; advertise: string[]; remoteBlocks: number; localBlocks: string[] };
+  remoteRoutes: number;
+  ignoredRoutes: Array<{ prefix: string; reason: string }>;
+  problems: Array<TopologyProblem | ResourceError>;
+  apiServer: { lastError?: string };
+}
+
+export function hostSubnets(): string[] {
+  const out: string[] = [];
+  for (const addrs of Object.values(networkInterfaces())) {
+    for (const a of addrs ?? []) {
+      if (a.internal || !a.cidr || a.address.startsWith('fe80')) continue;
+      try { out.push(canonicalPrefix(a.cidr, true)); } catch { /* odd interface address: skip */ }
+    }
+  }
+  return out;
+}
+
+export class Agent extends EventEmitter<{ converged: [] }> {
+  readonly cluster: ClusterWatch;
+  private speaker: Speaker | undefined;
+  private topo: Topology | undefined;
+  private readonly best = new Map<string, BestRoute>();
+  private ignored: Array<{ prefix: string; reason: string }> = [];
+  private problems: Array<TopologyProblem | ResourceError> = [];
+  private readonly reported = new Set<string>();
+  private readonly startedAt = Date.now();
+  private remoteCount = 0;
+  private stopped = false;
+  private applying: Promise<void> = Promise.resolve();
+  private dataplane: Dataplane | undefined;
+
+  constructor(readonly opts: AgentOptions, private readonly deps: AgentDeps) {
+    super();
+    this.cluster = new ClusterWatch(deps.client, {
+      nodeName: opts.nodeName,
+      pods: opts.mode === 'agent',
+      log: deps.log,
+      ...(deps.reflectorMetrics ? { metrics: deps.reflectorMetrics } : {}),
+      ...(opts.reflector ? { reflector: opts.reflector } : {}),
+    });
+    this.cluster.on('changed', () => this.reconcile());
+  }
+
+  get bgp(): Speaker | undefined {
+    return this.speaker;
+  }
+
+  async start(): Promise<void> {
+    this.cluster.start();
+  }
+
+  get dp(): Dataplane | undefined {
+    return this.dataplane;
+  }
+
+  /** Resolves when the caches hold a complete LIST (readiness reports it, nothing waits on it). */
+  synced(): Promise<void> {
+    return this.cluster.synced();
+  }
+
+  private reconcile(): void {
+    if (this.stopped) return;
+    const view = this.cluster.view();
+    if (Object.values(this.cluster.syncedByResource()).some((s) => !s)) return; // no partial views
+    const topo = computeTopology({
+      nodes: view.nodes,
+      ...(view.bgpConfiguration ? { bgpConfiguration: view.bgpConfiguration } : {}),
+      bgpPeers: view.bgpPeers,
+      ipPools: view.ipPools,
+      thisNode: this.opts.nodeName,
+    });
+    if (this.opts.clusterId) topo.clusterId = this.opts.clusterId;
+    const before = this.topo;
+    this.topo = topo;
+    this.reportProblems([...view.problems, ...topo.problems]);
+
+    if (!this.speaker || (before && diffTopology(before, topo).identityChanged)) this.restartSpeaker(topo);
+    const speaker = this.speaker!;
+    speaker.setPeers(this.peersFor(topo));
+    speaker.setLocalRoutes(topo.advertise.map((a) => ({ prefix: a.prefix, ...(a.communities.length ? { communities: a.communities } : {}) })));
+    if (view.oldestEventAt !== undefined) this.deps.convergence?.('k8s_to_bgp', (performance.now() - view.oldestEventAt) / 1000);
+
+    const me = view.nodes.find((n) => n.name === this.opts.nodeName);
+    if (!this.dataplane && me && this.deps.makeDataplane) {
+      const made = this.deps.makeDataplane(me);
+      this.dataplane = made;
+      this.applying = this.applying.then(async () => { await made.start(); });
+    }
+    const dp = this.dataplane;
+    if (!dp) return;
+    dp.setLocalBlocks(topo.localBlocks);
+    dp.setLocalPods(this.localPods(view.pods));
+    dp.setNatPools(topo.pools);
+    dp.setTunnels(this.tunnels(topo, me?.vxlanTunnelAddress, me?.vxlanTunnelMac));
+    this.updateRemote();
+    this.applyDataplane('k8s_to_kernel', view.oldestEventAt);
+  }
+
+  private reportProblems(problems: Array<TopologyProblem | ResourceError>): void {
+    this.problems = problems;
+    const now = new Set<string>();
+    for (const p of problems) {
+      const key = `${p.kind}/${p.name}/${p.field}/${p.message}`;
+      now.add(key);
+      if (!this.reported.has(key)) this.deps.log.warn({ kind: p.kind, name: p.name, field: p.field }, `skipped: ${p.message}`);
+    }
+    this.reported.clear();
+    for (const k of now) this.reported.add(k);
+  }
+
+  private peersFor(topo: Topology): SpeakerPeer[] {
+    const out: SpeakerPeer[] = [];
+    for (const p of topo.peers) {
+      if (p.password) {
+        this.problems.push({ kind: 'BGPPeer', name: p.bgpPeer ?? p.name, field: 'spec.password', message: `peer ${p.address} wants TCP-MD5, which Petrel does not implement yet: session not started` });
+        continue;
+      }
+      const s: SpeakerPeer = {
+        name: p.name, type: p.type, address: p.address, port: p.port, asn: p.asn, passive: p.passive, rrClient: p.rrClient,
+        holdTime: p.holdTime, keepaliveTime: p.keepaliveTime, families: p.families, connectRetryTime: this.opts.connectRetryTime,
+      };
+      if (p.localAddress) s.localAddress = p.localAddress;
+      out.push(s);
+    }
+    return out;
+  }
+
+  private restartSpeaker(topo: Topology): void {
+    const old = this.speaker;
+    if (old) {
+      this.deps.log.info({ asn: topo.localAsn, routerId: topo.routerId, clusterId: topo.clusterId }, 'BGP identity changed: restarting the speaker');
+      old.removeAllListeners('bestChanged');
+      void old.stop('petrel: BGP identity changed').catch(() => {});
+      this.best.clear();
+    }
+    const speaker = new Speaker(
+      {
+        asn: topo.localAsn,
+        routerId: topo.routerId,
+        ...(topo.clusterId ? { clusterId: topo.clusterId } : {}),
+        listen: { address: this.opts.bgpListenAddress, port: topo.listenPort },
+        connectRetryTime: this.opts.connectRetryTime,
+      },
+      { log: this.deps.log, ...(this.deps.speakerMetrics ? { metrics: this.deps.speakerMetrics } : {}) },
+    );
+    speaker.on('bestChanged', (deltas) => {
+      const t0 = performance.now();
+      for (const d of deltas) {
+        if (d.after) this.best.set(d.prefix, d.after);
+        else this.best.delete(d.prefix);
+      }
+      if (this.dataplane && this.updateRemote()) this.applyDataplane('bgp_to_kernel', t0);
+    });
+    this.speaker = speaker;
+    speaker.start().catch((e: unknown) => this.deps.log.error({ err: (e as Error).message }, 'BGP speaker failed to start (will retry on the next change)'));
+  }
+
+  /** Recomputes remote routes from the best routes and the topology; true when the set changed. */
+  private updateRemote(): boolean {
+    const dp = this.dataplane;
+    if (!dp || !this.topo) return false;
+    const subnets = (this.deps.localSubnets ?? hostSubnets)();
+    const r = remoteRoutes(this.best.values(), this.topo, subnets);
+    this.ignored = r.ignored;
+    this.remoteCount = r.routes.length;
+    dp.setRemoteBlocks(r.routes);
+    return true;
+  }
+
+  private applyDataplane(path: string, since: number | undefined): void {
+    const dp = this.dataplane;
+    if (!dp) return;
+    this.applying = this.applying.then(async () => {
+      const report = await dp.apply();
+      if (since !== undefined) this.deps.convergence?.(path, (performance.now() - since) / 1000);
+      if (!report.ok) this.deps.log.warn({ errors: report.errors.length, pending: report.pending.length, issues: report.issues.map((i) => i.message) }, 'dataplane apply left errors (retried on the next change and at resync)');
+      this.emit('converged');
+    }).catch((e: unknown) => this.deps.log.error({ err: (e as Error).message }, 'dataplane apply failed'));
+  }
+
+  private localPods(pods: ReturnType<ClusterWatch['view']>['pods']): LocalPodRoute[] {
+    const out: LocalPodRoute[] = [];
+    for (const p of pods) {
+      if (p.hostNetwork || p.node !== this.opts.nodeName || p.deleting) continue;
+      const ifName = hostVethName(p.namespace, p.name, this.opts.vethPrefix);
+      for (const ip of p.ips) out.push({ prefix: ip.includes(':') ? `${ip}/128` : `${ip}/32`, ifName });
+    }
+    return out;
+  }
+
+  private tunnels(topo: Topology, vtepAddress: string | undefined, vtepMac: string | undefined): TunnelSettings {
+    const enabled = topo.pools.filter((p) => !p.disabled);
+    const t: TunnelSettings = {};
+    if (enabled.some((p) => p.ipipMode !== 'Never')) t.ipip = {};
+    if (enabled.some((p) => p.vxlanMode !== 'Never')) {
+      t.vxlan = { vni: this.opts.vxlanVni, ...(vtepAddress ? { address: vtepAddress } : {}), ...(vtepMac ? { mac: vtepMac } : {}) };
+    }
+    return t;
+  }
+
+  /** True once the caches synced and a speaker exists (readiness adds the BGP rule on top). */
+  get started(): boolean {
+    return this.speaker !== undefined;
+  }
+
+  status(): AgentStatus {
+    const s: AgentStatus = {
+      node: this.opts.nodeName,
+      mode: this.opts.mode,
+      startedAt: new Date(this.startedAt).toISOString(),
+      caches: this.cluster.syncedByResource(),
+      remoteRoutes: this.remoteCount,
+      ignoredRoutes: this.ignored,
+      problems: this.problems,
+      apiServer: {},
+    };
+    if (this.topo) {
+      s.topology = {
+        localAsn: this.topo.localAsn, routerId: this.topo.routerId, peers: this.topo.peers.length,
+        advertise: this.topo.advertise.map((a) => a.prefix), remoteBlocks: this.topo.remoteBlocks.length,
+        localBlocks: this.topo.localBlocks.map((b) => b.prefix),
+        ...(this.topo.clusterId ? { clusterId: this.topo.clusterId } : {}),
+      };
+    }
+    return s;
+  }
+
+  /** Stops watching and closes BGP sessions (Cease). Kernel routes stay (graceful restart relies on it). */
+  async stop(reason = 'petrel agent shutting down'): Promise<void> {
+    this.stopped = true;
+    await Promise.allSettled([this.cluster.stop(), this.speaker?.stop(reason), this.applying]);
+    await this.dataplane?.stop();
+  }
+}

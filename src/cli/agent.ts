@@ -1,0 +1,216 @@
+/**
+ * `petrel agent` (DaemonSet, one per node) and `petrel reflector` (route reflector Deployment on
+ * nodes labelled petrel.dev/route-reflector): flags and environment → the Agent (src/agent/), the
+ * metrics/health server (src/metrics/), the status API that `petrel status` reads, the node's
+ * NetworkUnavailable condition, and signal handling.
+ *
+ * A lost API server or peer never stops the process: informers retry with jittered backoff and
+ * keep their caches, sessions retry per the FSM, kernel routes stay. SIGTERM: Cease to every peer,
+ * NetworkUnavailable=True (reason PetrelIsDown) when the API answers in time, routes left in place
+ * (graceful restart; `petrel cleanup` removes them), exit 0.
+ */
+import { Agent, type AgentOptions } from '../agent/agent.js';
+import { createDataplane, DEFAULT_PROTOCOL } from '../dataplane/index.js';
+import { ConfigError } from '../errors.js';
+import { KubeClient, loadClusterConfig, Transport } from '../k8s/index.js';
+import {
+  BgpMetricsAdapter, ConvergenceMetricsAdapter, DataplaneMetricsAdapter, K8sMetricsAdapter, ObservabilityServer, PetrelMetrics,
+  bgpReadiness, cachesSynced, DEFAULT_HEALTH_ADDRESS, DEFAULT_METRICS_ADDRESS,
+} from '../metrics/index.js';
+import { parse, UsageError, withUsage } from './args.js';
+import { makeLogger } from './log.js';
+import { startStatusApi, type StatusApi } from './status-api.js';
+
+const VERSION = '0.1.0';
+
+const usage = (mode: string) => `Usage: petrel ${mode} [options]
+
+${mode === 'agent' ? 'Runs the node agent: BGP per the cluster topology, kernel routes through netlink.' : 'Runs a BGP route reflector for the cluster (no kernel routes).'}
+  --node-name NAME          this node (default: $NODE_NAME)
+  --kubeconfig FILE         kubeconfig (default: $KUBECONFIG, in-cluster, ~/.kube/config)
+  --context NAME            kubeconfig context
+  --server URL              API server URL override (e.g. when the service VIP needs our routes)
+  --metrics-address A       /metrics listener, HOST:PORT or :PORT ('' disables; default ${DEFAULT_METRICS_ADDRESS})
+  --health-address A        /livez and /readyz listener (default ${DEFAULT_HEALTH_ADDRESS})
+  --status-address A        status API for 'petrel status' (default 127.0.0.1:9179)
+  --bgp-listen-address A    BGP listener address (default ::, every address)
+  --connect-retry S         seconds between connection attempts to a peer (default 5)
+  --ready-grace S           seconds after start during which every peer must be up to be ready (default 60)
+  --log-level L             trace|debug|info|warn|error (default info; $PETREL_LOG_LEVEL)${mode === 'agent' ? `
+  --netns NAME              program this network namespace (tests and the lab; default: our own)
+  --protocol N              rtm_protocol of Petrel's routes (default ${DEFAULT_PROTOCOL})
+  --vxlan-vni N             VXLAN network identifier (default 4096)
+  --veth-prefix P           prefix of pod host-side veth names (default pet)` : `
+  --cluster-id ID           route reflector cluster id (default: the node's annotation)`}`;
+
+function hostPort(value: string, flag: string): { address: string; port: number } {
+  const m = /^(?:\[([^\]]+)\]|([^:]*)):(\d+)$/.exec(value);
+  if (!m) throw new UsageError(`${flag}: expected HOST:PORT, got '${value}'`);
+  return { address: m[1] ?? (m[2] || '127.0.0.1'), port: Number(m[3]) };
+}
+
+function int(value: string | undefined, dflt: number, flag: string, min = 0, max = 2 ** 32 - 1): number {
+  if (value === undefined) return dflt;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < min || n > max) throw new UsageError(`${flag}: expected an integer ${min}..${max}, got '${value}'`);
+  return n;
+}
+
+export async function run(argv: string[], mode: 'agent' | 'reflector' = 'agent'): Promise<number> {
+  return withUsage(usage(mode), async () => {
+    const { values } = parse(argv, {
+      'node-name': { type: 'string' }, kubeconfig: { type: 'string' }, context: { type: 'string' }, server: { type: 'string' },
+      'metrics-address': { type: 'string' }, 'health-address': { type: 'string' }, 'status-address': { type: 'string' },
+      'bgp-listen-address': { type: 'string' }, 'connect-retry': { type: 'string' }, 'ready-grace': { type: 'string' },
+      'log-level': { type: 'string' }, netns: { type: 'string' }, protocol: { type: 'string' }, 'vxlan-vni': { type: 'string' },
+      'veth-prefix': { type: 'string' }, 'cluster-id': { type: 'string' },
+    });
+    if (values.help) {
+      process.stdout.write(`${usage(mode)}\n`);
+      return 0;
+    }
+    const nodeName = values['node-name'] ?? process.env.NODE_NAME;
+    if (!nodeName) throw new UsageError('--node-name (or $NODE_NAME) is required');
+    if (mode === 'reflector' && (values.netns || values.protocol)) throw new UsageError('--netns and --protocol are agent options');
+    const log = makeLogger(values['log-level'] ?? process.env.PETREL_LOG_LEVEL ?? 'info', `petrel-${mode}`);
+    const statusAt = hostPort(values['status-address'] ?? '127.0.0.1:9179', '--status-address');
+    const protocol = int(values.protocol, DEFAULT_PROTOCOL, '--protocol', 5, 255);
+    const opts: AgentOptions = {
+      nodeName, mode,
+      bgpListenAddress: values['bgp-listen-address'] ?? '::',
+      connectRetryTime: int(values['connect-retry'], 5, '--connect-retry', 1, 3600),
+      readyGraceMs: int(values['ready-grace'], 60, '--ready-grace', 0, 86400) * 1000,
+      vxlanVni: int(values['vxlan-vni'], 4096, '--vxlan-vni', 1, 2 ** 24 - 1),
+      ...(values['veth-prefix'] ? { vethPrefix: values['veth-prefix'] } : {}),
+      ...(values['cluster-id'] ? { clusterId: values['cluster-id'] } : {}),
+    };
+
+    let client: KubeClient;
+    try {
+      const cfg = loadClusterConfig({
+        ...(values.kubeconfig ? { kubeconfig: values.kubeconfig } : {}),
+        ...(values.context ? { context: values.context } : {}),
+        ...(values.server ? { server: values.server } : {}),
+      });
+      client = new KubeClient(new Transport(cfg, { userAgent: `petrel-${mode}/${VERSION}` }));
+      log.info({ server: cfg.server, source: cfg.source }, 'Kubernetes API');
+    } catch (e) {
+      if (e instanceof ConfigError) {
+        process.stderr.write(`petrel ${mode}: ${e.message}\n`);
+        return 2;
+      }
+      throw e;
+    }
+
+    const metrics = new PetrelMetrics({ build: { version: VERSION, mode } });
+    const k8sMetrics = new K8sMetricsAdapter(metrics);
+    const convergence = new ConvergenceMetricsAdapter(metrics);
+    const agent = new Agent(opts, {
+      client, log,
+      speakerMetrics: new BgpMetricsAdapter(metrics),
+      reflectorMetrics: () => k8sMetrics,
+      convergence: (path, s) => convergence.observe(path, s),
+      ...(mode === 'agent' ? {
+        makeDataplane: (node) => createDataplane({
+          ...(values.netns ? { netns: values.netns } : {}),
+          protocol, nodeName,
+          ...(node.ipv4 ? { nodeAddress: node.ipv4.address } : {}),
+          log, metrics: new DataplaneMetricsAdapter(metrics),
+        }),
+      } : {}),
+    });
+
+    k8sMetrics.watchInformers(agent.cluster.informerViews());
+    const startedAt = Date.now();
+    const obs = new ObservabilityServer({
+      metrics,
+      metricsAddress: values['metrics-address'] ?? DEFAULT_METRICS_ADDRESS,
+      healthAddress: values['health-address'] ?? DEFAULT_HEALTH_ADDRESS,
+      log,
+      readiness: () => {
+        const checks = [cachesSynced(agent.cluster.syncedByResource())];
+        const bgp = agent.bgp;
+        if (!bgp) checks.push({ name: 'bgp-peers', ok: false, message: 'BGP speaker not started (waiting for the caches)' });
+        else checks.push(bgpReadiness({
+          now: Date.now(), startedAt, allPeersWithinMs: opts.readyGraceMs,
+          peers: bgp.status().peers.map((p) => ({ address: p.address, established: p.state === 'Established' })),
+        }));
+        return checks;
+      },
+    });
+
+    let api: StatusApi | undefined;
+    try {
+      await obs.start();
+      await agent.start();
+    } catch (e) {
+      log.error({ err: (e as Error).message }, 'cannot start');
+      process.stderr.write(`petrel ${mode}: ${(e as Error).message}\n`);
+      await Promise.allSettled([agent.stop(), obs.close()]);
+      return 1;
+    }
+    // The status API needs the speaker, which exists once the caches synced.
+    const statusReady = agent.synced().then(async () => {
+      for (let i = 0; i < 100 && !agent.bgp; i++) await new Promise((r) => setTimeout(r, 50));
+      if (!agent.bgp) return;
+      api = await startStatusApi(agent.bgp, statusAt);
+      log.info({ address: statusAt.address, port: api.port }, 'status API listening');
+    }).catch((e: unknown) => log.error({ err: (e as Error).message }, 'status API failed to start'));
+
+    const condition = new NodeCondition(client, nodeName, log);
+    if (mode === 'agent') {
+      agent.on('converged', () => {
+        const bgp = agent.bgp;
+        if (!bgp) return;
+        const ready = bgpReadiness({ now: Date.now(), startedAt, allPeersWithinMs: 0, peers: bgp.status().peers.map((p) => ({ address: p.address, established: p.state === 'Established' })) });
+        if (ready.ok) condition.set(false, 'PetrelIsUp', 'Petrel is running and routing');
+      });
+    }
+
+    log.info({ node: nodeName, mode }, `petrel ${mode} started`);
+    return new Promise<number>((resolve) => {
+      let stopping = false;
+      const shutdown = (signal: string) => {
+        if (stopping) return;
+        stopping = true;
+        log.info({ signal }, 'shutting down: Cease to every peer; kernel routes stay');
+        const hard = setTimeout(() => resolve(0), 8000);
+        hard.unref();
+        void (async () => {
+          if (mode === 'agent') await condition.setNow(true, 'PetrelIsDown', `petrel agent stopped (${signal})`);
+          await Promise.allSettled([agent.stop(`petrel ${mode}: ${signal}`), statusReady, obs.close()]);
+          await api?.close();
+          clearTimeout(hard);
+          resolve(0);
+        })();
+      };
+      process.once('SIGTERM', () => shutdown('SIGTERM'));
+      process.once('SIGINT', () => shutdown('SIGINT'));
+    });
+  });
+}
+
+/** The node's NetworkUnavailable condition (strategic merge: conditions merge by type). */
+class NodeCondition {
+  private last: string | undefined;
+  constructor(private readonly client: KubeClient, private readonly node: string, private readonly log: ReturnType<typeof makeLogger>) {}
+
+  set(unavailable: boolean, reason: string, message: string): void {
+    void this.setNow(unavailable, reason, message);
+  }
+
+  async setNow(unavailable: boolean, reason: string, message: string): Promise<void> {
+    const key = `${unavailable}/${reason}`;
+    if (this.last === key) return;
+    const now = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
+    try {
+      await this.client.patchNodeStatus(this.node, {
+        status: { conditions: [{ type: 'NetworkUnavailable', status: unavailable ? 'True' : 'False', reason, message, lastTransitionTime: now, lastHeartbeatTime: now }] },
+      }, 'strategic', AbortSignal.timeout(3000));
+      this.last = key;
+      this.log.info({ node: this.node, networkUnavailable: unavailable, reason }, 'node condition set');
+    } catch (e) {
+      this.log.warn({ err: (e as Error).message }, 'could not set the NetworkUnavailable condition (retried on the next change)');
+    }
+  }
+}
