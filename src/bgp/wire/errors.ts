@@ -98,7 +98,7 @@ interface UpdateErrorRule {
 
 /**
  * RFC 7606 error classes for UPDATE messages. The strongest action of all problems in one UPDATE
- * wins (RFC 7606 §3 h): session-reset > treat-as-withdraw > attribute-discard.
+ * wins (RFC 7606 §3): session-reset > treat-as-withdraw > attribute-discard.
  */
 export const UPDATE_ERRORS = {
   /** Withdrawn Routes Length or Total Path Attribute Length run past the message. */
@@ -106,13 +106,13 @@ export const UPDATE_ERRORS = {
   /** An attribute header or value runs past the Total Path Attribute Length. */
   attributeOverrun: { action: 'treat-as-withdraw', subcode: UpdateSubcode.AttributeLengthError, cite: 'RFC 7606 §4' },
   /** Optional/Transitive flag bits conflict with the attribute's definition. */
-  badFlags: { action: 'treat-as-withdraw', subcode: UpdateSubcode.AttributeFlagsError, cite: 'RFC 7606 §3 (c)' },
+  badFlags: { action: 'treat-as-withdraw', subcode: UpdateSubcode.AttributeFlagsError, cite: 'RFC 7606 §3' },
   /** A well-known mandatory attribute (ORIGIN, AS_PATH, NEXT_HOP) is missing while NLRI are present. */
-  missingWellKnown: { action: 'treat-as-withdraw', subcode: UpdateSubcode.MissingWellKnownAttribute, cite: 'RFC 7606 §3 (d)' },
+  missingWellKnown: { action: 'treat-as-withdraw', subcode: UpdateSubcode.MissingWellKnownAttribute, cite: 'RFC 7606 §3' },
   /** An attribute other than MP_REACH/MP_UNREACH appears twice: later copies are dropped. */
-  duplicate: { action: 'attribute-discard', subcode: UpdateSubcode.MalformedAttributeList, cite: 'RFC 7606 §3 (g)' },
+  duplicate: { action: 'attribute-discard', subcode: UpdateSubcode.MalformedAttributeList, cite: 'RFC 7606 §3' },
   /** MP_REACH_NLRI or MP_UNREACH_NLRI appears twice. */
-  duplicateMp: { action: 'session-reset', subcode: UpdateSubcode.MalformedAttributeList, cite: 'RFC 7606 §3 (g)' },
+  duplicateMp: { action: 'session-reset', subcode: UpdateSubcode.MalformedAttributeList, cite: 'RFC 7606 §3' },
   /** A well-known attribute we do not know (RFC 7606 leaves RFC 4271's reset in place). */
   unrecognizedWellKnown: { action: 'session-reset', subcode: UpdateSubcode.UnrecognizedWellKnownAttribute, cite: 'RFC 4271 §6.3' },
   /** NLRI or withdrawn routes field: prefix length too long, or prefix overruns the field. */
@@ -135,7 +135,7 @@ export const UPDATE_ERRORS = {
   extendedCommunities: { action: 'treat-as-withdraw', subcode: UpdateSubcode.OptionalAttributeError, cite: 'RFC 7606 §7.14' },
   largeCommunities: { action: 'treat-as-withdraw', subcode: UpdateSubcode.OptionalAttributeError, cite: 'RFC 8092 §6' },
   /** Malformed AS4_PATH/AS4_AGGREGATOR, or either received from a four-octet-AS speaker. */
-  as4: { action: 'attribute-discard', subcode: UpdateSubcode.OptionalAttributeError, cite: 'RFC 6793 §6, §4.1' },
+  as4: { action: 'attribute-discard', subcode: UpdateSubcode.OptionalAttributeError, cite: 'RFC 6793 §6' },
 } as const satisfies Record<string, UpdateErrorRule>;
 
 export type UpdateErrorKind = keyof typeof UPDATE_ERRORS;

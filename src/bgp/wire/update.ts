@@ -5,7 +5,7 @@
  *
  * Decoding order matters for RFC 7606: the two length fields are checked first (a mismatch makes
  * the NLRI unlocatable: session reset, §4), then the withdrawn routes, the attributes (whose
- * problems are collected), the NLRI (§5.3), and finally the mandatory-attribute check (§3 d), which
+ * problems are collected), the NLRI (§5.3), and finally the mandatory-attribute check (§3), which
  * applies only when the UPDATE announces something. treat-as-withdraw is applied here, once: every
  * announced prefix (NLRI field and MP_REACH) moves to the withdrawals and the attributes are dropped.
  */
@@ -50,7 +50,7 @@ export function decodeUpdate(body: Uint8Array, ctx: CodecContext): DecodedUpdate
   const nlriPathIds = v4AddPath ? [] as number[] : undefined;
   decodePrefixes(body, aEnd, n, 'ipv4', nlri, nlriPathIds);
 
-  // RFC 7606 §3 (d), RFC 4760 §3: ORIGIN and AS_PATH with any announcement; NEXT_HOP with NLRI-field ones.
+  // RFC 7606 §3, RFC 4760 §3: ORIGIN and AS_PATH with any announcement; NEXT_HOP with NLRI-field ones.
   const announcesMp = attrs.mpReach !== undefined && attrs.mpReach.nlri.length > 0;
   if (action !== 'treat-as-withdraw' && (nlri.length > 0 || announcesMp)) {
     const missing: string[] = [];

@@ -80,31 +80,31 @@ withdraws('Too few bytes left for an attribute header is treat-as-withdraw (RFC 
   update({ attrs: `${BASE} c0 08`, nlri: NLRI }), 8, 5);
 
 // §3: flags, duplicates, missing, unrecognized
-withdraws('An ORIGIN flagged optional is treat-as-withdraw (RFC 7606 §3 c)',
+withdraws('An ORIGIN flagged optional is treat-as-withdraw (RFC 7606 §3)',
   update({ attrs: `c0 01 01 00 ${AS_PATH} ${NEXT_HOP}`, nlri: NLRI }), 1, 4);
-withdraws('A missing NEXT_HOP with NLRI present is treat-as-withdraw (RFC 7606 §3 d)',
+withdraws('A missing NEXT_HOP with NLRI present is treat-as-withdraw (RFC 7606 §3)',
   update({ attrs: `${ORIGIN} ${AS_PATH}`, nlri: NLRI }), 3, 3);
-withdraws('A missing AS_PATH with NLRI present is treat-as-withdraw (RFC 7606 §3 d)',
+withdraws('A missing AS_PATH with NLRI present is treat-as-withdraw (RFC 7606 §3)',
   update({ attrs: `${ORIGIN} ${NEXT_HOP}`, nlri: NLRI }), 2, 3);
-test('Missing mandatory attributes do not matter when the UPDATE only withdraws (RFC 7606 §3 d)', () => {
+test('Missing mandatory attributes do not matter when the UPDATE only withdraws (RFC 7606 §3)', () => {
   const { m, problems } = decode(update({ withdrawn: NLRI, attrs: '80 04 04 00000001' }));
   assert.deepEqual(problems, []);
   assert.deepEqual(m.withdrawn, ['203.0.113.0/24']);
 });
-test('A missing ORIGIN in an MP_REACH UPDATE withdraws the IPv6 prefixes (RFC 7606 §3 d, RFC 4760 §3)', () => {
+test('A missing ORIGIN in an MP_REACH UPDATE withdraws the IPv6 prefixes (RFC 7606 §3, RFC 4760 §3)', () => {
   const mp = '90 0e 001c 0002 01 10 20010db8000000000000000000000001 00 30 20010db80001';
   const { m, problems } = decode(update({ attrs: `${mp} ${AS_PATH}` }));
   assert.equal(problems[0].action, 'treat-as-withdraw');
   assert.deepEqual(m.attrs, { mpUnreach: { afi: 2, safi: 1, withdrawn: ['2001:db8:1::/48'] } });
 });
-test('A duplicate MED is discarded and the first one kept (RFC 7606 §3 g)', () => {
+test('A duplicate MED is discarded and the first one kept (RFC 7606 §3)', () => {
   const { m, problems, rawAttributes } = decode(update({ attrs: `${BASE} 80 04 04 00000005 80 04 04 00000009`, nlri: NLRI }));
   assert.deepEqual(problems.map((p) => p.action), ['attribute-discard']);
   assert.equal(m.attrs.med, 5);
   assert.deepEqual(m.nlri, ['203.0.113.0/24']);
   assert.equal(toHex(rawAttributes!), `${BASE} 80 04 04 00000005`.replace(/ /g, ''));
 });
-resets('A second MP_UNREACH_NLRI resets the session (RFC 7606 §3 g)',
+resets('A second MP_UNREACH_NLRI resets the session (RFC 7606 §3)',
   update({ attrs: '90 0f 0003 0002 01 90 0f 0003 0002 01' }), 1);
 resets('An unrecognized well-known attribute resets the session (RFC 4271 §6.3)',
   update({ attrs: `${BASE} 40 63 01 00`, nlri: NLRI }), 2);
@@ -151,12 +151,19 @@ test('An MP_REACH for an AFI/SAFI we do not speak is discarded, the rest of the 
   assert.deepEqual(m.nlri, ['203.0.113.0/24']);
 });
 discards('An AS4_PATH on a four-octet-AS session is discarded (RFC 6793)', update({ attrs: `${BASE} c0 11 06 02 01 0000fde8`, nlri: NLRI }), 17, 'as4Path');
-discards('An AS4_PATH with a confederation segment is discarded (RFC 6793 §6)',
+discards('An AS4_PATH holding only a confederation segment is discarded (RFC 6793 §6)',
   update({ attrs: `40 01 01 00 40 02 04 02 01 fde8 ${NEXT_HOP} c0 11 06 03 01 0000fde8`, nlri: NLRI }), 17, 'as4Path', { fourOctetAs: false, extendedMessage: false });
+discards('An AS4_PATH too short to hold an AS number is discarded (RFC 6793 §6)',
+  update({ attrs: `40 01 01 00 40 02 04 02 01 fde8 ${NEXT_HOP} c0 11 02 02 00`, nlri: NLRI }), 17, 'as4Path', { fourOctetAs: false, extendedMessage: false });
+test('Confederation segments in AS4_PATH are dropped and the rest kept (RFC 6793 §6)', () => {
+  const { m, problems } = decode(update({ attrs: `40 01 01 00 40 02 06 02 02 fde8 5ba0 ${NEXT_HOP} c0 11 0c 03 01 0000fde9 02 01 fa56ea00`, nlri: NLRI }), { fourOctetAs: false, extendedMessage: false });
+  assert.deepEqual(problems, []);
+  assert.deepEqual(m.attrs.as4Path, [{ type: 2, asns: [4200000000] }]);
+});
 discards('A malformed AS4_AGGREGATOR is discarded (RFC 6793 §6)',
   update({ attrs: `40 01 01 00 40 02 04 02 01 fde8 ${NEXT_HOP} c0 12 06 0000fde80000`, nlri: NLRI }), 18, 'as4Aggregator', { fourOctetAs: false, extendedMessage: false });
 
-test('When several errors occur the strongest action wins (RFC 7606 §3 h)', () => {
+test('When several errors occur the strongest action wins (RFC 7606 §3)', () => {
   const { m, problems } = decode(update({ attrs: `40 01 01 07 ${AS_PATH} ${NEXT_HOP} 40 06 01 00`, nlri: NLRI }));
   assert.deepEqual(problems.map((p) => p.action).sort(), ['attribute-discard', 'treat-as-withdraw']);
   assert.deepEqual(m.withdrawn, ['203.0.113.0/24']);

@@ -138,14 +138,17 @@ export const aggregator: AttrDescriptor = {
 export const as4Path: AttrDescriptor = {
   code: AttrType.As4Path, name: 'as4_path', flags: OPT_T, error: 'as4',
   decode(r, a, ctx) {
-    // RFC 6793 §3/§6: a NEW speaker ignores AS4_PATH from a NEW peer.
+    // RFC 6793 §6: AS4_PATH between two NEW speakers is discarded.
     if (ctx.fourOctetAs) return 'AS4_PATH received on a four-octet-AS session';
+    // RFC 6793 §6: malformed when too short to carry one AS number, or its segments are.
+    if (r.end - r.pos < 6) return `AS4_PATH length ${r.end - r.pos} is below 6`;
     const segs: NonNullable<PathAttributes['as4Path']> = [];
     const bad = decodeSegments(r, 4, segs);
     if (bad) return bad;
-    // RFC 6793 §6: confederation segments in AS4_PATH make it malformed.
-    if (segs.some((s) => s.type > 2)) return 'AS4_PATH holds confederation segments';
-    a.as4Path = segs;
+    // RFC 6793 §6: confederation segments in AS4_PATH are dropped, the rest kept.
+    const kept = segs.filter((s) => s.type <= 2);
+    if (kept.length === 0) return 'AS4_PATH holds only confederation segments';
+    a.as4Path = kept;
     return undefined;
   },
   has: (a) => a.as4Path !== undefined,
@@ -157,6 +160,7 @@ export const as4Path: AttrDescriptor = {
 export const as4Aggregator: AttrDescriptor = {
   code: AttrType.As4Aggregator, name: 'as4_aggregator', flags: OPT_T, error: 'as4',
   decode(r, a, ctx) {
+    // RFC 6793 §6: discarded between NEW speakers; malformed → attribute discard.
     if (ctx.fourOctetAs) return 'AS4_AGGREGATOR received on a four-octet-AS session';
     const v = decodeAggregator(r, 4);
     if (typeof v === 'string') return v;

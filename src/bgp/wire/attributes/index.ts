@@ -9,9 +9,12 @@
  * Partial bit set on unknown transitive ones (RFC 4271 §5) — ready to intern and to pass on. When
  * nothing had to be removed or changed, `raw` is a view of the message (no copy).
  *
- * Encoding writes MP_REACH_NLRI and MP_UNREACH_NLRI first (as BIRD, FRR and GoBGP do, so a receiver
- * finds the NLRI early), then the rest in ascending type code (RFC 4271 §5 recommends it). The
- * Extended Length bit is used when a value exceeds 255 bytes, and always for MP attributes.
+ * Encoding writes MP_REACH_NLRI and MP_UNREACH_NLRI first (as BIRD and FRR do; GoBGP puts them last),
+ * then the rest in ascending type code. The Extended Length bit is used when a value exceeds 255
+ * bytes, and always for MP attributes (as BIRD does). Neither the received order nor the received
+ * Extended Length/Partial bits of known attributes are kept: captured UPDATEs re-encode to the same
+ * attributes and NLRI, not always the same bytes (what burned us: GoBGP sets Extended Length on a
+ * 6-byte AS_PATH; BIRD sets Partial on communities it passes on).
  */
 import { strongerAction, updateProblem } from '../errors.js';
 import { Reader } from '../reader.js';
@@ -81,7 +84,7 @@ export function decodeAttributes(buf: Uint8Array, start: number, end: number, ct
     }
     const attrStart = p;
     p = vEnd;
-    // RFC 7606 §3 (g): duplicates.
+    // RFC 7606 §3: duplicates.
     let dup: boolean;
     if (code < 32) {
       dup = (seenLow & (1 << code)) !== 0;
@@ -113,7 +116,7 @@ export function decodeAttributes(buf: Uint8Array, start: number, end: number, ct
     }
     let ok = true;
     if ((flags & OT_MASK) !== d.flags) {
-      // RFC 7606 §3 (c): wrong Optional/Transitive bits → treat-as-withdraw.
+      // RFC 7606 §3: wrong Optional/Transitive bits → treat-as-withdraw.
       note(updateProblem('badFlags', code, `attribute ${d.name} has flags 0x${flags.toString(16)}`, buf.slice(attrStart, vEnd)));
       ok = false;
     }
