@@ -1,8 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DEFAULT_HEALTH_PORT, DEFAULT_METRICS_PORT, parseListenAddress } from '../../src/metrics/server.js';
-import { DEPLOY, NAMESPACE, crds, find, haveKubectl, kustomize, kustomizeWith, type Obj } from './manifests.js';
+import { DEPLOY, NAMESPACE, ROOT, crds, find, haveKubectl, kustomize, kustomizeWith, type Obj } from './manifests.js';
 
 const definitions = crds();
 const plurals = definitions.map((c) => c.spec.names.plural as string).sort();
@@ -190,4 +191,19 @@ test('each metrics Service selects a workload and targets its metrics port, and 
   assert.deepEqual(sm.spec.namespaceSelector.matchNames, [NAMESPACE]);
   const ns = find(objs, 'Namespace', NAMESPACE);
   assert.equal(ns.metadata.labels['pod-security.kubernetes.io/enforce'], 'privileged');
+});
+
+test('every flag the manifests pass is one the CLI parses', (t) => {
+  if (!haveKubectl()) return t.skip('kubectl (Debian package kubectl) is not installed');
+  const cli = join(ROOT, 'src', 'cli', 'agent.ts');
+  if (!existsSync(cli)) return t.skip('src/cli/agent.ts (petrel agent / reflector) does not exist yet');
+  const source = readFileSync(cli, 'utf8');
+  for (const w of WORKLOADS) {
+    const c = find(build(), w.kind, w.name).spec.template.spec.containers[0];
+    for (const a of c.args as string[]) {
+      const name = /^--([a-z-]+)=/.exec(a)?.[1];
+      assert.ok(name, `${w.name}: argument ${a} is not --flag=value`);
+      assert.ok(source.includes(`'${name}': {`) || source.includes(`${name}: {`), `${w.name}: src/cli/agent.ts does not parse --${name}`);
+    }
+  }
 });
