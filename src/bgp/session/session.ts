@@ -36,6 +36,7 @@ import {
 
 export { normalizeAddress };
 
+const EMITTING = new Set<FsmAction['kind']>(['established', 'update', 'routeRefresh', 'down']);
 const silentLog: Logger = { debug() {}, info() {}, warn() {}, error() {} };
 
 type Handler<K extends keyof SessionEventMap> = (...args: SessionEventMap[K]) => void;
@@ -204,7 +205,10 @@ export class Session extends EventEmitter {
         c.fsm = r.state;
         // A primary that fails while a racing connection lives is about to be replaced by it.
         if (c === this.primary && !(c.fsm.name === 'Idle' && this.liveSecondary())) this.syncState();
-        for (const a of r.actions) this.perform(c, a);
+        // Socket and timer actions first, listener-facing ones after: a listener that throws cannot
+        // leave the connection with a timer unarmed or a NOTIFICATION unsent.
+        for (const a of r.actions) if (!EMITTING.has(a.kind)) this.perform(c, a);
+        for (const a of r.actions) if (EMITTING.has(a.kind)) this.perform(c, a);
         this.reconcile();
         this.syncState();
       }

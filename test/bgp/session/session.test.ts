@@ -557,3 +557,24 @@ test('when the peer opens a second connection while its first is still in OpenSe
     await listener.close();
   }
 });
+
+test('a listener that throws on down does not keep the session from restarting after the idle hold', async () => {
+  const peer = await rawPeer();
+  const clock = new FakeClock();
+  const s = new Session(base({ peerPort: peer.port, families: ['ipv4'] }), { clock });
+  try {
+    const est = once(s, 'established');
+    s.start();
+    await est;
+    s.once('down', () => {
+      throw new Error('listener bug');
+    });
+    assert.throws(() => clock.advance(30_000), /listener bug/);
+    assert.equal(s.state, 'Idle');
+    clock.advance(5_000); // the idle hold armed before the listener ran
+    assert.equal(s.state, 'Connect');
+  } finally {
+    await s.stop();
+    await peer.close();
+  }
+});
