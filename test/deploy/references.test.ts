@@ -36,8 +36,10 @@ function can(objs: Obj[], sa: string, a: Ask): boolean {
 const ask = (verb: string, resource: string, extra: Partial<Ask> = {}): Ask => ({ verb, group: '', resource, ...extra });
 const crd = (verb: string, resource: string): Ask => ({ verb, group: 'petrel.dev', resource });
 
+let built: Obj[] | undefined;
+/** The route-reflectors overlay with monitoring: every object kind the deploy has (built once per file). */
 function build(): Obj[] {
-  return kustomizeWith('route-reflectors', ['monitoring']);
+  return structuredClone((built ??= kustomizeWith('route-reflectors', ['monitoring'])));
 }
 
 test('the agent may do exactly what it needs: watch nodes, pods and Petrel CRDs, patch nodes/status, create events, get its named Secret', (t) => {
