@@ -141,6 +141,20 @@ test('promtool test rules: the main alerts fire on the series that should fire t
   });
 });
 
+test('every dashboard query is valid PromQL (promtool, with the Grafana variables substituted)', (t) => {
+  if (!hasCommand('promtool')) return t.skip('promtool (Debian package prometheus) is not installed');
+  const exprs: string[] = [];
+  for (const p of dashboard.panels) for (const q of p.targets ?? []) exprs.push(q.expr);
+  const substituted = exprs.map((e) => e.replaceAll('$__rate_interval', '5m').replaceAll('$job', '.*').replaceAll('$node', '.*'));
+  assert.ok(substituted.every((e) => !e.includes('$')), 'an unknown Grafana variable is left');
+  withDir((dir) => {
+    const rules = substituted.map((expr, i) => ({ record: `petrel:dashboard_query_${i}`, expr }));
+    writeFileSync(join(dir, 'dashboard.yaml'), stringify({ groups: [{ name: 'dashboard', rules }] }));
+    const r = promtool(['check', 'rules', 'dashboard.yaml'], dir);
+    assert.equal(r.status, 0, r.out);
+  });
+});
+
 test('the Grafana dashboard is self-contained: a datasource variable, unique panel ids, a query on every panel', () => {
   assert.equal(dashboard.uid, 'petrel-overview');
   const vars = dashboard.templating.list.map((v: Obj) => v.name);
