@@ -5,9 +5,8 @@
  * scripts/check-boundaries.mjs): each defines the few calls it makes, with a no-op default, and
  * agent/ hands it one of these objects. The adapters `implements` the domain's interfaces where
  * they exist (bgp/session/types.ts SessionMetrics, bgp/speaker.ts SpeakerMetrics,
- * dataplane/log.ts DataplaneMetrics, k8s/reflector.ts ReflectorMetrics), so a change there fails
- * the type-check here; where the domain has none (convergence, measured by agent/), the interface
- * is defined below.
+ * dataplane/log.ts DataplaneMetrics), so a change there fails the type-check here; the k8s
+ * reflector's interface is mirrored below, and convergence (measured by agent/) has its own.
  *
  * Every label value crosses a sanitiser: free-form strings (a peer type, a watch error reason)
  * map onto the fixed lists of registry.ts or become 'other', so no caller can blow up cardinality.
@@ -17,7 +16,6 @@
 import type { DataplaneMetrics } from '../dataplane/log.js';
 import type { SessionMetrics } from '../bgp/session/types.js';
 import type { SpeakerMetrics } from '../bgp/speaker.js';
-import type { ReflectorMetrics } from '../k8s/reflector.js';
 import type { PetrelMetrics, SessionState } from './registry.js';
 import {
   ATTRIBUTE_ACTIONS, CONVERGENCE_PATHS, DATAPLANE_FEATURES, DATAPLANE_OBJECTS, FAMILIES, K8S_RESOURCES,
@@ -226,8 +224,20 @@ export class DataplaneMetricsAdapter implements DataplaneMetrics {
 }
 
 // ------------------------------------------------------------------------------------------------
-// Kubernetes: implements k8s/reflector.ts ReflectorMetrics (one object for every informer).
+// Kubernetes: one object for every informer. Structurally k8s/reflector.ts ReflectorMetrics (kept
+// as a local copy so this file does not depend on the reflector's module; agent/ passes this
+// adapter where that interface is expected, so a drift fails the type-check there).
 // ------------------------------------------------------------------------------------------------
+
+export interface ReflectorMetricsSink {
+  event(resource: string, type: string): void;
+  /** reason: initial | expired (410 Gone) | error. */
+  relist(resource: string, reason: string): void;
+  /** reason: closed | idle | error. */
+  restart(resource: string, reason: string): void;
+  /** code: a PetrelError code, e.g. K8S_ERR_GONE. */
+  error(resource: string, code: string): void;
+}
 
 /** What the adapter reads from an informer at scrape time (k8s/reflector.ts Informer fits). */
 export interface InformerView {
@@ -240,7 +250,7 @@ function resourceLabel(resource: string): string {
   return oneOf(K8S_RESOURCES, snake(resource).replace(/_/g, ''));
 }
 
-export class K8sMetricsAdapter implements ReflectorMetrics {
+export class K8sMetricsAdapter implements ReflectorMetricsSink {
   constructor(private readonly m: PetrelMetrics) {}
   event(resource: string, type: string): void {
     this.m.watchEvents.inc({ resource: resourceLabel(resource), type: oneOf(WATCH_EVENT_TYPES, type.toUpperCase()) });
