@@ -82,7 +82,10 @@ export function encodingLength(msg: BgpMessage, ctx: CodecContext): number {
 
 /** Encodes `msg` into buf at offset; returns the number of bytes written. */
 export function encodeMessageInto(msg: BgpMessage, ctx: CodecContext, buf: Uint8Array, offset: number): number {
-  const len = encodingLength(msg, ctx);
+  return writeMessage(msg, ctx, buf, offset, encodingLength(msg, ctx));
+}
+
+function writeMessage(msg: BgpMessage, ctx: CodecContext, buf: Uint8Array, offset: number, len: number): number {
   const max = maxLength(TYPE[msg.type], ctx);
   if (len > max) throw new BgpEncodeError(`${msg.type} of ${len} bytes exceeds the maximum message length ${max}`);
   if (offset < 0 || offset + len > buf.length) throw new BgpEncodeError(`buffer too small: need ${len} bytes at offset ${offset}`);
@@ -100,7 +103,8 @@ export function encodeMessageInto(msg: BgpMessage, ctx: CodecContext, buf: Uint8
 }
 
 export function encodeMessage(msg: BgpMessage, ctx: CodecContext): Uint8Array {
-  const buf = new Uint8Array(encodingLength(msg, ctx));
-  encodeMessageInto(msg, ctx, buf, 0);
+  const len = encodingLength(msg, ctx);
+  const buf = new Uint8Array(len);
+  writeMessage(msg, ctx, buf, 0, len);
   return buf;
 }

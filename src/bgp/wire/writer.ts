@@ -54,11 +54,43 @@ export class Writer {
     this.pos += v.length;
   }
 
-  /** Writes an address (4 or 16 bytes); `len` checks the family. */
+  /** Writes an address (4 or 16 bytes); `len` checks the family. Dotted quads skip the parser. */
   ip(addr: string, len: 4 | 16): void {
-    const b = parseIp(addr);
+    if (len === 4 && this.quad(addr)) return;
+    let b: Uint8Array;
+    try {
+      b = parseIp(addr);
+    } catch {
+      throw new BgpEncodeError(`not an IP address: ${addr}`);
+    }
     if (b.length !== len) throw new BgpEncodeError(`expected a ${len === 4 ? 'IPv4' : 'IPv6'} address, got ${addr}`);
     this.bytes(b);
+  }
+
+  /** Writes a canonical dotted quad without allocating; false (nothing written) if it is not one. */
+  private quad(s: string): boolean {
+    if (this.pos + 4 > this.buf.length) return false;
+    let part = 0;
+    let v = 0;
+    let digits = 0;
+    const start = this.pos;
+    for (let i = 0; i < s.length; i++) {
+      const c = s.charCodeAt(i);
+      if (c === 46) {
+        if (digits === 0 || part > 2) return false;
+        this.buf[start + part++] = v;
+        v = 0;
+        digits = 0;
+      } else if (c >= 48 && c <= 57) {
+        if ((digits === 1 && v === 0) || ++digits > 3) return false; // no leading zeros
+        v = v * 10 + (c - 48);
+        if (v > 255) return false;
+      } else return false;
+    }
+    if (digits === 0 || part !== 3) return false;
+    this.buf[start + 3] = v;
+    this.pos = start + 4;
+    return true;
   }
 
   /** Patches a 16-bit value at an earlier position (lengths known only after writing). */

@@ -17,3 +17,13 @@ test('The writer refuses to write past its buffer or the wrong address family', 
   assert.throws(() => w.u32(1), { code: 'BGP_ERR_ENCODE' });
   assert.throws(() => w.ip('2001:db8::1', 4), { code: 'BGP_ERR_ENCODE' });
 });
+
+test('IPv4 addresses that are not canonical dotted quads are refused or parsed like model/ip.ts', () => {
+  for (const bad of ['198.51.100', '198.51.100.256', '198.051.100.1', '198.51.100.1.', 'a.b.c.d', '']) {
+    assert.throws(() => new Writer(new Uint8Array(4)).ip(bad, 4), { code: 'BGP_ERR_ENCODE' }, bad);
+  }
+  const w = new Writer(new Uint8Array(8));
+  w.ip('0.0.0.0', 4);
+  w.ip('255.255.255.255', 4);
+  assert.equal(toHex(w.buf), '00000000ffffffff');
+});
