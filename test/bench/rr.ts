@@ -34,7 +34,18 @@ interface Failure { ok: false; reason: string }
 type Outcome = Sample | Failure;
 
 const FULL: Cell[] = [{ k: 2, m: 100_000 }, { k: 10, m: 100_000 }, { k: 50, m: 2000 }, { k: 100, m: 10 }];
-const QUICK: Cell[] = [{ k: 2, m: 5000 }, { k: 5, m: 2000 }, { k: 20, m: 10 }];
+const QUICK: Cell[] = [{ k: 2, m: 20_000 }, { k: 5, m: 5000 }, { k: 20, m: 100 }];
+
+/** PETREL_BENCH_CELLS="2x100000,10x100000" runs just those cells. */
+function cellsFromEnv(): Cell[] | undefined {
+  const v = process.env.PETREL_BENCH_CELLS;
+  if (!v) return undefined;
+  return v.split(',').map((c) => {
+    const [k, m] = c.toLowerCase().split('x').map(Number);
+    if (!(k > 0 && m > 0 && k <= 200 && k * m <= 4_000_000)) throw new Error(`PETREL_BENCH_CELLS: bad cell ${c}`);
+    return { k, m };
+  });
+}
 
 function nsExecAsync(ns: string, cmd: string, args: string[], timeoutMs = 30_000): Promise<string> {
   return new Promise((resolve, reject) => {
@@ -117,7 +128,7 @@ async function runOnce(impl: Impl, lab: NetnsLab, nodes: Record<string, LanNode>
     const want = cell.k * cell.m;
     const t0 = performance.now();
     await Promise.all(birds.map((b) => nsExecAsync(b.ns, 'birdc', ['-s', b.ctl, 'enable', 's4'])));
-    const interval = want > 100_000 ? 250 : 50;
+    const interval = want > 100_000 ? 100 : 20;
     await poll(`the monitor to hold ${want} routes`, async () => (await imported(monitor, 'prr')).n >= want, timeoutMs, interval);
     const seconds = (performance.now() - t0) / 1000;
     return { ok: true, seconds, rssMb: peakRssMb(rr.pid) };
@@ -159,7 +170,7 @@ const fmt = (x: number, d = 2) => (Number.isFinite(x) ? x.toFixed(d) : 'n/a');
 
 export async function bench(opts: { quick: boolean }): Promise<{ title: string; markdown: string }> {
   const title = 'Route-reflector convergence (bgperf-style)';
-  const cells = opts.quick ? QUICK : FULL;
+  const cells = cellsFromEnv() ?? (opts.quick ? QUICK : FULL);
   const runs = Number(process.env.PETREL_BENCH_RUNS) || (opts.quick ? 1 : 3);
   const petrelReady = petrelSpeakerAvailable();
   const load0 = loadavg()[0];
