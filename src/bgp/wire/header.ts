@@ -10,7 +10,7 @@
  * What burned pg-protocol and others: framers that only handled "message split in two"; tests
  * here split every fixture at every byte.
  */
-import { BgpError, headerError } from './errors.js';
+import { headerError } from './errors.js';
 import { HEADER_LEN, HeaderSubcode, MARKER_LEN, MAX_MESSAGE_LEN, MsgType } from './types.js';
 import type { Writer } from './writer.js';
 
@@ -114,4 +114,3 @@ export class Framer {
   }
 }
 
-export { BgpError };

@@ -15,7 +15,7 @@ import { attributesLength, decodeAttributes, writeAttributes } from './attribute
 import { addPathFor } from './attributes/multiprotocol.js';
 import { writeHeader } from './header.js';
 import { decodePrefixes, prefixWireLength, writePrefix, writePrefixes } from './nlri.js';
-import { AttrType, HEADER_LEN, MAX_EXTENDED_MESSAGE_LEN, MAX_MESSAGE_LEN, MsgType, UpdateSubcode, type AttributeProblem, type CodecContext, type MpUnreach, type PathAttributes, type UpdateMessage } from './types.js';
+import { AttrType, HEADER_LEN, MAX_EXTENDED_MESSAGE_LEN, MAX_MESSAGE_LEN, MsgType, type AttributeProblem, type CodecContext, type MpUnreach, type PathAttributes, type UpdateMessage } from './types.js';
 import { Writer } from './writer.js';
 
 export interface DecodedUpdate {
@@ -269,4 +269,3 @@ export function encodeUpdates(input: UpdatesInput, ctx: CodecContext): Uint8Arra
   return out;
 }
 
-export { UpdateSubcode };

@@ -8,7 +8,7 @@ import { AttrFlag, AttrType, type CodecContext, type PathAttributes } from '../t
 import type { Reader } from '../reader.js';
 import type { Writer } from '../writer.js';
 import { AS_TRANS, decodeSegments, formatAsPath, segmentsLength, writeSegments } from './as-path.js';
-import { readU32, type AttrDescriptor } from './descriptor.js';
+import type { AttrDescriptor } from './descriptor.js';
 
 const WK = AttrFlag.Transitive; // well-known: Optional 0, Transitive 1
 const OPT = AttrFlag.Optional;
@@ -176,4 +176,3 @@ export const as4Aggregator: AttrDescriptor = {
   format: (a) => (a.as4Aggregator ? `${a.as4Aggregator.address} AS${a.as4Aggregator.asn}` : ''),
 };
 
-export { readU32 };

@@ -7,7 +7,7 @@
  * located — so every error here resets the session (RFC 7606 §7.11, §7.12), except an AFI/SAFI we
  * do not speak, which we drop (we never negotiate one, RFC 4760 §7).
  */
-import { Afi, Safi, familyOfAfi, type Family } from '../../../model/ip.js';
+import { Safi, familyOfAfi, type Family } from '../../../model/ip.js';
 import { BgpEncodeError, updateProblem } from '../errors.js';
 import { decodePrefixes, prefixesWireLength, writePrefixes, formatIpv6At } from '../nlri.js';
 import { AttrFlag, AttrType, type CodecContext } from '../types.js';
@@ -121,4 +121,3 @@ export const mpUnreach: AttrDescriptor = {
   format: (a) => a.mpUnreach?.withdrawn.join(' ') ?? '',
 };
 
-export { Afi };
