@@ -213,6 +213,9 @@ export class Agent extends EventEmitter<{ converged: [] }> {
         ...(topo.clusterId ? { clusterId: topo.clusterId } : {}),
         listen: { address: this.opts.bgpListenAddress, port: topo.listenPort },
         connectRetryTime: this.opts.connectRetryTime,
+        // A refused connect (the peer's agent not listening yet) falls back to Idle for the first
+        // idle hold (5 s by default): never wait longer than the configured connect retry for it.
+        idleHoldTime: Math.min(5, this.opts.connectRetryTime),
       },
       { log: this.deps.log, ...(this.deps.speakerMetrics ? { metrics: this.deps.speakerMetrics } : {}) },
     );

@@ -36,6 +36,7 @@ ${mode === 'agent' ? 'Runs the node agent: BGP per the cluster topology, kernel 
   --bgp-listen-address A    BGP listener address (default ::, every address)
   --connect-retry S         seconds between connection attempts to a peer (default 5)
   --ready-grace S           seconds after start during which every peer must be up to be ready (default 60)
+  --watch-backoff-max S     longest wait between retries of a failed Kubernetes LIST/WATCH (default 30)
   --log-level L             trace|debug|info|warn|error (default info; $PETREL_LOG_LEVEL)${mode === 'agent' ? `
   --netns NAME              program this network namespace (tests and the lab; default: our own)
   --protocol N              rtm_protocol of Petrel's routes (default ${DEFAULT_PROTOCOL})
@@ -62,6 +63,7 @@ export async function run(argv: string[], mode: 'agent' | 'reflector' = 'agent')
       'node-name': { type: 'string' }, kubeconfig: { type: 'string' }, context: { type: 'string' }, server: { type: 'string' },
       'metrics-address': { type: 'string' }, 'health-address': { type: 'string' }, 'status-address': { type: 'string' },
       'bgp-listen-address': { type: 'string' }, 'connect-retry': { type: 'string' }, 'ready-grace': { type: 'string' },
+      'watch-backoff-max': { type: 'string' },
       'log-level': { type: 'string' }, netns: { type: 'string' }, protocol: { type: 'string' }, 'vxlan-vni': { type: 'string' },
       'veth-prefix': { type: 'string' }, 'cluster-id': { type: 'string' },
     });
@@ -84,6 +86,10 @@ export async function run(argv: string[], mode: 'agent' | 'reflector' = 'agent')
       ...(values['veth-prefix'] ? { vethPrefix: values['veth-prefix'] } : {}),
       ...(values['cluster-id'] ? { clusterId: values['cluster-id'] } : {}),
     };
+    if (values['watch-backoff-max'] !== undefined) {
+      const maxMs = int(values['watch-backoff-max'], 30, '--watch-backoff-max', 1, 3600) * 1000;
+      opts.reflector = { backoff: { initialMs: Math.min(800, maxMs), maxMs } };
+    }
 
     let client: KubeClient;
     try {
@@ -199,9 +205,21 @@ class NodeCondition {
     void this.setNow(unavailable, reason, message);
   }
 
+  private pending: string | undefined;
+
   async setNow(unavailable: boolean, reason: string, message: string): Promise<void> {
     const key = `${unavailable}/${reason}`;
-    if (this.last === key) return;
+    // Several 'converged' events arrive while the first PATCH is in flight: send it once.
+    if (this.last === key || this.pending === key) return;
+    this.pending = key;
+    try {
+      await this.patch(unavailable, reason, message, key);
+    } finally {
+      if (this.pending === key) this.pending = undefined;
+    }
+  }
+
+  private async patch(unavailable: boolean, reason: string, message: string, key: string): Promise<void> {
     const now = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
     try {
       await this.client.patchNodeStatus(this.node, {
