@@ -121,3 +121,10 @@ test('GoBGP sent add-path ids to BIRD for IPv4 (BIRD: add paths rx)', () => {
   assert.ok(ups.length > 0);
   for (const u of ups) assert.equal(u.nlriPathIds?.length, u.nlri.length);
 });
+
+test('ROUTE-REFRESH from BIRD and FRR, and BIRD\'s RFC 7313 BoRR/EoRR answer, were captured', () => {
+  const rr = (file: string) => find(file, (m) => m.type === 'route-refresh').map((m) => (m.type === 'route-refresh' ? `${m.afi}/${m.safi}/${m.subtype}` : ''));
+  assert.ok(rr('frr.json').includes('2/1/0'));
+  assert.ok(rr('bird.json').includes('1/1/0'));
+  assert.ok(rr('bird.json').includes('2/1/1') && rr('bird.json').includes('2/1/2'), rr('bird.json').join(' '));
+});
