@@ -83,6 +83,8 @@ export class TestApiServer {
   private port = 0;
   private readonly sockets = new Set<Socket>();
   private readonly watches = new Set<WatchConn>();
+  /** How watch events are written (see watch()); tests change it to exercise client line splitting. */
+  watchWrites: { pieceBytes?: number; batch?: boolean } = {};
   /** Counters, for tests that need to know a fault was actually hit. */
   readonly stats = { requests: 0, watches: 0, lists: 0, unauthorized: 0, injected: 0 };
 
@@ -108,7 +110,8 @@ export class TestApiServer {
       ? createHttpsServer({ cert: this.pki.serverCert, key: this.pki.serverKey, ca: this.pki.caCert, requestCert: true, rejectUnauthorized: false }, handler)
       : createHttpServer(handler);
     this.server.keepAliveTimeout = 30_000;
-    this.server.on(this.pki ? 'secureConnection' : 'connection', (s: Socket) => {
+    // The raw TCP 'connection' (also for HTTPS, so sockets still in their TLS handshake are tracked too).
+    this.server.on('connection', (s: Socket) => {
       this.sockets.add(s);
       s.on('close', () => this.sockets.delete(s));
     });
@@ -124,7 +127,11 @@ export class TestApiServer {
     for (const s of this.sockets) s.destroy();
     const srv = this.server;
     this.server = undefined;
-    if (srv) await new Promise<void>((resolve) => srv.close(() => resolve()));
+    if (srv) {
+      const closed = new Promise<void>((resolve) => srv.close(() => resolve()));
+      srv.closeAllConnections();
+      await closed;
+    }
   }
 
   /** Stop and listen again on the same port; the stored state survives (it lives in "etcd"). */
@@ -459,9 +466,31 @@ export class TestApiServer {
     const apiVersion = t.group ? `${t.group}/${t.version}` : t.version;
     res.writeHead(200, { 'Content-Type': 'application/json', 'Cache-Control': 'no-cache, private', 'Transfer-Encoding': 'chunked' });
     res.flushHeaders();
+    // watchWrites.pieceBytes splits every event line over several HTTP chunks (written on later ticks), and
+    // watchWrites.batch packs all events of one tick into one chunk: clients must cope with both.
+    const mode = this.watchWrites;
+    let pending = '';
+    const flushPending = () => {
+      const text = pending;
+      pending = '';
+      if (!text || res.destroyed) return;
+      if (!mode.pieceBytes) return void res.write(text);
+      for (let i = 0; i < text.length; i += mode.pieceBytes) {
+        const piece = text.slice(i, i + mode.pieceBytes);
+        setTimeout(() => { if (!res.destroyed && !res.writableEnded) res.write(piece); }, 0);
+      }
+    };
     const write = (type: string, object: Obj) => {
       const o = table && type !== 'ERROR' && type !== 'BOOKMARK' ? toTable(t, [object], undefined) : object;
-      res.write(`${JSON.stringify({ type, object: o })}\n`);
+      const line = `${JSON.stringify({ type, object: o })}\n`;
+      if (!mode.pieceBytes && !mode.batch) return void res.write(line);
+      if (!pending) (mode.batch ? setImmediate : queueMicrotask)(flushPending);
+      pending += line;
+    };
+    const end = () => {
+      flushPending();
+      if (mode.pieceBytes) setTimeout(() => res.end(), 1);
+      else res.end();
     };
     let backlog: StoreEvent[];
     if (rvParam === '' || rvParam === '0') {
@@ -473,7 +502,7 @@ export class TestApiServer {
       } catch (e) {
         if (e instanceof ApiStatusError) {
           write('ERROR', e.toStatus());
-          res.end();
+          end();
           return;
         }
         throw e;
@@ -501,7 +530,7 @@ export class TestApiServer {
         if (how === 'destroy') res.destroy();
         else {
           if (how === 'expire') write('ERROR', ApiStatusError.expired('too old resource version (watch expired)').toStatus());
-          res.end();
+          end();
         }
       },
     };
