@@ -46,7 +46,7 @@ export class ClusterWatch extends EventEmitter<{ changed: [] }> {
     const add = (r: Resource, lw: ReturnType<KubeClient['listWatcher']>) => {
       const inf = new Informer<KubeObject>(lw as never, {
         log: o.log,
-        ...(o.metrics ? { metrics: o.metrics(r) } : {}),
+        ...(o.metrics ? { metrics: plainResource(r, o.metrics(r)) } : {}),
         ...(o.reflector?.idleTimeoutMs ? { idleTimeoutMs: o.reflector.idleTimeoutMs } : {}),
         ...(o.reflector?.backoff ? { backoff: o.reflector.backoff } : {}),
       });
@@ -117,12 +117,32 @@ export class ClusterWatch extends EventEmitter<{ changed: [] }> {
     return v;
   }
 
-  informerViews(): Array<Informer<KubeObject>> {
-    return [...this.informers.values()];
+  informerViews(): InformerView[] {
+    return [...this.informers].map(([resource, inf]) => ({ resource, get hasSynced() { return inf.hasSynced; }, list: () => inf.list() }));
   }
 
   /** Raw object of this node (for annotations the agent itself maintains). */
   rawNode(name: string): KubeObject | undefined {
     return this.informers.get('nodes')?.get(name);
   }
+}
+
+/** What metrics read from an informer at scrape time, named by the plain resource. */
+export interface InformerView {
+  readonly resource: string;
+  readonly hasSynced: boolean;
+  list(): readonly unknown[];
+}
+
+/**
+ * The informer names its resource with its selector ("pods(spec.nodeName=n1)", for logs); metrics
+ * want the plain resource, or every pod metric of the agent lands in resource="other".
+ */
+function plainResource(resource: Resource, sink: ReflectorMetrics): ReflectorMetrics {
+  return {
+    event: (_r, type) => sink.event(resource, type),
+    relist: (_r, reason) => sink.relist(resource, reason),
+    restart: (_r, reason) => sink.restart(resource, reason),
+    error: (_r, code) => sink.error(resource, code),
+  };
 }
