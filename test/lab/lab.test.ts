@@ -1,0 +1,73 @@
+/**
+ * The lab end to end (issue 5, "done when" 1 and 2): real `petrel agent` and `petrel reflector`
+ * processes in namespaces, the API server in its own process. One lab for the whole file.
+ */
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import type { PetrelLab } from '../../src/lab/lab.js';
+import { alive, metricsOf, metricValue, namespacesWith, skipReason, startLab, waitPing, waitRoute } from './helpers.js';
+
+const PREFIX = 'ptla';
+
+describe('the lab', { skip: skipReason }, () => {
+  let lab: PetrelLab;
+  before(async () => { lab = await startLab(PREFIX); });
+  after(async () => { await lab?.destroy(); });
+
+  it('comes up from a clean state with every pod pinging every other pod', async () => {
+    const m = await lab.pingMatrix();
+    assert.equal(m.rows.length, 30);
+    assert.deepEqual(m.rows.filter((r) => !r.ok), [], lab.renderMatrix(m.rows));
+  });
+
+  it('shows every peer Established in petrel status --json on each node and reflector', async () => {
+    for (const n of lab.nodes.values()) {
+      const s = await lab.status(n.name);
+      const expected = n.role === 'agent' ? ['192.0.2.21', '198.51.100.22'] : [...lab.nodes.values()].filter((o) => o !== n).map((o) => o.address);
+      assert.deepEqual((s.peers as Array<{ address: string }>).map((p) => p.address).sort(), expected.sort(), n.name);
+      for (const p of s.peers as Array<{ address: string; state: string }>) assert.equal(p.state, 'Established', `${n.name} → ${p.address}`);
+      if (n.role === 'reflector') assert.equal(s.clusterId, '198.51.100.250');
+    }
+  });
+
+  it('routes the other subnet through VXLAN and the same subnet directly (CrossSubnet)', async () => {
+    const n1 = await lab.routes('n1');
+    const to = (dst: string) => n1.find((r) => r.dst === dst);
+    assert.equal(to(lab.node('n2').block!)?.dev, 'eth0');
+    assert.equal(to(lab.node('n2').block!)?.gateway, '192.0.2.12');
+    assert.equal(to(lab.node('n3').block!)?.dev, lab.encapsulation === 'vxlan' ? 'vxlan.petrel' : 'tunl0');
+  });
+
+  it('makes a new pod on n1 reachable from n3 in the other subnet through events alone, no resync or relist', async () => {
+    const before = await metricsOf(lab, 'n1');
+    const pod = await lab.addPod('n1', 'late1');
+    await waitRoute(lab, 'n1', pod.ip);
+    await waitPing(lab, lab.pods.find((p) => p.node === 'n3')!.ns, pod.ip);
+    const afterText = await metricsOf(lab, 'n1');
+    // The route came from the pod's watch event: no periodic dataplane resync and no LIST ran in between.
+    for (const trigger of ['periodic', 'overflow', 'error']) {
+      assert.equal(metricValue(afterText, 'petrel_dataplane_resyncs_total', { trigger }), metricValue(before, 'petrel_dataplane_resyncs_total', { trigger }), trigger);
+    }
+    assert.equal(metricValue(afterText, 'petrel_k8s_lists_total', { resource: 'pods' }), metricValue(before, 'petrel_k8s_lists_total', { resource: 'pods' }));
+    assert.ok(metricValue(afterText, 'petrel_k8s_watch_events_total', { resource: 'pods' }) > metricValue(before, 'petrel_k8s_watch_events_total', { resource: 'pods' }));
+  });
+
+  it('removes a deleted Node\'s block route from every other kernel', async () => {
+    const block = lab.node('n2').block!;
+    for (const n of ['n1', 'n3']) await waitRoute(lab, n, block, true);
+    await lab.api.delete('v1', 'Node', 'n2');
+    for (const n of ['n1', 'n3']) await waitRoute(lab, n, block, false);
+    for (const rr of ['rr1', 'rr2']) {
+      const s = await lab.status(rr);
+      assert.ok(!(s.peers as Array<{ address: string }>).some((p) => p.address === '192.0.2.12'), `${rr} still peers with n2`);
+    }
+  });
+
+  it('tears down leaving no namespace and no process behind', async () => {
+    const pids = [lab.apiProc!.pid, ...[...lab.nodes.values()].map((n) => n.proc!.pid)];
+    assert.ok(namespacesWith(PREFIX).length > 10);
+    await lab.destroy();
+    assert.deepEqual(namespacesWith(PREFIX), []);
+    assert.deepEqual(pids.filter(alive), []);
+  });
+});
