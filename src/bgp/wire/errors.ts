@@ -118,11 +118,13 @@ export const UPDATE_ERRORS = {
   /** NLRI or withdrawn routes field: prefix length too long, or prefix overruns the field. */
   badNlri: { action: 'session-reset', subcode: UpdateSubcode.InvalidNetworkField, cite: 'RFC 7606 §5.3' },
   origin: { action: 'treat-as-withdraw', subcode: UpdateSubcode.InvalidOriginAttribute, cite: 'RFC 7606 §7.1' },
+  /** Also AS 0 anywhere in the path (RFC 7607 §2). */
   asPath: { action: 'treat-as-withdraw', subcode: UpdateSubcode.MalformedAsPath, cite: 'RFC 7606 §7.2' },
   nextHop: { action: 'treat-as-withdraw', subcode: UpdateSubcode.AttributeLengthError, cite: 'RFC 7606 §7.3' },
   med: { action: 'treat-as-withdraw', subcode: UpdateSubcode.AttributeLengthError, cite: 'RFC 7606 §7.4' },
   localPref: { action: 'treat-as-withdraw', subcode: UpdateSubcode.AttributeLengthError, cite: 'RFC 7606 §7.5' },
   atomicAggregate: { action: 'attribute-discard', subcode: UpdateSubcode.AttributeLengthError, cite: 'RFC 7606 §7.6' },
+  /** Also AS 0 as the aggregator (RFC 7607 §2). */
   aggregator: { action: 'attribute-discard', subcode: UpdateSubcode.AttributeLengthError, cite: 'RFC 7606 §7.7' },
   communities: { action: 'treat-as-withdraw', subcode: UpdateSubcode.OptionalAttributeError, cite: 'RFC 7606 §7.8' },
   originatorId: { action: 'treat-as-withdraw', subcode: UpdateSubcode.AttributeLengthError, cite: 'RFC 7606 §7.9' },

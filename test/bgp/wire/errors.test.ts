@@ -129,6 +129,11 @@ withdraws('An AS_PATH with a dangling octet is treat-as-withdraw (RFC 7606 §7.2
   update({ attrs: `${ORIGIN} 40 02 07 02 01 0000fde8 02 ${NEXT_HOP}`, nlri: NLRI }), 2, 11);
 withdraws('A 2-octet AS_PATH read on a 2-octet session is checked with 2-octet widths (RFC 7606 §7.2)',
   update({ attrs: `${ORIGIN} 40 02 05 02 02 fde8 fd ${NEXT_HOP}`, nlri: NLRI }), 2, 11, { fourOctetAs: false, extendedMessage: false });
+withdraws('AS 0 in AS_PATH is treat-as-withdraw (RFC 7607 §2, RFC 7606 §7.2)',
+  update({ attrs: `${ORIGIN} 40 02 0a 02 02 0000fde8 00000000 ${NEXT_HOP}`, nlri: NLRI }), 2, 11);
+discards('AS 0 in AGGREGATOR is discarded (RFC 7607 §2, RFC 7606 §7.7)', update({ attrs: `${BASE} c0 07 08 00000000 c0000201`, nlri: NLRI }), 7, 'aggregator');
+discards('AS 0 in AS4_PATH is discarded (RFC 7607 §2, RFC 6793 §6)',
+  update({ attrs: `40 01 01 00 40 02 04 02 01 5ba0 ${NEXT_HOP} c0 11 06 02 01 00000000`, nlri: NLRI }), 17, 'as4Path', { fourOctetAs: false, extendedMessage: false });
 withdraws('A NEXT_HOP of 5 bytes is treat-as-withdraw (RFC 7606 §7.3)', update({ attrs: `${ORIGIN} ${AS_PATH} 40 03 05 c000020101`, nlri: NLRI }), 3, 5);
 withdraws('A MED of 3 bytes is treat-as-withdraw (RFC 7606 §7.4)', update({ attrs: `${BASE} 80 04 03 000001`, nlri: NLRI }), 4, 5);
 withdraws('A LOCAL_PREF of 2 bytes is treat-as-withdraw (RFC 7606 §7.5)', update({ attrs: `${BASE} 40 05 02 0064`, nlri: NLRI }), 5, 5);

@@ -30,8 +30,11 @@ export function decodeSegments(r: Reader, width: 2 | 4, out: AsPathSegment[]): s
     if (count === 0) return 'empty AS_PATH segment';
     if (p + count * width > end) return 'AS_PATH segment overruns the attribute';
     const asns = new Array<number>(count);
-    if (width === 4) for (let i = 0; i < count; i++, p += 4) asns[i] = readU32(b, p);
-    else for (let i = 0; i < count; i++, p += 2) asns[i] = (b[p] << 8) | b[p + 1];
+    let zero = false;
+    if (width === 4) for (let i = 0; i < count; i++, p += 4) zero ||= (asns[i] = readU32(b, p)) === 0;
+    else for (let i = 0; i < count; i++, p += 2) zero ||= (asns[i] = (b[p] << 8) | b[p + 1]) === 0;
+    // RFC 7607 §2: AS 0 in a path makes the attribute malformed.
+    if (zero) return 'AS 0 in the path';
     out.push({ type: type as AsPathSegment['type'], asns });
   }
   r.pos = p;

@@ -113,6 +113,8 @@ function decodeAggregator(r: Reader, width: 2 | 4): { asn: number; address: stri
   // RFC 7606 §7.7: length other than 6 (2-octet AS) or 8 (4-octet AS) → attribute discard.
   if (!fixed(r, width + 4)) return `AGGREGATOR length ${r.remaining} is not ${width + 4}`;
   const asn = width === 4 ? r.u32() : r.u16();
+  // RFC 7607 §2: AS 0 in AGGREGATOR/AS4_AGGREGATOR makes it malformed.
+  if (asn === 0) return 'aggregator AS 0';
   return { asn, address: r.ipv4() };
 }
 
