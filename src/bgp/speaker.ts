@@ -170,6 +170,7 @@ export class Speaker extends EventEmitter<SpeakerEvents> {
   private readonly log: Logger;
   private readonly clock: Clock;
   private started = false;
+  private reportedChanges = 0;
 
   constructor(
     readonly opts: SpeakerOptions,
@@ -184,17 +185,19 @@ export class Speaker extends EventEmitter<SpeakerEvents> {
       clusterId: opts.clusterId,
       encoder: deps.encoder ?? { encodeUpdates, encodeEndOfRib },
     });
-    this.rib.onChanges = (changes) => {
-      this.deps.metrics?.bestPathChanged('all', changes.length);
-      if (this.listenerCount('bestChanged') === 0) return;
-      const deltas: RouteDelta[] = changes.map((c) => {
-        const d: RouteDelta = { prefix: c.prefix };
-        if (c.before) d.before = toBestRoute(c.prefix, c.before);
-        if (c.after) d.after = toBestRoute(c.prefix, c.after);
-        return d;
-      });
-      this.emit('bestChanged', deltas);
-    };
+    // Best-route deltas are built only while someone listens (a route reflector has nobody).
+    (this as EventEmitter).on('newListener', (event: string | symbol) => {
+      if (event !== 'bestChanged' || this.rib.onChanges) return;
+      this.rib.onChanges = (changes) => {
+        const deltas: RouteDelta[] = changes.map((c) => {
+          const d: RouteDelta = { prefix: c.prefix };
+          if (c.before) d.before = toBestRoute(c.prefix, c.before);
+          if (c.after) d.after = toBestRoute(c.prefix, c.after);
+          return d;
+        });
+        this.emit('bestChanged', deltas);
+      };
+    });
   }
 
   async start(): Promise<void> {
@@ -202,6 +205,8 @@ export class Speaker extends EventEmitter<SpeakerEvents> {
     this.started = true;
     if (this.opts.listen) {
       this.listener = new BgpListener(this.opts.listen, (remote) => this.lookup(remote));
+      // TCP-MD5 (RFC 2385): the listener needs each keyed peer's key before that peer's SYN.
+      for (const e of this.peers.values()) if (e.spec.password) this.listener.setPassword(e.rib.address, e.spec.password);
       await this.listener.listen();
       this.log.info({ address: this.opts.listen.address, port: this.opts.listen.port }, 'listening');
     }
@@ -309,6 +314,7 @@ export class Speaker extends EventEmitter<SpeakerEvents> {
     session.on('down', (reason: SessionDown) => this.onDown(e, reason));
     this.peers.set(key, e);
     this.byAddress.set(address, e);
+    if (p.password) this.setListenerKey(address, p.password);
     if (this.started) session.start();
   }
 
@@ -318,6 +324,16 @@ export class Speaker extends EventEmitter<SpeakerEvents> {
     this.rib.removePeer(e.rib);
     e.session.removeAllListeners();
     e.session.stop({ subcode, message: 'peer removed from configuration' }).catch(() => {});
+    if (e.spec.password) this.setListenerKey(e.rib.address, undefined);
+  }
+
+  /** Keeps the listener's TCP-MD5 key for a peer in step with its config (never logs the key). */
+  private setListenerKey(address: string, password: string | undefined): void {
+    try {
+      this.listener?.setPassword(address, password);
+    } catch (err) {
+      this.log.error({ peer: address, code: (err as { code?: string }).code, err: String((err as Error).message) }, 'cannot set the TCP-MD5 key on the listener');
+    }
   }
 
   private onEstablished(e: PeerEntry, n: Negotiated): void {
@@ -413,6 +429,8 @@ export class Speaker extends EventEmitter<SpeakerEvents> {
       m.prefixesAdvertised(e.rib.address, 'all', this.rib.advertised(e.rib));
     }
     const size = this.rib.size;
+    m.bestPathChanged('all', this.rib.bestChanges - this.reportedChanges);
+    this.reportedChanges = this.rib.bestChanges;
     m.ribSize('loc_rib', 'all', size.prefixes);
     m.ribSize('adj_rib_in', 'all', size.paths);
   }

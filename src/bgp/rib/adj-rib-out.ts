@@ -20,13 +20,15 @@ import type { Family } from '../../model/ip.js';
 import type { CodecContext } from '../wire/types.js';
 import { exportAttrs, exportable, groupKindOf, selfNextHops, type ExportContext, type GroupKind } from './export.js';
 import { familyOf, type Change, type LocRib } from './loc-rib.js';
-import type { AttrSet, OutPeerState, RibPeer, UpdateEncoder } from './types.js';
+import type { AttrSet, OutPeerState, Path, RibPeer, UpdateEncoder } from './types.js';
 
 export class UpdateGroup {
   readonly members = new Set<RibPeer>();
   joiners: RibPeer[] = [];
   /** Prefixes exported to this group (before excluding each member's own routes). */
   exported = 0;
+  /** What the flush under way will send. */
+  pending: Pending | undefined;
   constructor(
     readonly key: string,
     readonly kind: GroupKind,
@@ -34,6 +36,12 @@ export class UpdateGroup {
     readonly codec: CodecContext,
     readonly nextHopSelf: OutPeerState['nextHopSelf'],
   ) {}
+}
+
+interface Pending {
+  withdrawn: Map<Family, string[]>;
+  buckets: Map<number, Bucket>;
+  ownWithdrawals: Map<RibPeer, Map<Family, string[]>>;
 }
 
 interface Bucket {
@@ -51,6 +59,7 @@ export interface AdjRibOutStats {
 
 export class AdjRibOut {
   readonly groups = new Map<string, UpdateGroup>();
+  private active: UpdateGroup[] = [];
   readonly stats: AdjRibOutStats = { encodings: 0, framesSent: 0 };
 
   constructor(
@@ -105,40 +114,64 @@ export class AdjRibOut {
     return Math.max(0, g.exported - own);
   }
 
-  /** Sends the best-path changes of one flush to the current members of every group. */
-  apply(changes: readonly Change[]): void {
+  /** Starts a flush: fresh per-group accumulators for the groups that have members. */
+  begin(): void {
+    this.active = [];
     for (const g of this.groups.values()) {
       if (g.members.size === 0) continue;
-      const withdrawn = new Map<Family, string[]>();
-      const buckets = new Map<number, Bucket>();
-      const ownWithdrawals = new Map<RibPeer, Map<Family, string[]>>();
-      for (const ch of changes) {
-        const family = familyOf(ch.prefix);
-        if (!g.families.includes(family)) continue;
-        const b = ch.before && exportable(ch.before.peer, g.kind, this.ctx) ? ch.before : undefined;
-        const a = ch.after && exportable(ch.after.peer, g.kind, this.ctx) ? ch.after : undefined;
-        if (a) {
-          if (!b) g.exported++;
-          addToBucket(buckets, family, a.attrs, a.peer, ch.prefix);
-          // The source member does not get its own route; withdraw what it had from elsewhere.
-          if (b && b.peer !== a.peer && g.members.has(a.peer)) push(ownWithdrawals, a.peer, family, ch.prefix);
-        } else if (b) {
-          g.exported--;
-          let list = withdrawn.get(family);
-          if (!list) withdrawn.set(family, (list = []));
-          list.push(ch.prefix);
-        }
-      }
-      for (const [family, list] of withdrawn) this.sendTo(g, g.members, undefined, this.encodeWithdraw(g, family, list));
-      for (const [peer, byFamily] of ownWithdrawals) {
-        for (const [family, list] of byFamily) this.sendTo(g, [peer], undefined, this.encodeWithdraw(g, family, list));
-      }
-      for (const bk of buckets.values()) {
-        const exclude = g.members.has(bk.src) ? bk.src : undefined;
-        if (exclude && g.members.size === 1) continue;
-        this.sendTo(g, g.members, exclude, this.encodeBucket(g, bk));
+      g.pending = { withdrawn: new Map(), buckets: new Map(), ownWithdrawals: new Map() };
+      this.active.push(g);
+    }
+  }
+
+  /** One best-path change, exported to every active group (RFC 4456 §6 via `exportable`). */
+  change(prefix: string, before: Path | undefined, after: Path | undefined): void {
+    const groups = this.active;
+    if (groups.length === 0) return;
+    const family = familyOf(prefix);
+    for (let i = 0; i < groups.length; i++) {
+      const g = groups[i];
+      const p = g.pending as Pending;
+      if (!g.families.includes(family)) continue;
+      const b = before && exportable(before.peer, g.kind, this.ctx) ? before : undefined;
+      const a = after && exportable(after.peer, g.kind, this.ctx) ? after : undefined;
+      if (a) {
+        if (!b) g.exported++;
+        addToBucket(p.buckets, family, a.attrs, a.peer, prefix);
+        // The source member does not get its own route; withdraw what it had from elsewhere.
+        if (b && b.peer !== a.peer && g.members.has(a.peer)) push(p.ownWithdrawals, a.peer, family, prefix);
+      } else if (b) {
+        g.exported--;
+        let list = p.withdrawn.get(family);
+        if (!list) p.withdrawn.set(family, (list = []));
+        list.push(prefix);
       }
     }
+  }
+
+  /** Ends a flush: encodes each group's withdrawals and buckets once and sends them to the members. */
+  end(): void {
+    for (const g of this.active) {
+      const p = g.pending as Pending;
+      g.pending = undefined;
+      for (const [family, list] of p.withdrawn) this.sendTo(g.members, undefined, this.encodeWithdraw(g, family, list));
+      for (const [peer, byFamily] of p.ownWithdrawals) {
+        for (const [family, list] of byFamily) this.sendTo([peer], undefined, this.encodeWithdraw(g, family, list));
+      }
+      for (const bk of p.buckets.values()) {
+        const exclude = g.members.has(bk.src) ? bk.src : undefined;
+        if (exclude && g.members.size === 1) continue;
+        this.sendTo(g.members, exclude, this.encodeBucket(g, bk));
+      }
+    }
+    this.active = [];
+  }
+
+  /** Sends the best-path changes of one flush to the current members of every group. */
+  apply(changes: readonly Change[]): void {
+    this.begin();
+    for (const c of changes) this.change(c.prefix, c.before, c.after);
+    this.end();
   }
 
   /** Initial dump for peers that joined since the last flush, then End-of-RIB; they become members. */
@@ -161,10 +194,10 @@ export class AdjRibOut {
       for (const bk of buckets.values()) {
         const exclude = inCohort.has(bk.src) ? bk.src : undefined;
         if (exclude && cohort.length === 1) continue;
-        this.sendTo(g, cohort, exclude, this.encodeBucket(g, bk));
+        this.sendTo(cohort, exclude, this.encodeBucket(g, bk));
       }
       const eor = g.families.map((f) => this.encoder.encodeEndOfRib(f));
-      this.sendTo(g, cohort, undefined, eor);
+      this.sendTo(cohort, undefined, eor);
       for (const p of cohort) {
         if (p.out) p.out.joining = false;
         g.members.add(p);
@@ -186,7 +219,7 @@ export class AdjRibOut {
     return this.encoder.encodeUpdates({ family, attrs: {}, nextHops: [], nlri: [], withdrawn }, g.codec);
   }
 
-  private sendTo(_g: UpdateGroup, peers: Iterable<RibPeer>, exclude: RibPeer | undefined, frames: Uint8Array[]): void {
+  private sendTo(peers: Iterable<RibPeer>, exclude: RibPeer | undefined, frames: Uint8Array[]): void {
     if (frames.length === 0) return;
     for (const p of peers) {
       if (p === exclude || !p.out) continue;

@@ -68,14 +68,16 @@ export class LocRib {
    * Adds or replaces `path.peer`'s path for `prefix`. Returns the path it replaced (its reference is
    * the caller's to drop) and whether a path was added. Setting the path already held changes nothing.
    */
-  upsert(prefix: string, path: Path): { replaced: Path | undefined; added: boolean } {
+  upsert(text: string, path: Path): { replaced: Path | undefined; added: boolean } {
+    // The decoder builds prefixes with template literals: V8 ConsStrings (a tree of pieces) that
+    // cost ~130 bytes each when kept as a map key (here or in `dirty`). normalize() returns a flat
+    // copy (~60 bytes) at no measurable cost (hashing the key flattens it anyway), and the pieces
+    // die young. Measured with 1M /32 keys, Node 20.
+    const prefix = text.normalize();
     const s = this.entries.get(prefix);
     if (s === undefined) {
       this.touch(prefix, s);
-      // The decoder builds prefixes with template literals: V8 ConsStrings (a tree of pieces) that
-      // cost ~130 bytes each as a map key. normalize() returns a flat copy (~60 bytes) at no
-      // measurable cost (hashing the key flattens it anyway). Measured with 1M /32 keys, Node 20.
-      this.entries.set(prefix.normalize(), path);
+      this.entries.set(prefix, path);
       return { replaced: undefined, added: true };
     }
     if (!Array.isArray(s)) {
@@ -107,9 +109,10 @@ export class LocRib {
   }
 
   /** Removes `peer`'s path for `prefix`; returns it, or undefined when there was none. */
-  remove(prefix: string, peer: RibPeer): Path | undefined {
-    const s = this.entries.get(prefix);
+  remove(text: string, peer: RibPeer): Path | undefined {
+    const s = this.entries.get(text);
     if (s === undefined) return undefined;
+    const prefix = text.normalize();
     if (!Array.isArray(s)) {
       if (s.peer !== peer) return undefined;
       this.touch(prefix, s);
@@ -134,20 +137,25 @@ export class LocRib {
     }
   }
 
-  /** Returns the best-path changes since the last flush and forgets them. */
-  flush(): Change[] {
+  /**
+   * Hands every prefix whose best path changed since the last flush to `visit` (no list is built:
+   * at 1M changed prefixes a list of change objects alone was ~50 MB) and forgets them.
+   * Returns the number of changes.
+   */
+  flush(visit: (prefix: string, before: Path | undefined, after: Path | undefined) => void): number {
     const dirty = this.dirty;
-    if (dirty.size === 0) return [];
+    if (dirty.size === 0) return 0;
     this.dirty = new Map();
-    const out: Change[] = [];
+    let n = 0;
     for (const [prefix, before] of dirty) {
       const after = bestOf(this.entries.get(prefix));
       if (before === after) continue;
       if (before) before.peer.bestCount--;
       if (after) after.peer.bestCount++;
-      out.push({ prefix, before, after });
+      n++;
+      visit(prefix, before, after);
     }
-    return out;
+    return n;
   }
 }
 

@@ -28,6 +28,13 @@ export interface RibOptions {
   encoder: UpdateEncoder;
   /** Runs a flush soon; default setImmediate. */
   schedule?: (fn: () => void) => void;
+  /**
+   * Flush at once when this many prefixes are dirty (default 100,000). libuv reads a busy socket up
+   * to 32 times per poll phase, so ten peers sending full tables can deliver 1M prefixes before a
+   * setImmediate runs; without this bound the dirty set, the change list and the update buckets of
+   * one flush grow with the whole table (measured at 10 clients × 100k: 1M dirty prefixes at once).
+   */
+  maxBatch?: number;
 }
 
 export interface LocalRoute {
@@ -54,15 +61,19 @@ export class Rib {
   private nextPeerId = 1;
   private scheduled = false;
   private readonly schedule: (fn: () => void) => void;
+  private readonly maxBatch: number;
   private local = new Map<string, string>(); // prefix → canonical text of the local route
   /** Interned paths, keyed by attribute set id and peer id. */
   private readonly paths = new Map<number, Path>();
   flushes = 0;
+  /** Best-path changes so far (for metrics). */
+  bestChanges = 0;
 
   constructor(readonly opts: RibOptions) {
     this.attrs = new AttrStore(opts.localAsn);
     this.out = new AdjRibOut({ localAsn: opts.localAsn, clusterId: opts.clusterId }, opts.encoder);
     this.schedule = opts.schedule ?? ((fn) => setImmediate(fn));
+    this.maxBatch = opts.maxBatch ?? 100_000;
     this.localPeer = this.makePeer(0, 'local', opts.localAsn, 'local', false);
     this.localPeer.routerId = opts.routerId;
     this.localPeer.routerIdNum = ipv4ToNum(opts.routerId);
@@ -141,7 +152,8 @@ export class Rib {
       const family: Family = mp.afi === 2 ? 'ipv6' : 'ipv4';
       this.announce(peer, family, mp.nlri, u.attrs, mp.nextHops, raw);
     }
-    this.kick();
+    if (this.loc.dirtyCount >= this.maxBatch) this.flush(this.onChanges !== undefined);
+    else this.kick();
   }
 
   private isLoop(attrs: PathAttributes, hasOwnAs: boolean): boolean {
@@ -228,18 +240,28 @@ export class Rib {
     this.scheduled = true;
     this.schedule(() => {
       this.scheduled = false;
-      this.flush();
+      this.flush(this.onChanges !== undefined);
     });
   }
 
-  /** Computes best-path changes, sends them to the update groups, runs initial dumps. */
-  flush(): Change[] {
-    const changes = this.loc.flush();
+  /**
+   * Computes best-path changes, sends them to the update groups, runs initial dumps. The changes
+   * are returned (and given to onChanges) as a list only when `collect` — a route reflector with
+   * nobody listening builds no per-change objects.
+   */
+  flush(collect = true): Change[] {
+    const out: Change[] = [];
     this.flushes++;
-    if (changes.length > 0) this.out.apply(changes);
+    this.out.begin();
+    const n = this.loc.flush((prefix, before, after) => {
+      this.out.change(prefix, before, after);
+      if (collect) out.push({ prefix, before, after });
+    });
+    this.out.end();
+    this.bestChanges += n;
     this.out.dumpJoiners(this.loc);
-    if (changes.length > 0 && this.onChanges) this.onChanges(changes);
-    return changes;
+    if (n > 0 && collect && this.onChanges) this.onChanges(out);
+    return out;
   }
 
   peerList(): RibPeer[] {
