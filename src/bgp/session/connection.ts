@@ -11,16 +11,21 @@
  *  - A decoding error becomes a different event depending on the message it was found in (§6):
  *    Event 22 for an OPEN, 28 for an UPDATE, 21 for the header; getting this wrong sends the peer a
  *    NOTIFICATION it cannot make sense of.
+ *  - TCP-MD5 (RFC 2385): the SYN is signed, so the key must be on the socket before connect();
+ *    Node makes its descriptor inside connect(), so a keyed connection starts from our own
+ *    descriptor (tcp-md5.ts) handed to net.Socket, whose connect() reuses it.
  *  - Restarting the HoldTimer on every UPDATE with clearTimeout/setTimeout costs a timer pair per
  *    message; a running timer moved to a later deadline is only re-armed when it fires.
  */
 import net from 'node:net';
+import { PetrelError } from '../../errors.js';
 import { canonicalIp } from '../../model/ip.js';
 import type { ConnInfo, FsmEvent, FsmState, TimerName } from '../fsm/index.js';
 import {
   BgpError, decodeMessage, encodeMessage, ErrorCode, Framer, KEEPALIVE_BYTES, MsgType, OpenSubcode,
   type BgpMessage, type CodecContext, type NotificationMessage, type OpenMessage,
 } from '../wire/index.js';
+import { closeFd, md5ConnectSocket } from './tcp-md5.js';
 import type { Clock, Logger, SessionMetrics, SessionStats } from './types.js';
 
 const PRE_OPEN_CTX: CodecContext = { fourOctetAs: false, extendedMessage: false };
@@ -128,10 +133,26 @@ export class Connection {
 
   // ---------------------------------------------------------------- sockets
 
-  /** Active open (answered by Event 16 or 18). */
-  connect(opts: net.TcpNetConnectOpts): void {
+  /**
+   * Active open (answered by Event 16 or 18). With a TCP-MD5 password the socket is made and keyed
+   * before connect() (tcp-md5.ts); a failure to do so is a failed connection attempt whose reason
+   * carries the error code (BGP_ERR_TCP_MD5_UNAVAILABLE, BGP_ERR_TCP_MD5_KEY), never the password.
+   */
+  connect(opts: net.TcpNetConnectOpts, password?: string): void {
     this.close();
-    const socket = net.connect(opts);
+    let socket: net.Socket;
+    if (password) {
+      try {
+        socket = md5Socket(opts.host!, password);
+      } catch (e) {
+        const code = e instanceof PetrelError ? e.code : 'BGP_ERR_TCP_MD5_SOCKET';
+        const message = e instanceof Error ? e.message : String(e);
+        this.host.log.error({ peer: this.host.peer, code, err: message }, 'cannot open a TCP-MD5 signed connection');
+        this.host.event(this, { kind: 'TcpConnectionFails', reason: `${code}: ${message}` });
+        return;
+      }
+      socket.connect(opts);
+    } else socket = net.connect(opts);
     this.socket = socket;
     let connected = false;
     socket.once('connect', () => {
@@ -282,6 +303,17 @@ export class Connection {
         this.host.event(this, { kind: 'RouteRefreshMsg', message: msg });
         return;
     }
+  }
+}
+
+/** A net.Socket over a descriptor that already holds the peer's MD5 key; connect() it next. */
+function md5Socket(peer: string, password: string): net.Socket {
+  const fd = md5ConnectSocket(peer, password);
+  try {
+    return new net.Socket({ fd });
+  } catch (e) {
+    closeFd(fd);
+    throw e;
   }
 }
 

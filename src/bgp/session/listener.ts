@@ -4,12 +4,19 @@
  * (no OPEN, no NOTIFICATION: we owe a stranger nothing) and counted in `rejected`; so is one the
  * session refuses (it is Idle, or a connection to that peer is already Established) — counted in
  * `refused`. IPv4-mapped IPv6 addresses are matched as the IPv4 address they carry.
+ *
+ * TCP-MD5 (RFC 2385): setPassword(peer, key) keeps one key per peer address on the listening socket
+ * (set after listen(), kept across it, deleted with setPassword(peer, undefined)); an accepted
+ * connection inherits the keys the listener held at its SYN. Peers without a key connect unsigned
+ * as before. A listener on `::` files an IPv4 peer's key under its IPv4-mapped address; a listener
+ * on an IPv4 address never hears from an IPv6 peer, so that key is kept but not set.
  */
 import { EventEmitter } from 'node:events';
 import net from 'node:net';
 import { PetrelError } from '../../errors.js';
 import { normalizeAddress } from './connection.js';
 import type { Session } from './session.js';
+import { md5KeyBytes, setMd5Key, TcpMd5Error } from './tcp-md5.js';
 
 export class BgpListener extends EventEmitter {
   /** Connections from addresses that are not configured peers, closed at once. */
@@ -19,6 +26,8 @@ export class BgpListener extends EventEmitter {
   /** The last error the listening socket reported after listen() (e.g. EMFILE); it keeps listening. */
   lastError: Error | undefined;
   private server: net.Server | undefined;
+  /** TCP-MD5 keys by canonical peer address. */
+  private readonly md5Keys = new Map<string, string>();
 
   constructor(
     private readonly opts: { address: string; port: number },
@@ -46,6 +55,16 @@ export class BgpListener extends EventEmitter {
         server.on('error', (err) => {
           this.lastError = err;
         });
+        try {
+          for (const [peer, key] of this.md5Keys) this.applyKey(peer, key);
+        } catch (e) {
+          // A host that cannot sign (BGP_ERR_TCP_MD5_UNAVAILABLE, a kernel without TCP_MD5SIG)
+          // must not accept the keyed peers unsigned: no listener at all, and say why.
+          this.server = undefined;
+          server.close();
+          reject(e);
+          return;
+        }
         resolve();
       });
     });
@@ -64,6 +83,33 @@ export class BgpListener extends EventEmitter {
     if (!session.accept(socket)) this.refused++;
   }
 
+  /**
+   * Sets (or, with undefined, deletes) the TCP-MD5 key for connections from `peer`. Before listen()
+   * the key is kept and set by listen(); while listening it is set at once and a failure throws a
+   * TcpMd5Error (BGP_ERR_TCP_MD5_UNAVAILABLE, BGP_ERR_TCP_MD5_KEY) — the key is kept all the same.
+   */
+  setPassword(peer: string, password: string | undefined): void {
+    const a = normalizeAddress(peer);
+    if (password) {
+      md5KeyBytes(password, 'password');
+      this.md5Keys.set(a, password);
+    } else if (!this.md5Keys.delete(a)) return;
+    if (this.server?.listening) this.applyKey(a, password || undefined);
+  }
+
+  /** Peers with a TCP-MD5 key on this listener (addresses only). */
+  get md5Peers(): string[] {
+    return [...this.md5Keys.keys()];
+  }
+
+  private applyKey(peer: string, password: string | undefined): void {
+    const server = this.server!;
+    const a = server.address();
+    const family = a && typeof a === 'object' && a.family === 'IPv6' ? 6 : 4;
+    if (family === 4 && peer.includes(':')) return;
+    setMd5Key(serverFd(server), family, peer, password);
+  }
+
   /** Stops accepting; connections already handed to sessions stay theirs. */
   close(): Promise<void> {
     const server = this.server;
@@ -71,4 +117,11 @@ export class BgpListener extends EventEmitter {
     if (!server) return Promise.resolve();
     return new Promise((resolve) => server.close(() => resolve()));
   }
+}
+
+/** The listening socket's descriptor (libuv's TCP handle exposes it on Linux). */
+function serverFd(server: net.Server): number {
+  const fd = (server as unknown as { _handle?: { fd?: unknown } })._handle?.fd;
+  if (typeof fd !== 'number' || fd < 0) throw new TcpMd5Error('BGP_ERR_TCP_MD5_SOCKET', 'the listening socket has no file descriptor to set TCP-MD5 keys on');
+  return fd;
 }

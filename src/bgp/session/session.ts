@@ -18,7 +18,10 @@
  *  - Two speakers that both connect at once each accept the other's connection. If each adopted the
  *    inbound and aborted its own attempt, both connections would die; so an inbound connection
  *    never replaces an outbound attempt in progress: it races as the secondary and §6.8 decides.
- *  - TCP-MD5 (RFC 2385) is not applied yet: with `password` set we warn and connect unsigned.
+ *  - TCP-MD5 (RFC 2385): with `password` set, our connections are signed (connection.ts, tcp-md5.ts);
+ *    inbound ones are signed only if the BgpListener holds the key too (BgpListener.setPassword),
+ *    which the owner of both (the Speaker) keeps in step. A wrong key never shows as an error: the
+ *    kernel drops the segments and the session just stays in Connect/Active.
  */
 import { EventEmitter } from 'node:events';
 import type net from 'node:net';
@@ -27,6 +30,7 @@ import { bgpIdToNumber, collisionLoser, initialState, peerAsOf, step, validateOp
 import type { FsmAction, FsmConfig, FsmEvent, FsmState } from '../fsm/index.js';
 import { MAX_EXTENDED_MESSAGE_LEN, MAX_MESSAGE_LEN, MsgType, type OpenMessage } from '../wire/index.js';
 import { realClock } from './clock.js';
+import { assertTcpMd5Available, md5KeyBytes, type TcpMd5Error } from './tcp-md5.js';
 import { Connection, normalizeAddress, TYPE_NAME, type ConnectionHost } from './connection.js';
 import {
   noopSessionMetrics,
@@ -130,7 +134,13 @@ export class Session extends EventEmitter {
   /** ManualStart (RFC 4271 Event 1): connect, or wait in Active for a passive peer. */
   start(): void {
     if (this.cfg.password) {
-      this.log.warn({ peer: this.cfg.peerAddress }, 'TCP-MD5 (RFC 2385) is not implemented: the session runs unsigned');
+      // Only that a key is in use is logged, never the key.
+      try {
+        assertTcpMd5Available();
+        this.log.info({ peer: this.cfg.peerAddress, tcpMd5: true }, 'TCP-MD5 (RFC 2385) signatures on');
+      } catch (e) {
+        this.log.error({ peer: this.cfg.peerAddress, code: (e as TcpMd5Error).code, err: (e as Error).message }, 'TCP-MD5 unavailable: the session cannot come up');
+      }
     }
     this.feed(this.primary, { kind: 'ManualStart' });
   }
@@ -223,7 +233,7 @@ export class Session extends EventEmitter {
         const opts: net.TcpNetConnectOpts = { host: this.cfg.peerAddress, port: this.cfg.peerPort ?? 179 };
         if (this.cfg.localAddress) opts.localAddress = this.cfg.localAddress;
         if (this.cfg.localPort) opts.localPort = this.cfg.localPort;
-        c.connect(opts);
+        c.connect(opts, this.cfg.password);
         return;
       }
       case 'disconnect':
@@ -374,4 +384,6 @@ function checkConfig(cfg: SessionConfig): void {
   const h = cfg.holdTime;
   if (!Number.isInteger(h) || h < 0 || h > 65535 || h === 1 || h === 2) throw new ConfigError('holdTime', `${h}: must be 0 or 3..65535 seconds`);
   if (cfg.families.length === 0) throw new ConfigError('families', 'at least one address family is needed');
+  // RFC 2385 §4 leaves the key length open; Linux holds at most 80 bytes.
+  if (cfg.password !== undefined && cfg.password !== '') md5KeyBytes(cfg.password, 'password');
 }

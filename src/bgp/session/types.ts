@@ -26,7 +26,10 @@ export interface SessionConfig {
   holdTime: number; // proposed; 0 = no keepalives/hold timer
   connectRetryTime: number; // seconds, default 120 (tests lower it)
   families: Family[];
-  /** TCP-MD5 (RFC 2385) key, if configured. Not applied yet: the session logs a warning when set. */
+  /**
+   * TCP-MD5 (RFC 2385) key (1..80 bytes of UTF-8), if configured: our connections are signed; the
+   * BgpListener needs the same key (setPassword) for the peer's connections to be accepted.
+   */
   password?: string;
   /** DelayOpen (RFC 4271 §8.1.1), seconds; 0/absent = send OPEN as soon as TCP is up. */
   delayOpenTime?: number;
