@@ -103,3 +103,19 @@ test('the flush runs once per scheduled turn however many UPDATEs arrive', async
   assert.equal(calls, 1);
   assert.equal(rib.flushes, 1);
 });
+
+test('a burst larger than maxBatch is flushed in bounded batches while it arrives', () => {
+  let scheduled = 0;
+  const rib = new Rib({ localAsn: 64512, routerId: '192.0.2.1', encoder: countingEncoder(), schedule: () => void scheduled++, maxBatch: 100 });
+  const a = rib.addPeer({ address: '192.0.2.11', asn: 65001 });
+  const sizes: number[] = [];
+  rib.onChanges = (ch) => sizes.push(ch.length);
+  for (let i = 0; i < 25; i++) {
+    const nlri = Array.from({ length: 10 }, (_, j) => `198.18.${i}.${j * 16}/28`);
+    rib.applyUpdate(a, { type: 'update', withdrawn: [], nlri, attrs: attrs('192.0.2.11', 65001) });
+  }
+  assert.deepEqual(sizes, [100, 100], 'two synchronous flushes of 100 while 250 prefixes arrived');
+  rib.flush();
+  assert.deepEqual(sizes, [100, 100, 50]);
+  assert.equal(rib.size.prefixes, 250);
+});
