@@ -111,6 +111,7 @@ describe('TCP-MD5 sessions between Petrel and BIRD 2', { skip: petrelSkip(), tim
       assert.notEqual(mine.state, 'Established', `petrel ${c.name}`);
       assert.match(mine.state, /^(Idle|Connect|Active)$/, `petrel ${c.name} never got past TCP`);
       const theirs = bird.protocol(c.name);
+      assert.ok(theirs, `bird has protocol ${c.name}`);
       assert.notEqual(theirs.bgpState, 'Established', `bird ${c.name}`);
     }
     // The good sessions stayed up all along.
