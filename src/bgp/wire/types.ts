@@ -139,7 +139,7 @@ export interface OpenMessage {
   capabilities: Capability[];
   /**
    * How capabilities were grouped into optional parameters: true = one capability per optional
-   * parameter (FRR, GoBGP), false = all in one (BIRD). Kept so captured bytes re-encode exactly.
+   * parameter (FRR 8), false = all in one (BIRD 2, GoBGP 3 — see test/fixtures/bgp). Kept so captured bytes re-encode exactly.
    */
   capsInSeparateParams?: boolean;
   /** The optional parameters used the RFC 9072 extended length encoding (kept for exact re-encoding). */
