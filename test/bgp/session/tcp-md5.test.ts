@@ -194,3 +194,33 @@ test('a listener key deleted with setPassword(peer, undefined) lets the unsigned
     await p.close();
   }
 });
+
+test('where libc cannot be reached, a keyed session fails its connects with BGP_ERR_TCP_MD5_UNAVAILABLE and a keyed listener refuses to start', async () => {
+  // A fresh process that claims another platform, so the FFI loader takes its failure path for real.
+  const { spawnSync } = await import('node:child_process');
+  const script = `
+    Object.defineProperty(process, 'platform', { value: 'darwin' });
+    const { Session, BgpListener } = await import(${JSON.stringify(new URL('../../../src/bgp/session/index.ts', import.meta.url).href)});
+    const lines = [];
+    const rec = (obj, msg) => lines.push(JSON.stringify({ ...obj, msg }));
+    const log = { debug: rec, info: rec, warn: rec, error: rec };
+    const s = new Session({ peerAddress: '127.0.0.1', peerPort: 9, peerAsn: 65002, localAsn: 65001, routerId: '192.0.2.1',
+      passive: false, holdTime: 30, connectRetryTime: 1, families: ['ipv4'], password: 'never-shown-9' }, { log });
+    const down = new Promise((r) => s.once('down', r));
+    s.start();
+    const reason = await down;
+    await s.stop();
+    const l = new BgpListener({ address: '127.0.0.1', port: 0 }, () => undefined);
+    l.setPassword('127.0.0.1', 'never-shown-9');
+    const listenErr = await l.listen().then(() => 'listening', (e) => e.code);
+    console.log(JSON.stringify({ reason, listenErr, lines }));
+  `;
+  const r = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { encoding: 'utf8', timeout: 30_000 });
+  assert.equal(r.status, 0, r.stderr);
+  const out = JSON.parse(r.stdout.trim().split('\n').pop()!) as { reason: { code: string; message: string }; listenErr: string; lines: string[] };
+  assert.equal(out.reason.code, 'BGP_TCP_CONNECT_FAILED');
+  assert.match(out.reason.message, /^BGP_ERR_TCP_MD5_UNAVAILABLE: /);
+  assert.equal(out.listenErr, 'BGP_ERR_TCP_MD5_UNAVAILABLE');
+  assert.ok(out.lines.some((l) => l.includes('BGP_ERR_TCP_MD5_UNAVAILABLE')), 'the log names the error code');
+  assert.ok(!r.stdout.includes('never-shown-9') && !r.stderr.includes('never-shown-9'), 'the key appears nowhere');
+});
