@@ -8,7 +8,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { NetnsLab, isRoot, waitFor } from '../../src/lab/netns.js';
 import {
-  daemonsInstalled, lan, startBird, startExabgp, startFrr, startGobgp, startRawPeer,
+  captureBgp, daemonsInstalled, lan, startBird, startExabgp, startFrr, startGobgp, startRawPeer,
   waitEstablished, waitNoRoute, waitRoute, type BirdDaemon, type LanNode,
 } from '../helpers/daemons.js';
 
@@ -94,5 +94,24 @@ describe('daemon launchers', { skip, timeout: 120_000 }, () => {
     await waitFor('BIRD to report the missing attribute', () => /Missing mandatory ORIGIN/i.test(bird.log()), 10_000);
     assert.ok(!bird.routes('ipv4').some((x) => x.prefix === '203.0.113.32/27'));
     assert.equal(bird.protocol('raw')?.bgpState, 'Established');
+  });
+
+  it('the wire capture finds the NOTIFICATION 2/2 BIRD sends to a peer whose AS it does not expect, over IPv4 and IPv6', async () => {
+    const lab2 = new NetnsLab();
+    try {
+      const m = lan(lab2, ['a', 'b']);
+      const cap = await captureBgp(lab2, m.b.ns);
+      await Promise.all([
+        startBird(lab2, m.a.ns, { routerId: m.a.v4, asn: 64512, peers: [{ name: 'b4', address: m.b.v4, asn: 64999 }, { name: 'b6', address: m.b.v6, asn: 64999 }] }, { name: 'a' }),
+        startBird(lab2, m.b.ns, { routerId: m.b.v4, asn: 64513, peers: [{ name: 'a4', address: m.a.v4, asn: 64512 }, { name: 'a6', address: m.a.v6, asn: 64512 }] }, { name: 'b' }),
+      ]);
+      const seen = await waitFor('2/2 from a to b on both sessions', () => {
+        const xs = cap.notifications().filter((x) => x.code === 2 && x.subcode === 2 && x.dst !== m.a.v4 && x.dst !== m.a.v6);
+        return new Set(xs.map((x) => x.src)).size === 2 ? xs : undefined;
+      }, 20_000, 200);
+      assert.deepEqual(new Set(seen.map((x) => `${x.src}>${x.dst}`)), new Set([`${m.a.v4}>${m.b.v4}`, `${m.a.v6}>${m.b.v6}`]));
+    } finally {
+      await lab2.destroy();
+    }
   });
 });

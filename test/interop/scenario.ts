@@ -17,9 +17,9 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { NetnsLab, isRoot, waitFor } from '../../src/lab/netns.js';
 import {
-  birdConfig, daemonsInstalled, lan, petrelSpeakerAvailable, startBird, startFrr, startGobgp, startPetrel,
+  birdConfig, captureBgp, daemonsInstalled, lan, petrelSpeakerAvailable, startBird, startFrr, startGobgp, startPetrel,
   waitEstablished, waitNoRoute, waitRoute,
-  type BirdDaemon, type Daemon, type DaemonSpec, type FrrDaemon, type GobgpDaemon, type LanNode, type PetrelDaemon,
+  type BgpCapture, type BirdDaemon, type Daemon, type DaemonSpec, type FrrDaemon, type GobgpDaemon, type LanNode, type PetrelDaemon,
 } from '../helpers/daemons.js';
 
 export type DaemonKind = 'bird' | 'gobgp' | 'frr';
@@ -72,11 +72,15 @@ export function daemonSuite(kind: DaemonKind): void {
     let dE: Daemon;
     let dW: Daemon;
     let specI: DaemonSpec;
+    let capW: BgpCapture;
+    let capE: BgpCapture;
     const all = () => [petrel, dI, dE, dW];
 
     before(async () => {
       lab = new NetnsLab();
       n = lan(lab, ['p', 'i', 'e', 'w']);
+      // What Petrel sends to W and E, read off the wire: proof that does not depend on the daemon.
+      [capW, capE] = await Promise.all([captureBgp(lab, n.w.ns), captureBgp(lab, n.e.ns)]);
       const peerSpecs = (x: LanNode) => [
         { name: 'p4', address: n.p.v4, asn: PETREL_AS, localAddress: x.v4 },
         { name: 'p6', address: n.p.v6, asn: PETREL_AS, localAddress: x.v6 },
@@ -183,6 +187,11 @@ export function daemonSuite(kind: DaemonKind): void {
         return ok ? text : undefined;
       }, 30_000, 300);
       assert.ok(seen);
+      const onWire = await waitFor('the NOTIFICATION from Petrel on the wire', () => {
+        const xs = capW.notifications().filter((x) => x.src === n.p.v4 && x.dst === n.w.v4);
+        return xs.length > 0 ? xs : undefined;
+      }, 5_000, 100);
+      assert.deepEqual(onWire.map((x) => [x.code, x.subcode]), onWire.map(() => [2, 2]));
       const w = petrel.peers().find((p) => p.address === n.w.v4);
       assert.notEqual(w?.state, 'Established');
       assert.match(w?.lastError ?? '', /peer as|2\/2|bad/i);
@@ -215,6 +224,10 @@ export function daemonSuite(kind: DaemonKind): void {
       const text = dE.peers().find((x) => x.address === n.p.v4)?.lastError ?? '';
       assert.match(text, kind === 'gobgp' ? /NOTIFICATIONs received: [1-9]/ : /shutdown|cease/i);
       await waitNoRoute(dE, '203.0.113.0/24', 10_000);
+      // Cease (6) / Administrative Shutdown (2), RFC 4486 §4, on both sessions.
+      await capE.stop();
+      const cease = capE.notifications().filter((x) => x.src === n.p.v4 || x.src === n.p.v6);
+      assert.deepEqual(new Set(cease.map((x) => `${x.src} ${x.code}/${x.subcode}`)), new Set([`${n.p.v4} 6/2`, `${n.p.v6} 6/2`]));
     }));
   });
 }

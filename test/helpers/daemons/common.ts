@@ -8,6 +8,7 @@ import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:f
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { waitFor, type LabProcess, type NetnsLab } from '../../../src/lab/netns.js';
+import { canonicalIp } from '../../../src/model/ip.js';
 
 export type Family = 'ipv4' | 'ipv6';
 
@@ -196,4 +197,70 @@ export function daemonsInstalled(): { ok: boolean; missing: string[] } {
   const need = ['/usr/sbin/bird', '/usr/sbin/birdc', '/usr/bin/gobgpd', '/usr/bin/gobgp', '/usr/lib/frr/bgpd', '/usr/bin/vtysh', '/usr/sbin/exabgp'];
   const missing = need.filter((p) => !existsSync(p));
   return { ok: missing.length === 0, missing };
+}
+
+/** A BGP NOTIFICATION seen on the wire. */
+export interface WireNotification { src: string; dst: string; code: number; subcode: number }
+
+export interface BgpCapture {
+  /** Stops tcpdump (by PID) so the file is complete. */
+  stop(): Promise<void>;
+  /** NOTIFICATIONs in the capture so far (tcpdump -U writes each packet as it comes). */
+  notifications(): WireNotification[];
+}
+
+/**
+ * Captures BGP (TCP port 179) on `iface` in `ns` with tcpdump, and finds NOTIFICATIONs in the pcap
+ * itself — daemon-independent proof of what was sent, for daemons that do not report it (GoBGP).
+ * The pcap reader handles Ethernet + IPv4/IPv6 + TCP, one BGP message or more per segment.
+ */
+export async function captureBgp(lab: NetnsLab, ns: string, iface = 'eth0'): Promise<BgpCapture> {
+  const dir = makeDir(lab, 'pcap');
+  const file = join(dir, 'bgp.pcap');
+  const proc = lab.spawn('tcpdump', ns, 'tcpdump', ['-i', iface, '--immediate-mode', '-U', '-n', '-Z', 'root', '-s', '0', '-w', file, 'tcp port 179']);
+  await waitFor('tcpdump to start', () => existsSync(file) || /listening on/.test(proc.output()), 10_000, 50);
+  return {
+    stop: () => lab.stop(proc, 2000),
+    notifications: () => (existsSync(file) ? pcapNotifications(readFileSync(file)) : []),
+  };
+}
+
+function ipText(b: Buffer, off: number, v6: boolean): string {
+  if (!v6) return `${b[off]}.${b[off + 1]}.${b[off + 2]}.${b[off + 3]}`;
+  const groups: string[] = [];
+  for (let i = 0; i < 16; i += 2) groups.push(b.readUInt16BE(off + i).toString(16));
+  return canonicalIp(groups.join(':'));
+}
+
+export function pcapNotifications(buf: Buffer): WireNotification[] {
+  const out: WireNotification[] = [];
+  if (buf.length < 24) return out;
+  const le = buf.readUInt32LE(0) === 0xa1b2c3d4 || buf.readUInt32LE(0) === 0xa1b23c4d;
+  const u32 = (o: number) => (le ? buf.readUInt32LE(o) : buf.readUInt32BE(o));
+  if (u32(20) !== 1) return out; // Ethernet only (veth)
+  for (let off = 24; off + 16 <= buf.length;) {
+    const caplen = u32(off + 8);
+    const pkt = buf.subarray(off + 16, off + 16 + caplen);
+    off += 16 + caplen;
+    if (pkt.length < 14) continue;
+    const type = pkt.readUInt16BE(12);
+    const ip = 14;
+    let v6 = false;
+    let tcp: number;
+    if (type === 0x0800 && pkt[ip + 9] === 6) tcp = ip + (pkt[ip] & 0x0f) * 4;
+    else if (type === 0x86dd && pkt[ip + 6] === 6) { v6 = true; tcp = ip + 40; } else continue;
+    if (tcp + 20 > pkt.length) continue;
+    const payload = tcp + (pkt[tcp + 12] >> 4) * 4;
+    const src = ipText(pkt, v6 ? ip + 8 : ip + 12, v6);
+    const dst = ipText(pkt, v6 ? ip + 24 : ip + 16, v6);
+    // Walk the BGP messages in the segment (RFC 4271 §4.1: 16-byte marker, length, type).
+    for (let m = payload; m + 19 <= pkt.length;) {
+      if (!pkt.subarray(m, m + 16).every((x) => x === 0xff)) break;
+      const len = pkt.readUInt16BE(m + 16);
+      if (len < 19) break;
+      if (pkt[m + 18] === 3 && m + 21 <= pkt.length) out.push({ src, dst, code: pkt[m + 19], subcode: pkt[m + 20] });
+      m += len;
+    }
+  }
+  return out;
 }
