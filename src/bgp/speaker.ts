@@ -10,11 +10,13 @@
  * 'bestChanged' listeners. A peer reaching Established joins its update group after an initial dump
  * and End-of-RIB; leaving Established withdraws its paths.
  *
- * Next hop self: for IPv4 it is our end of the TCP connection when that is IPv4, else the peer's
- * `ipv4NextHop` or the router id; for IPv6 it is our end when IPv6, else `ipv6NextHop`, else the
- * IPv4-mapped form of our IPv4 end (what GoBGP does for IPv6 over an IPv4 session).
+ * Next hop self, per family: the configured `ipv4NextHop`/`ipv6NextHop` if any; else our end of the
+ * TCP connection when it is of that family; else an address of that family on the interface that
+ * holds our end (what BIRD does; IPv6: global scope); else the router id (IPv4) or the IPv4-mapped
+ * form of our IPv4 end (IPv6, what GoBGP does).
  */
 import { EventEmitter } from 'node:events';
+import { networkInterfaces } from 'node:os';
 import { canonicalIp, familyOfIp, type Family } from '../model/ip.js';
 import { Rib, type LocalRoute } from './rib/index.js';
 import { toBestRoute } from './rib/views.js';
@@ -96,6 +98,8 @@ export interface SpeakerDeps {
   metrics?: SpeakerMetrics;
   /** The codec's encoder; tests wrap it to count calls. */
   encoder?: UpdateEncoder;
+  /** Finds our address of the other family beside `local` (default: the host's interfaces). */
+  interfaceAddress?: (local: string, family: Family) => string | undefined;
 }
 
 export interface PeerStatus {
@@ -143,6 +147,28 @@ interface PeerEntry {
 export interface SpeakerEvents {
   bestChanged: [deltas: RouteDelta[]];
   peerState: [address: string, from: string, to: string];
+}
+
+/**
+ * An address of `family` on the interface that holds `local` (global scope for IPv6), as BIRD picks
+ * a next hop of the other family for a session. Undefined when there is none.
+ */
+export function interfaceAddress(local: string, family: Family): string | undefined {
+  const want = family === 'ipv4' ? 'IPv4' : 'IPv6';
+  for (const addrs of Object.values(networkInterfaces())) {
+    if (!addrs || !addrs.some((a) => a.address === local || (a.family === 'IPv6' && safeCanonical(a.address) === local))) continue;
+    const hit = addrs.find((a) => a.family === want && !a.internal && !(want === 'IPv6' && (a.address.startsWith('fe80:') || a.scopeid)));
+    if (hit) return canonicalIp(hit.address);
+  }
+  return undefined;
+}
+
+function safeCanonical(a: string): string {
+  try {
+    return canonicalIp(a);
+  } catch {
+    return a;
+  }
 }
 
 /** A down reason for `petrel status` INFO: the NOTIFICATION's name and shutdown text when there was one. */
@@ -365,9 +391,11 @@ export class Speaker extends EventEmitter<SpeakerEvents> {
     let local = n.localAddress;
     if (local.startsWith('::ffff:') && local.includes('.')) local = local.slice(7);
     const localFamily = familyOfIp(local);
-    const v4 = p.ipv4NextHop ?? this.opts.ipv4NextHop ?? (localFamily === 'ipv4' ? local : this.opts.routerId);
+    const sibling = (family: Family) => (this.deps.interfaceAddress ?? interfaceAddress)(local, family);
+    const v4 =
+      p.ipv4NextHop ?? this.opts.ipv4NextHop ?? (localFamily === 'ipv4' ? local : (sibling('ipv4') ?? this.opts.routerId));
     let v6: string | undefined = p.ipv6NextHop ?? this.opts.ipv6NextHop;
-    if (!v6) v6 = localFamily === 'ipv6' ? canonicalIp(local) : canonicalIp(`::ffff:${local}`);
+    if (!v6) v6 = localFamily === 'ipv6' ? canonicalIp(local) : (sibling('ipv6') ?? canonicalIp(`::ffff:${local}`));
     return { ipv4: v4, ipv6: [v6] };
   }
 

@@ -1,6 +1,6 @@
 // Three `petrel speaker` processes (the built dist/cli.js) in network namespaces on one L2 segment:
 // a route reflector and two clients, one peering over IPv4 and one over IPv6, each carrying IPv4 and
-// IPv6 routes. Checked through `petrel routes --json` and `petrel status --json` run in each
+// IPv6 routes, next hops of the other family found on the session's interface. Checked through `petrel routes --json` and `petrel status --json` run in each
 // namespace: reflection with ORIGINATOR_ID/CLUSTER_LIST and unchanged next hops, then a client's
 // SIGTERM (Cease, exit 0) withdrawing its routes everywhere.
 import { test } from 'node:test';
@@ -43,12 +43,12 @@ test('a route reflector and two clients exchange IPv4 and IPv6 routes as three p
         '  - { address: "2001:db8:100::12", asn: 64512, rrClient: true, passive: true }',
       ]),
       c1: conf('c1', [
-        'routerId: 198.51.100.11', 'ipv6NextHop: "2001:db8:100::11"',
+        'routerId: 198.51.100.11',
         'peers: [{ address: 198.51.100.1, asn: 64512 }]',
         'originate: [198.18.1.0/24, "2001:db8:1::/48"]',
       ]),
       c2: conf('c2', [
-        'routerId: 198.51.100.12', 'ipv4NextHop: 198.51.100.12',
+        'routerId: 198.51.100.21',
         'peers: [{ address: "2001:db8:100::1", asn: 64512 }]',
         'originate: [198.18.2.0/24, "2001:db8:2::/48"]',
       ]),
@@ -71,6 +71,8 @@ test('a route reflector and two clients exchange IPv4 and IPv6 routes as three p
     assert.deepEqual(a.clusterList, ['203.0.113.1']);
     assert.deepEqual(a.asPath, []);
     assert.equal(a.peer, '2001:db8:100::1');
+    // c1 talks IPv4 to the RR, c2 IPv6: each takes its next hop of the other family from the
+    // interface that holds its end of the session (c2's router id is deliberately not an address).
     assert.equal(best('c2', '2001:db8:1::/48')!.nextHop, '2001:db8:100::11');
     assert.equal(best('c1', '198.18.2.0/24')!.nextHop, '198.51.100.12');
     assert.equal(best('c1', '2001:db8:2::/48')!.nextHop, '2001:db8:100::12', 'c2 talks IPv6: its own address');
