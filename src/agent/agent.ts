@@ -220,6 +220,9 @@ export class Agent extends EventEmitter<{ converged: [] }> {
       { log: this.deps.log, ...(this.deps.speakerMetrics ? { metrics: this.deps.speakerMetrics } : {}) },
     );
     speaker.on('bestChanged', (deltas) => {
+      // Stopping closes every session, which withdraws every learned route: those withdrawals must
+      // not reach the kernel (routes stay for graceful restart; `petrel cleanup` removes them).
+      if (this.stopped) return;
       const t0 = performance.now();
       for (const d of deltas) {
         if (d.after) this.best.set(d.prefix, d.after);
@@ -304,6 +307,7 @@ export class Agent extends EventEmitter<{ converged: [] }> {
   /** Stops watching and closes BGP sessions (Cease). Kernel routes stay (graceful restart relies on it). */
   async stop(reason = 'petrel agent shutting down'): Promise<void> {
     this.stopped = true;
+    this.speaker?.removeAllListeners('bestChanged');
     await Promise.allSettled([this.cluster.stop(), this.speaker?.stop(reason), this.applying]);
     await this.dataplane?.stop();
   }
