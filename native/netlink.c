@@ -240,6 +240,7 @@ typedef struct {
   napi_env env;
   napi_ref callback;
   int active;
+  int errors; /* consecutive error wake-ups; restarts stop after 1000 (a socket that only errs) */
 } poller_t;
 
 static void on_closed(uv_handle_t *h) { free(h->data); }
@@ -247,6 +248,15 @@ static void on_closed(uv_handle_t *h) { free(h->data); }
 static void on_readable(uv_poll_t *h, int status, int events) {
   poller_t *p = (poller_t *)h->data;
   napi_env env = p->env;
+  /* libuv stops a poll handle when epoll reports POLLERR — which is how a netlink receive-buffer
+   * overflow (ENOBUFS in sk_err) shows up. Restart it: the JS side reads, sees -ENOBUFS (which
+   * clears the error) and resynchronises. Without this, events silently stopped after the first
+   * overflow. */
+  if (status < 0 && p->active) {
+    if (++p->errors <= 1000) uv_poll_start(&p->handle, UV_READABLE, on_readable);
+  } else {
+    p->errors = 0;
+  }
   napi_handle_scope scope;
   if (napi_open_handle_scope(env, &scope) != napi_ok) return;
   napi_value cb, global, result;
@@ -294,6 +304,8 @@ static napi_value js_poll(napi_env env, napi_callback_info info) {
     return make_int(env, rc);
   }
   p->active = 1;
+  /* A netlink socket alone does not keep the process alive: pending requests hold their own timers. */
+  uv_unref((uv_handle_t *)&p->handle);
   napi_value ext;
   CHECK(napi_create_external(env, p, poller_finalize, NULL, &ext));
   return ext;

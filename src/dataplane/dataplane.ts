@@ -55,6 +55,8 @@ export interface DataplaneOptions {
   debounceMs?: number;
   log?: Logger;
   metrics?: DataplaneMetrics;
+  /** Receive buffer of the event socket in bytes (default 64 MiB); an overflow forces a full resync. */
+  monitorRcvbuf?: number;
   /** Injected kernel (tests); default: rtnetlink in `netns`. */
   kernel?: KernelPort;
   nft?: NftRunner;
@@ -132,11 +134,13 @@ class NodeDataplane implements Dataplane {
   private tunnelSettings: TunnelSettings = {};
   private needResync: 'start' | 'periodic' | 'overflow' | 'error' | undefined = 'start';
   private neighDirty = true;
+  private linksDirty = false;
   private neighConfirmed = false;
   private routesDirty = true;
   private running = false;
   private chain: Promise<unknown> = Promise.resolve();
   private timer?: NodeJS.Timeout;
+  private timerDue = 0;
   private resyncTimer?: NodeJS.Timeout;
   private natTimer?: NodeJS.Timeout;
   private last?: { at: string; ms: number; ok: boolean };
@@ -154,7 +158,7 @@ class NodeDataplane implements Dataplane {
     this.log = opts.log ?? silentLogger;
     this.metrics = opts.metrics ?? noopMetrics;
     this.vxlanName = opts.vxlanDevice ?? DEFAULT_VXLAN_DEVICE;
-    this.port = opts.kernel ?? new RtnlKernel({ netns: opts.netns });
+    this.port = opts.kernel ?? new RtnlKernel({ netns: opts.netns, monitorRcvbuf: opts.monitorRcvbuf });
     this.checkNamespace();
     this.routes = new RouteTable(this.port, { protocol: this.protocol, table: opts.table ?? 254, graceMs: opts.graceMs ?? 10_000, log: this.log, metrics: this.metrics });
     this.tunnels = new Tunnels(this.port, this.log, this.metrics);
@@ -179,11 +183,18 @@ class NodeDataplane implements Dataplane {
 
   /** Debounced pass after a change, only while running (callers that are not running call apply()). */
   private schedule(delay = this.opts.debounceMs ?? 20): void {
-    if (!this.running || this.timer) return;
+    if (!this.running) return;
+    const due = Date.now() + delay;
+    if (this.timer) {
+      if (this.timerDue <= due) return;
+      clearTimeout(this.timer); // an event must not wait behind a slower retry timer
+    }
+    this.timerDue = due;
     this.timer = setTimeout(() => {
       this.timer = undefined;
       this.apply().catch((e) => this.log.error({ err: (e as Error).message }, 'apply failed'));
     }, delay);
+    this.timer.unref();
   }
 
   private uplink(): KernelLink | undefined {
@@ -235,7 +246,12 @@ class NodeDataplane implements Dataplane {
 
   private async loadLinks(): Promise<void> {
     const links = await this.port.dumpLinks();
-    this.links = new Map(links.map((l) => [l.name, l]));
+    const next = new Map(links.map((l) => [l.name, l]));
+    for (const [name, old] of this.links) {
+      if (next.get(name)?.index !== old.index) this.routes.linkGone(name, old.index);
+    }
+    this.links = next;
+    this.linksDirty = false;
     if (!this.opts.uplink && this.opts.nodeAddress) {
       const addrs = await this.port.dumpAddrs();
       const a = addrs.find((x) => x.address === this.opts.nodeAddress);
@@ -266,6 +282,7 @@ class NodeDataplane implements Dataplane {
         this.nat.markDirty();
         this.log.debug({ reason, routes: n, links: this.links.size }, 'resync');
       }
+      if (this.linksDirty) await this.loadLinks();
       const ipip = this.ipipWanted();
       const vxlan = this.vxlanWanted();
       if (this.tunnelSettings.vxlan && !vxlan) report.issues.push({ code: 'DP_ERR_NO_UPLINK', message: 'VXLAN needs the uplink and nodeAddress: set uplink/nodeAddress' });
@@ -357,19 +374,10 @@ class NodeDataplane implements Dataplane {
     this.running = true;
     this.port.watch(this.protocol, {
       route: (kind, r) => { this.routes.onRouteEvent(kind, r); if (this.routes.isDirty()) this.schedule(); },
-      link: (kind, l) => {
-        const had = this.links.get(l.name);
-        if (kind === 'del') {
-          if (had && had.index === l.index) { this.links.delete(l.name); this.routes.linkGone(l.name, l.index); }
-        } else {
-          if (had && had.index !== l.index) this.routes.linkGone(had.name, had.index);
-          for (const [n, x] of this.links) if (x.index === l.index && n !== l.name) this.links.delete(n); // renamed
-          this.links.set(l.name, l);
-          this.routes.markDirty();
-        }
-        this.neighDirty = true;
-        this.schedule();
-      },
+      // Link events only say "links changed": the next pass re-reads them with a dump. Applying
+      // them one by one raced our own deletes and re-creates (a stale RTM_NEWLINK for a device we had
+      // just replaced made us replace it again).
+      link: () => { this.linksDirty = true; this.routes.markDirty(); this.neighDirty = true; this.schedule(); },
       neigh: (_kind, n) => {
         const dev = this.links.get(this.vxlanName);
         if (dev && n.ifindex === dev.index && (n.state & NUD_PERMANENT || _kind === 'del')) { this.neighDirty = true; this.schedule(); }
@@ -378,9 +386,10 @@ class NodeDataplane implements Dataplane {
       overflow: () => { this.needResync = 'overflow'; this.schedule(); },
     });
     const resyncMs = this.opts.resyncIntervalMs ?? 90_000;
-    this.resyncTimer = setInterval(() => { this.needResync ??= 'periodic'; this.schedule(0); }, resyncMs);
+    // Timers do not keep the process alive on their own (the agent's servers do).
+    this.resyncTimer = setInterval(() => { this.needResync ??= 'periodic'; this.schedule(0); }, resyncMs).unref();
     const natMs = this.opts.natCheckIntervalMs ?? 10_000;
-    this.natTimer = setInterval(() => { this.nat.markDirty(); this.schedule(0); }, natMs);
+    this.natTimer = setInterval(() => { this.nat.markDirty(); this.schedule(0); }, natMs).unref();
     this.needResync = 'start';
     return this.apply();
   }

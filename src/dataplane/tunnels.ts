@@ -141,13 +141,17 @@ export class Tunnels {
       ops.push({ op: 'addr-delete', addr: a });
     }
     if (want && !found) {
-      this.repaired(`addr:${dev}`, 'addr');
       ops.push({ op: 'addr-add', addr: { index, address: want, prefixLen: wantLen } satisfies KernelAddr });
     }
-    if (want) this.confirmed.add(`addr:${dev}`); else this.confirmed.delete(`addr:${dev}`);
-    if (!ops.length) return;
+    if (!ops.length) {
+      if (want) this.confirmed.add(`addr:${dev}`); else this.confirmed.delete(`addr:${dev}`);
+      return;
+    }
     const errs = await this.port.write(ops);
     errs.forEach((e) => { if (e) issues.push({ code: e.code, errno: e.errno, message: e.message }); });
+    if (errs.some(Boolean)) return; // retried on the next pass; nothing counted
+    if (want && !found) this.repaired(`addr:${dev}`, 'addr'); // counts only if it was confirmed before
+    if (want) this.confirmed.add(`addr:${dev}`); else this.confirmed.delete(`addr:${dev}`);
     this.log.info({ dev, address: want }, want && !found ? 'install' : 'delete');
   }
 }

@@ -48,7 +48,8 @@ export function buildLab(tag: string, dpOpts: { resyncIntervalMs?: number; natCh
       const ifName = hostVethName('default', `pod${n.idx}`);
       const ip = `198.18.${n.idx}.2`;
       const podNs = net.addPod({ namespace: 'default', name: `pod${n.idx}`, node: n.name, ip, hostIfName: ifName });
-      const dp = createDataplane({ netns: ns, uplink: 'eth0', nodeAddress: n.address, nodeName: n.name, protocol: PROTO, debounceMs: 5, graceMs: 2000, ...dpOpts });
+      const log = process.env.PETREL_TEST_LOG ? consoleLogger(n.name) : undefined;
+      const dp = createDataplane({ log, netns: ns, uplink: 'eth0', nodeAddress: n.address, nodeName: n.name, protocol: PROTO, debounceMs: 5, graceMs: 2000, ...dpOpts });
       nodes.push({ name: n.name, ns, address: n.address, block: `198.18.${n.idx}.0/26`, vtep: `198.18.${n.idx}.1`, pod: { ns: podNs, ip, ifName }, dp });
     }
     const ext = net.addHost({ name: 'ext', segment: 'b', address: '198.51.100.50' });
@@ -67,6 +68,12 @@ export function buildLab(tag: string, dpOpts: { resyncIntervalMs?: number; natCh
 }
 
 /** Remote blocks of `self` toward every other node: `mode(self, other)` picks direct/ipip/vxlan. */
+/** PETREL_TEST_LOG=1: every dataplane log line on stderr, prefixed with the node (debugging aid). */
+function consoleLogger(node: string) {
+  const out = (lvl: string) => (o: object, m?: string) => console.error(`# ${node} ${lvl} ${m ?? ''} ${JSON.stringify(o)}`);
+  return { debug: out('debug'), info: out('info'), warn: out('warn'), error: out('error') };
+}
+
 export function remoteBlocksFor(self: LabNode, all: LabNode[], mode: (a: LabNode, b: LabNode) => ReachMode): RemoteBlockRoute[] {
   return all.filter((o) => o !== self).map((o) => {
     const m = mode(self, o);

@@ -60,7 +60,8 @@ export function encodeOp(w: Writer, o: KernelOp, seq: number, ack = false): void
 export class RtnlKernel implements KernelPort {
   readonly nsInode: number;
   private readonly native: NativeNetlink;
-  private readonly req: NlSocket;
+  private req: NlSocket;
+  private reqClosed = false;
   private mon: NlSocket | undefined;
   private nft: NlSocket | undefined;
   private readonly nsPath: string | undefined;
@@ -79,7 +80,7 @@ export class RtnlKernel implements KernelPort {
       for (let attempt = 0; ; attempt++) {
         const mark = out.length;
         try {
-          await this.req.dump(type, fam, (_t, buf, off, len) => {
+          await this.request().dump(type, fam, (_t, buf, off, len) => {
             if (filter && !filter(buf, off)) return;
             const v = parse(buf, off, len);
             if (v !== undefined) out.push(v);
@@ -92,6 +93,15 @@ export class RtnlKernel implements KernelPort {
       }
     }
     return out;
+  }
+
+  /** The request socket, reopened if close() was called (cleanup after stop). */
+  private request(): NlSocket {
+    if (this.reqClosed) {
+      this.req = new NlSocket(this.native, { protocol: C.NETLINK_ROUTE, rcvbuf: 32 << 20, nsPath: this.nsPath, timeoutMs: this.opts.timeoutMs });
+      this.reqClosed = false;
+    }
+    return this.req;
   }
 
   dumpRoutes(protocol: number): Promise<KernelRoute[]> {
@@ -115,7 +125,7 @@ export class RtnlKernel implements KernelPort {
   async write(ops: readonly KernelOp[]): Promise<Array<NetlinkError | undefined>> {
     const out: Array<NetlinkError | undefined> = new Array(ops.length).fill(undefined);
     if (ops.length === 0) return out;
-    const errs = await this.req.transact(ops.length, (w, i, seq) => encodeOp(w, ops[i], seq), `batch of ${ops.length}`);
+    const errs = await this.request().transact(ops.length, (w, i, seq) => encodeOp(w, ops[i], seq), `batch of ${ops.length}`);
     for (const [i, errno] of errs) out[i] = new NetlinkError(errno, describeOp(ops[i]));
     return out;
   }
@@ -154,6 +164,7 @@ export class RtnlKernel implements KernelPort {
 
   close(): void {
     this.req.close();
+    this.reqClosed = true;
     this.mon?.close();
     this.nft?.close();
     this.mon = undefined;
