@@ -212,6 +212,7 @@ export class Informer<T extends KubeObject> {
     this.stats.lists++;
     let restarts = 0;
     for (;;) {
+      if (this.stopped) return;
       this.abort = new AbortController();
       const items: T[] = [];
       let rv = '';
@@ -274,6 +275,8 @@ export class Informer<T extends KubeObject> {
       clearTimeout(timer);
       timer = setTimeout(() => { idle = true; ac.abort(); }, this.o.idleTimeoutMs);
     };
+    // stop() may have run between the LIST and here, aborting the LIST's controller, not this one.
+    if (this.stopped) return { outcome: 'stopped', progressed };
     const timeoutSeconds = Math.floor(this.o.minWatchTimeoutS * (1 + this.o.random()));
     this.stats.watches++;
     arm();
@@ -285,6 +288,7 @@ export class Informer<T extends KubeObject> {
       try {
         for (;;) {
           const { value, done } = await reader.read();
+          if (this.stopped) return { outcome: 'stopped', progressed };
           if (done) break;
           arm();
           buf += decoder.decode(value, { stream: true });

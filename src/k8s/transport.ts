@@ -124,6 +124,7 @@ export class Transport {
   };
 
   async close(): Promise<void> {
-    await this.agent.close().catch(() => undefined);
+    // destroy, not close: close() waits for open watches to finish, which they never do by themselves.
+    await this.agent.destroy().catch(() => undefined);
   }
 }

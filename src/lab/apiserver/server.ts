@@ -85,6 +85,8 @@ export class TestApiServer {
   private readonly watches = new Set<WatchConn>();
   /** How watch events are written (see watch()); tests change it to exercise client line splitting. */
   watchWrites: { pieceBytes?: number; batch?: boolean } = {};
+  /** The last 2000 requests as "METHOD path?query", for tests that check what a client asked for. */
+  readonly requestLog: string[] = [];
   /** Counters, for tests that need to know a fault was actually hit. */
   readonly stats = { requests: 0, watches: 0, lists: 0, unauthorized: 0, injected: 0 };
 
@@ -98,6 +100,9 @@ export class TestApiServer {
       this.store.create('/v1/namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns }, spec: { finalizers: ['kubernetes'] }, status: { phase: 'Active' } });
     }
   }
+
+  /** Watches open right now (tests wait for a client's watch before injecting a fault into it). */
+  get openWatches(): number { return this.watches.size; }
 
   get url(): string {
     const host = this.opts.host ?? '127.0.0.1';
@@ -204,6 +209,8 @@ export class TestApiServer {
     this.stats.requests++;
     try {
       const url = new URL(req.url ?? '/', 'http://x');
+      this.requestLog.push(`${req.method} ${url.pathname}${url.search}`);
+      if (this.requestLog.length > 2000) this.requestLog.splice(0, this.requestLog.length - 2000);
       const injected = this.faults.take(`${req.method} ${url.pathname}${url.search}`);
       if (injected !== undefined) {
         this.stats.injected++;
