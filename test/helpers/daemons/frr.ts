@@ -64,6 +64,7 @@ export async function startFrr(lab: NetnsLab, ns: string, conf: string | (Daemon
   writeFileSync(confPath, typeof conf === 'string' ? conf : frrConfig({ ...conf, hostname: conf.hostname ?? inst }));
   const runDir = `/var/run/frr/${inst}`;
   mkdirSync(runDir, { recursive: true });
+  runDirs.add(runDir);
   const frr = frrIds();
   chownSync(runDir, frr.uid, frr.gid);
   chownSync(dir, frr.uid, frr.gid);
@@ -94,6 +95,13 @@ export async function startFrr(lab: NetnsLab, ns: string, conf: string | (Daemon
     })),
   };
 }
+
+// Each instance's /var/run/frr/NAME goes when the process exits (lab.destroy() kills bgpd, but
+// does not know about this directory).
+const runDirs = new Set<string>();
+process.once('exit', () => {
+  for (const d of runDirs) { try { rmSync(d, { recursive: true, force: true }); } catch { /* best effort */ } }
+});
 
 function frrIds(): { uid: number; gid: number } {
   const line = readFileSync('/etc/passwd', 'utf8').split('\n').find((l) => l.startsWith('frr:'));
