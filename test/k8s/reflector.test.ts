@@ -235,7 +235,7 @@ test('a rotated token is re-read after the 401 and the watch goes on', async () 
 test('a handler added after sync first receives an add for every cached object', async () => {
   await withInformer(async (_h, inf) => {
     const seen: string[] = [];
-    inf.addHandlers({ add: (o) => seen.push(o.metadata.name) });
+    inf.addHandlers({ add: (o) => seen.push(String(o.metadata?.name)) });
     assert.deepEqual(seen.sort(), ['node-0', 'node-1', 'node-2']);
   });
 });

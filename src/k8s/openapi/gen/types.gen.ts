@@ -4,6 +4,9 @@ export type ClientOptions = {
     baseUrl: string;
 };
 
+/**
+ * Cluster-wide BGP settings of Petrel (cluster-scoped; only the object named "default" is read).
+ */
 export type DevPetrelV1BgpConfiguration = {
     /**
      * APIVersion defines the versioned schema of this representation of an object.
@@ -14,11 +17,100 @@ export type DevPetrelV1BgpConfiguration = {
      */
     kind?: string;
     metadata?: IoK8sApimachineryPkgApisMetaV1ObjectMeta;
+    /**
+     * Cluster-wide BGP settings. Only the object named "default" is read.
+     */
     spec?: {
-        [key: string]: unknown;
-    };
-    status?: {
-        [key: string]: unknown;
+        /**
+         * The default AS number of every node (a node may override it with the petrel.dev/as-number annotation).
+         */
+        asNumber?: number;
+        /**
+         * Named BGP communities.
+         */
+        communities?: Array<{
+            /**
+             * Name used in prefixAdvertisements.
+             */
+            name: string;
+            /**
+             * Standard community "AS:value" (RFC 1997).
+             */
+            value: string;
+        }>;
+        /**
+         * Graceful restart (RFC 4724).
+         */
+        gracefulRestart?: {
+            /**
+             * Announce the Graceful Restart capability (RFC 4724) and keep forwarding across agent restarts.
+             */
+            enabled?: boolean;
+            /**
+             * Restart Time in seconds announced in the capability (12 bits, RFC 4724 §3).
+             */
+            restartTime?: number;
+        };
+        /**
+         * Hold time in seconds proposed in OPEN (RFC 4271 §4.2; 0 or 3..65535). Default 90.
+         */
+        holdTime?: number;
+        /**
+         * Keepalive interval in seconds; must be less than the hold time. Default: a third of the hold time.
+         */
+        keepaliveTime?: number;
+        /**
+         * TCP port the agents listen on for BGP.
+         */
+        listenPort?: number;
+        /**
+         * Log level of the agents.
+         */
+        logLevel?: 'debug' | 'info' | 'warn' | 'error';
+        /**
+         * Peer every node with every other node (iBGP full mesh). Turn off when using route reflectors.
+         */
+        nodeToNodeMesh?: boolean;
+        /**
+         * Communities attached to advertised prefixes.
+         */
+        prefixAdvertisements?: Array<{
+            /**
+             * Advertised prefixes equal to or inside this CIDR carry the communities.
+             */
+            cidr: string;
+            /**
+             * Communities (names or "AS:value") attached to prefixes inside cidr.
+             */
+            communities: Array<string>;
+        }>;
+        /**
+         * Service cluster IP ranges every node advertises.
+         */
+        serviceClusterIPs?: Array<{
+            /**
+             * A CIDR to advertise from every node (e.g. the service cluster IP range).
+             */
+            cidr: string;
+        }>;
+        /**
+         * Service external IP ranges every node advertises.
+         */
+        serviceExternalIPs?: Array<{
+            /**
+             * A CIDR to advertise from every node (e.g. the service cluster IP range).
+             */
+            cidr: string;
+        }>;
+        /**
+         * Service LoadBalancer IP ranges every node advertises.
+         */
+        serviceLoadBalancerIPs?: Array<{
+            /**
+             * A CIDR to advertise from every node (e.g. the service cluster IP range).
+             */
+            cidr: string;
+        }>;
     };
 };
 
@@ -29,6 +121,9 @@ export type DevPetrelV1BgpConfigurationList = {
     metadata?: IoK8sApimachineryPkgApisMetaV1ListMeta;
 };
 
+/**
+ * A BGP peering of some or all Petrel nodes with an address or with other nodes.
+ */
 export type DevPetrelV1BgpPeer = {
     /**
      * APIVersion defines the versioned schema of this representation of an object.
@@ -39,11 +134,57 @@ export type DevPetrelV1BgpPeer = {
      */
     kind?: string;
     metadata?: IoK8sApimachineryPkgApisMetaV1ObjectMeta;
-    spec?: {
-        [key: string]: unknown;
-    };
-    status?: {
-        [key: string]: unknown;
+    /**
+     * A BGP peering: which nodes (node / nodeSelector / all) peer with whom (peerIP / peerSelector).
+     */
+    spec: {
+        /**
+         * AS number of the peer at peerIP (eBGP when it differs from the node's). Ignored with peerSelector: each node's own AS is used.
+         */
+        asNumber?: number;
+        /**
+         * Hold time in seconds for this peering (RFC 4271 §4.2; 0 or 3..65535); default from BGPConfiguration.
+         */
+        holdTime?: number;
+        /**
+         * Close the session when the peer sends more prefixes than this.
+         */
+        maxPrefixes?: number;
+        /**
+         * Name of the one node that peers. Exclusive with nodeSelector; neither means every node (a global peer).
+         */
+        node?: string;
+        /**
+         * Selector over node labels choosing which nodes peer (e.g. "rack == 'r1'").
+         */
+        nodeSelector?: string;
+        /**
+         * Never connect; wait for the peer to connect. Ignored for in-cluster peers (those are made one-way by address).
+         */
+        passive?: boolean;
+        /**
+         * TCP-MD5 password (RFC 2385) read from a Secret.
+         */
+        password?: {
+            secretKeyRef: {
+                /**
+                 * Key in the Secret.
+                 */
+                key: string;
+                /**
+                 * Secret in the agent's namespace.
+                 */
+                name: string;
+            };
+        };
+        /**
+         * Address of the peer, with an optional port ("192.0.2.1:1179", "[2001:db8::1]:1179"). Exclusive with peerSelector.
+         */
+        peerIP?: string;
+        /**
+         * Peer with the in-cluster nodes this selector chooses, at their BGP addresses (e.g. "has(petrel.dev/route-reflector)"). Exclusive with peerIP.
+         */
+        peerSelector?: string;
     };
 };
 
@@ -54,6 +195,9 @@ export type DevPetrelV1BgpPeerList = {
     metadata?: IoK8sApimachineryPkgApisMetaV1ListMeta;
 };
 
+/**
+ * A pool of pod addresses and how blocks of it are reached across nodes.
+ */
 export type DevPetrelV1IpPool = {
     /**
      * APIVersion defines the versioned schema of this representation of an object.
@@ -64,11 +208,38 @@ export type DevPetrelV1IpPool = {
      */
     kind?: string;
     metadata?: IoK8sApimachineryPkgApisMetaV1ObjectMeta;
-    spec?: {
-        [key: string]: unknown;
-    };
-    status?: {
-        [key: string]: unknown;
+    /**
+     * A range of pod addresses and how to reach blocks of it on other nodes.
+     */
+    spec: {
+        /**
+         * When set, the prefix length every node block of this pool must have.
+         */
+        blockSize?: number;
+        /**
+         * The pool's CIDR; node pod blocks (spec.podCIDRs) inside it take its settings.
+         */
+        cidr: string;
+        /**
+         * Do not use the pool for new blocks; existing blocks stay routed.
+         */
+        disabled?: boolean;
+        /**
+         * IP-in-IP toward blocks of this pool: Always, CrossSubnet (only when the owning node is in another subnet) or Never. IPv4 pools only.
+         */
+        ipipMode?: 'Always' | 'CrossSubnet' | 'Never';
+        /**
+         * Masquerade traffic from pods of this pool to destinations outside every pool.
+         */
+        natOutgoing?: boolean;
+        /**
+         * Selector over node labels: the nodes whose blocks may come from this pool.
+         */
+        nodeSelector?: string;
+        /**
+         * VXLAN toward blocks of this pool: Always, CrossSubnet or Never. Not together with ipipMode.
+         */
+        vxlanMode?: 'Always' | 'CrossSubnet' | 'Never';
     };
 };
 
