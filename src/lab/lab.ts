@@ -55,12 +55,16 @@ export interface LabNodeSpec {
   segment: 'a' | 'b';
   address: string;
   role: 'agent' | 'reflector';
+  /** Create the Node without spec.podCIDRs (its block is given later by assignBlock(): the benchmark's event). */
+  withoutBlock?: boolean;
 }
 
 export interface LabNode extends LabNodeSpec {
   ns: string;
   /** The /26 pod block (agents only). */
   block?: string;
+  /** Whether the Node object carries the block in spec.podCIDRs. */
+  blockAssigned: boolean;
   /** Address on the VXLAN device (the block's first address). */
   tunnelAddress?: string;
   proc?: LabProcess;
@@ -192,7 +196,7 @@ export class PetrelLab {
     this.apiNs = this.net.addHost({ ...API_HOST });
     for (const s of specs) {
       const ns = this.net.addHost(s);
-      const n: LabNode = { ...s, ns, log: join(this.runtimeDir, 'logs', `${s.name}.log`) };
+      const n: LabNode = { ...s, ns, log: join(this.runtimeDir, 'logs', `${s.name}.log`), blockAssigned: s.role === 'agent' && !s.withoutBlock };
       if (s.role === 'agent') {
         n.block = blockOf(this.blocks++);
         n.tunnelAddress = addOffset(n.block.split('/')[0], 1);
@@ -204,7 +208,7 @@ export class PetrelLab {
     await this.createObjects();
     for (const n of this.nodes.values()) {
       if (n.role !== 'agent') continue;
-      for (let j = 0; j < (this.opts.podsPerNode ?? 2); j++) await this.addPod(n.name);
+      if (n.blockAssigned) for (let j = 0; j < (this.opts.podsPerNode ?? 2); j++) await this.addPod(n.name);
     }
     for (const n of this.nodes.values()) this.startNode(n.name);
     this.saveState();
@@ -276,9 +280,19 @@ export class PetrelLab {
     return {
       apiVersion: 'v1', kind: 'Node',
       metadata: { name: n.name, labels, annotations },
-      spec: n.block ? { podCIDR: n.block, podCIDRs: [n.block] } : {},
+      spec: n.block && n.blockAssigned ? { podCIDR: n.block, podCIDRs: [n.block] } : {},
       status: { addresses: [{ type: 'InternalIP', address: n.address }, { type: 'Hostname', address: n.name }] },
     };
+  }
+
+  /** Gives a node created `withoutBlock` its pod block (an update of the Node's spec.podCIDRs). */
+  async assignBlock(name: string): Promise<void> {
+    const n = this.node(name);
+    if (!n.block || n.blockAssigned) throw new NetnsError(`${name} has no block to assign`);
+    const cur = await this.api.get('v1', 'Node', name);
+    if (!cur) throw new NetnsError(`Node ${name} does not exist`);
+    n.blockAssigned = true;
+    await this.api.update({ ...cur, spec: { ...cur.spec, podCIDR: n.block, podCIDRs: [n.block] } });
   }
 
   // ---- pods ------------------------------------------------------------------------------------------
@@ -286,7 +300,7 @@ export class PetrelLab {
   /** Wires a pod namespace on `node` (as the CNI plugin would) and creates its Pod with status.podIP. */
   async addPod(node: string, name?: string): Promise<LabPod> {
     const n = this.node(node);
-    if (!n.block) throw new NetnsError(`${node} has no pod block`);
+    if (!n.block || !n.blockAssigned) throw new NetnsError(`${node} has no pod block`);
     const used = this.pods.filter((p) => p.node === node).length;
     const podName = name ?? `${node}p${used + 1}`;
     const ip = addOffset(n.block.split('/')[0], 2 + used);
@@ -397,7 +411,7 @@ export class PetrelLab {
     const missing: string[] = [];
     await Promise.all(agents.map(async (n) => {
       const have = new Set((await this.routes(n.name)).map((r) => r.dst as string));
-      for (const o of agents) if (o !== n && o.block && !have.has(o.block)) missing.push(`${n.name} lacks ${o.block} (${o.name})`);
+      for (const o of agents) if (o !== n && o.block && o.blockAssigned && !have.has(o.block)) missing.push(`${n.name} lacks ${o.block} (${o.name})`);
       for (const p of this.pods) if (p.node === n.name && !have.has(p.ip)) missing.push(`${n.name} lacks pod ${p.ip}`);
     }));
     return missing;
