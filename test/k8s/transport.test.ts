@@ -1,0 +1,103 @@
+// The transport against the HTTPS test API server: the cluster CA is required and enough, client
+// certificates authenticate, a token file is re-read on schedule and at once after a 401.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import { Transport, K8sTransportError } from '../../src/k8s/transport.js';
+import { KubeClient } from '../../src/k8s/client/index.js';
+import { makeTestPki } from '../../src/lab/apiserver/index.js';
+import { startHarness, node } from './helpers.js';
+
+test('the cluster CA verifies the server; without it the TLS handshake fails', async () => {
+  const h = await startHarness();
+  const bare = new Transport({ server: h.server.url, token: 'x', source: 'test' });
+  const otherCa = new Transport({ server: h.server.url, token: 'x', ca: makeTestPki().caCert, source: 'test' });
+  try {
+    h.server.create(node('n1'));
+    assert.equal((await h.client.readNode('n1')).metadata?.name, 'n1');
+    await assert.rejects(bare.fetch('/api/v1/nodes'), (e: unknown) => e instanceof K8sTransportError && e.code === 'K8S_ERR_TRANSPORT');
+    await assert.rejects(otherCa.fetch('/api/v1/nodes'), K8sTransportError);
+  } finally {
+    await bare.close();
+    await otherCa.close();
+    await h.close();
+  }
+});
+
+test('a client certificate signed by the cluster CA authenticates without a token', async () => {
+  const h = await startHarness();
+  const pki = h.server.pki!;
+  const cert = new Transport({ server: h.server.url, ca: pki.caCert, clientCert: pki.clientCert, clientKey: pki.clientKey, source: 'test' });
+  const none = new Transport({ server: h.server.url, ca: pki.caCert, source: 'test' });
+  try {
+    assert.equal((await cert.fetch('/api/v1/nodes')).status, 200);
+    assert.equal((await none.fetch('/api/v1/nodes')).status, 401);
+  } finally {
+    await cert.close();
+    await none.close();
+    await h.close();
+  }
+});
+
+test('after a 401 the token file is re-read at once and the request retried with the new token', async () => {
+  const h = await startHarness();
+  try {
+    assert.equal((await h.transport.fetch('/api/v1/nodes')).status, 200);
+    const reads = h.transport.stats.tokenReads;
+    h.rotateToken();
+    const res = await h.transport.fetch('/api/v1/nodes');
+    assert.equal(res.status, 200);
+    assert.equal(h.transport.stats.unauthorizedRetries, 1);
+    assert.equal(h.transport.stats.tokenReads, reads + 1);
+    assert.equal(h.server.stats.unauthorized, 1);
+  } finally {
+    await h.close();
+  }
+});
+
+test('the token file is re-read once its refresh interval has passed, and not before', async () => {
+  let now = 1_000_000;
+  const h = await startHarness({ transport: { tokenRefreshMs: 60_000, now: () => now } });
+  try {
+    await h.transport.fetch('/api/v1/nodes');
+    const reads = h.transport.stats.tokenReads;
+    now += 59_000;
+    await h.transport.fetch('/api/v1/nodes');
+    assert.equal(h.transport.stats.tokenReads, reads);
+    now += 1_000;
+    const tok = h.rotateToken();
+    await h.transport.fetch('/api/v1/nodes');
+    assert.equal(h.transport.stats.tokenReads, reads + 1);
+    assert.equal(h.transport.token(), tok);
+    assert.equal(h.transport.stats.unauthorizedRetries, 0, 'the scheduled re-read found the new token before any 401');
+  } finally {
+    await h.close();
+  }
+});
+
+test('a static token that the server rejects gives a 401 answer, not a retry loop', async () => {
+  const h = await startHarness();
+  const t = new Transport({ server: h.server.url, ca: h.server.pki!.caCert, token: 'wrong', source: 'test' });
+  try {
+    const c = new KubeClient(t);
+    await assert.rejects(c.readNode('x'), (e: unknown) => (e as { status?: number }).status === 401);
+    assert.equal(t.stats.requests, 1);
+  } finally {
+    await t.close();
+    await h.close();
+  }
+});
+
+test('a token file that cannot be read at first use is an error naming the file', async () => {
+  const h = await startHarness();
+  const f = `${h.dir}/no-such-token`;
+  const t = new Transport({ server: h.server.url, ca: h.server.pki!.caCert, tokenFile: f, source: 'test' });
+  try {
+    await assert.rejects(t.fetch('/api/v1/nodes'), (e: unknown) => e instanceof K8sTransportError && e.message.includes(f));
+    writeFileSync(f, 'late');
+    assert.equal(t.token(true), 'late');
+  } finally {
+    await t.close();
+    await h.close();
+  }
+});
