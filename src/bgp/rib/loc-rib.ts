@@ -61,7 +61,7 @@ export class LocRib {
   }
 
   private touch(prefix: string, s: Slot | undefined): void {
-    if (!this.dirty.has(prefix)) this.dirty.set(prefix, bestOf(s));
+    if (!this.dirty.has(prefix)) this.dirty.set(prefix.normalize(), bestOf(s));
   }
 
   /**
@@ -72,14 +72,15 @@ export class LocRib {
     // The decoder builds prefixes with template literals: V8 ConsStrings (a tree of pieces) that
     // cost ~130 bytes each when kept as a map key (here or in `dirty`). normalize() returns a flat
     // copy (~60 bytes) at no measurable cost (hashing the key flattens it anyway), and the pieces
-    // die young. Measured with 1M /32 keys, Node 20.
-    const prefix = text.normalize();
-    const s = this.entries.get(prefix);
+    // die young. Measured with 1M /32 keys, Node 20. Only keys that are kept are copied.
+    const s = this.entries.get(text);
     if (s === undefined) {
-      this.touch(prefix, s);
-      this.entries.set(prefix, path);
+      const key = text.normalize();
+      if (!this.dirty.has(key)) this.dirty.set(key, undefined);
+      this.entries.set(key, path);
       return { replaced: undefined, added: true };
     }
+    const prefix = text;
     if (!Array.isArray(s)) {
       if (s === path) return { replaced: undefined, added: false };
       this.touch(prefix, s);
@@ -112,7 +113,7 @@ export class LocRib {
   remove(text: string, peer: RibPeer): Path | undefined {
     const s = this.entries.get(text);
     if (s === undefined) return undefined;
-    const prefix = text.normalize();
+    const prefix = text;
     if (!Array.isArray(s)) {
       if (s.peer !== peer) return undefined;
       this.touch(prefix, s);
