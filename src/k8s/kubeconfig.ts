@@ -5,7 +5,7 @@
  *   3. in-cluster: $KUBERNETES_SERVICE_HOST/$KUBERNETES_SERVICE_PORT and the service-account files
  *      (token, ca.crt, namespace under /var/run/secrets/kubernetes.io/serviceaccount),
  *   4. ~/.kube/config.
- * An explicit endpoint (`--api-server URL` / $PETREL_API_SERVER) replaces the server URL of whichever source
+ * An explicit endpoint (`--server URL` / $PETREL_API_SERVER) replaces the server URL of whichever source
  * won: in-cluster, the service VIP may only be reachable through the very routes this agent installs, so
  * an agent must be able to talk to an apiserver address directly.
  * From a kubeconfig we take the current (or named) context's cluster (server, certificate-authority[-data],
@@ -44,7 +44,7 @@ export interface LoadOptions {
   kubeconfig?: string;
   /** --context */
   context?: string;
-  /** --api-server: overrides the server URL of whatever source won. */
+  /** --server: overrides the server URL of whatever source won. */
   server?: string;
   env?: NodeJS.ProcessEnv;
   /** Service-account directory (tests point it elsewhere). */
@@ -173,7 +173,7 @@ export function loadClusterConfig(opts: LoadOptions = {}): ClusterConfig {
     try {
       new URL(override);
     } catch {
-      throw new ConfigError('api-server', `not a URL: ${override}`);
+      throw new ConfigError('server', `not a URL: ${override}`);
     }
     cfg = { ...cfg, server: override, source: `${cfg.source} (server overridden)` };
   }

@@ -107,7 +107,7 @@ test('an explicit API endpoint overrides the server of any source, and must be a
     const env = { KUBERNETES_SERVICE_HOST: '198.18.0.1', KUBERNETES_SERVICE_PORT: '443' };
     assert.equal(loadClusterConfig({ env, serviceAccountDir: d, server: 'https://192.0.2.10:6443' }).server, 'https://192.0.2.10:6443');
     assert.equal(loadClusterConfig({ env: { ...env, PETREL_API_SERVER: 'https://192.0.2.11:6443' }, serviceAccountDir: d }).server, 'https://192.0.2.11:6443');
-    assert.throws(() => loadClusterConfig({ env, serviceAccountDir: d, server: 'not a url' }), (e: unknown) => e instanceof ConfigError && e.field === 'api-server');
+    assert.throws(() => loadClusterConfig({ env, serviceAccountDir: d, server: 'not a url' }), (e: unknown) => e instanceof ConfigError && e.field === 'server');
   } finally {
     rmSync(d, { recursive: true, force: true });
   }

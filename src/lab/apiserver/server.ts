@@ -504,6 +504,11 @@ export class TestApiServer {
       for (const e of this.store.list(t.id)) if (match(e.object)) write('ADDED', e.object);
       backlog = [];
     } else {
+      if (!/^\d+$/.test(rvParam)) {
+        write('ERROR', ApiStatusError.badRequest(`invalid resourceVersion: ${rvParam}`).toStatus());
+        end();
+        return;
+      }
       try {
         backlog = this.store.eventsAfter(Number(rvParam), t.id);
       } catch (e) {
