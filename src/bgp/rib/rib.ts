@@ -133,7 +133,9 @@ export class Rib {
   peerDown(peer: RibPeer): void {
     this.out.leave(peer);
     peer.out = undefined;
-    this.loc.removePeer(peer, (p) => this.unrefPath(p));
+    // A scan of the whole Loc-RIB, so only when the peer has paths: a peer that keeps failing to
+    // connect must not cost a 1M-entry scan per attempt.
+    if (peer.received > 0) this.loc.removePeer(peer, (p) => this.unrefPath(p));
     peer.received = 0;
     peer.receivedByFamily.ipv4 = 0;
     peer.receivedByFamily.ipv6 = 0;

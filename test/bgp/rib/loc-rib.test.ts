@@ -119,3 +119,20 @@ test('a burst larger than maxBatch is flushed in bounded batches while it arrive
   assert.deepEqual(sizes, [100, 100, 50]);
   assert.equal(rib.size.prefixes, 250);
 });
+
+test('a peer that goes down without paths does not touch the Loc-RIB', () => {
+  const { rib, a, b } = setup();
+  rib.applyUpdate(a, { type: 'update', withdrawn: [], nlri: ['198.18.0.0/24'], attrs: attrs('192.0.2.11', 65001) });
+  rib.flush();
+  let scanned = 0;
+  const orig = rib.loc.removePeer.bind(rib.loc);
+  rib.loc.removePeer = (peer, cb) => {
+    scanned++;
+    orig(peer, cb);
+  };
+  rib.peerDown(b);
+  assert.equal(scanned, 0);
+  rib.peerDown(a);
+  assert.equal(scanned, 1);
+  assert.equal(rib.flush().length, 1);
+});
