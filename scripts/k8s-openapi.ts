@@ -3,6 +3,8 @@
  *
  *   node --import tsx scripts/k8s-openapi.ts extract --from <upstream swagger.json> [--crds deploy/base/crds]
  *       writes src/k8s/openapi/spec.json
+ *   node --import tsx scripts/k8s-openapi.ts refresh-crds [--crds deploy/base/crds]
+ *       re-renders only the petrel.dev definitions of the committed spec (after a CRD schema change)
  *   node --import tsx scripts/k8s-openapi.ts generate [--out DIR]
  *       runs @hey-api/openapi-ts over src/k8s/openapi/spec.json into DIR (default src/k8s/openapi/gen)
  *
@@ -182,20 +184,7 @@ export function extract(upstreamText: string, crdDir: string): Json {
   }
   Object.assign(paths, crdPaths(up));
 
-  const schemas = readCrdSchemas(crdDir);
-  const definitions: Json = {};
-  for (const { kind } of PETREL_KINDS) {
-    definitions[`${DEF_PREFIX}${kind}`] = crdDefinition(schemas.get(kind), kind);
-    definitions[`${DEF_PREFIX}${kind}List`] = {
-      type: 'object', required: ['items'],
-      properties: {
-        apiVersion: { type: 'string' }, kind: { type: 'string' },
-        items: { type: 'array', items: { $ref: `#/definitions/${DEF_PREFIX}${kind}` } },
-        metadata: { $ref: '#/definitions/io.k8s.apimachinery.pkg.apis.meta.v1.ListMeta' },
-      },
-      'x-kubernetes-group-version-kind': [{ group: GROUP, kind: `${kind}List`, version: VERSION }],
-    };
-  }
+  const definitions: Json = crdDefinitions(crdDir);
   const todo = new Set<string>();
   refsIn(paths, todo);
   refsIn(definitions, todo);
@@ -225,6 +214,36 @@ export function extract(upstreamText: string, crdDir: string): Json {
   });
 }
 
+/** The petrel.dev/v1 definitions (objects and lists) as rendered from the CRD manifests in `crdDir`. */
+export function crdDefinitions(crdDir: string): Json {
+  const schemas = readCrdSchemas(crdDir);
+  const definitions: Json = {};
+  for (const { kind } of PETREL_KINDS) {
+    definitions[`${DEF_PREFIX}${kind}`] = crdDefinition(schemas.get(kind), kind);
+    definitions[`${DEF_PREFIX}${kind}List`] = {
+      type: 'object', required: ['items'],
+      properties: {
+        apiVersion: { type: 'string' }, kind: { type: 'string' },
+        items: { type: 'array', items: { $ref: `#/definitions/${DEF_PREFIX}${kind}` } },
+        metadata: { $ref: '#/definitions/io.k8s.apimachinery.pkg.apis.meta.v1.ListMeta' },
+      },
+      'x-kubernetes-group-version-kind': [{ group: GROUP, kind: `${kind}List`, version: VERSION }],
+    };
+  }
+  return sortKeys(definitions);
+}
+
+/**
+ * Replaces the petrel.dev definitions of the committed spec with those rendered from the CRD manifests,
+ * keeping everything taken from upstream as it is (so a CRD change needs no upstream file).
+ */
+export function refreshCrds(specText: string, crdDir: string): Json {
+  const spec = JSON.parse(specText);
+  for (const k of Object.keys(spec.definitions)) if (k.startsWith(DEF_PREFIX)) delete spec.definitions[k];
+  Object.assign(spec.definitions, crdDefinitions(crdDir));
+  return sortKeys(spec);
+}
+
 export async function generate(outDir: string, specPath = SPEC_PATH): Promise<void> {
   const { createClient } = await import('@hey-api/openapi-ts');
   mkdirSync(outDir, { recursive: true });
@@ -248,10 +267,14 @@ async function main(argv: string[]): Promise<void> {
     mkdirSync(dirname(SPEC_PATH), { recursive: true });
     writeFileSync(SPEC_PATH, `${JSON.stringify(spec, null, 2)}\n`);
     console.log(`wrote ${SPEC_PATH}: ${Object.keys(spec.paths).length} paths, ${Object.keys(spec.definitions).length} definitions`);
+  } else if (argv[0] === 'refresh-crds') {
+    const spec = refreshCrds(readFileSync(SPEC_PATH, 'utf8'), resolve(opt('--crds') ?? join(root, 'deploy/base/crds')));
+    writeFileSync(SPEC_PATH, `${JSON.stringify(spec, null, 2)}\n`);
+    console.log(`refreshed petrel.dev definitions in ${SPEC_PATH}`);
   } else if (argv[0] === 'generate') {
     await generate(resolve(opt('--out') ?? GEN_DIR));
   } else {
-    console.error('usage: k8s-openapi.ts extract --from FILE [--crds DIR] | generate [--out DIR]');
+    console.error('usage: k8s-openapi.ts extract --from FILE [--crds DIR] | refresh-crds [--crds DIR] | generate [--out DIR]');
     process.exitCode = 2;
   }
 }

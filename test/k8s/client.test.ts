@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
-import { generate, GEN_DIR, SPEC_PATH, PETREL_KINDS } from '../../scripts/k8s-openapi.js';
+import { generate, GEN_DIR, SPEC_PATH, PETREL_KINDS, refreshCrds } from '../../scripts/k8s-openapi.js';
 import { K8sApiError } from '../../src/k8s/client/index.js';
 import { startHarness, node } from './helpers.js';
 
@@ -32,6 +32,14 @@ test('regenerating the client from the committed spec reproduces the committed c
   } finally {
     rmSync(out, { recursive: true, force: true });
   }
+});
+
+test('the CRD definitions in the subset spec match the rendered manifests in deploy/base/crds', () => {
+  const committed = readFileSync(SPEC_PATH, 'utf8');
+  const refreshed = `${JSON.stringify(refreshCrds(committed, 'deploy/base/crds'), null, 2)}\n`;
+  assert.ok(refreshed === committed, 'the CRDs changed: run scripts/k8s-openapi.ts refresh-crds, then generate');
+  const ipPool = JSON.parse(committed).definitions['dev.petrel.v1.IPPool'];
+  assert.ok(ipPool.properties.spec.properties.cidr, 'IPPool spec.cidr comes from the CRD schema');
 });
 
 test('the subset spec holds exactly the operations Petrel calls', () => {
