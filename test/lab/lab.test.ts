@@ -5,6 +5,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { PetrelLab } from '../../src/lab/lab.js';
+import { waitFor } from '../../src/lab/netns.js';
 import { alive, metricsOf, metricValue, namespacesWith, skipReason, startLab, waitPing, waitRoute } from './helpers.js';
 
 const PREFIX = 'ptla';
@@ -27,6 +28,21 @@ describe('the lab', { skip: skipReason }, () => {
       assert.deepEqual((s.peers as Array<{ address: string }>).map((p) => p.address).sort(), expected.sort(), n.name);
       for (const p of s.peers as Array<{ address: string; state: string }>) assert.equal(p.state, 'Established', `${n.name} → ${p.address}`);
       if (n.role === 'reflector') assert.equal(s.clusterId, '198.51.100.250');
+    }
+  });
+
+  it('answers /readyz with 200 on every node and sets each agent Node\'s NetworkUnavailable condition False', async () => {
+    for (const n of lab.nodes.values()) {
+      const r = await lab.httpGet(n.ns, `http://${n.address}:9477/readyz`);
+      assert.equal(r.status, 200, `${n.name}: ${r.body}`);
+      if (n.role !== 'agent') continue;
+      // Set by the agent's own PATCH once it is up; it may land just after the routes did.
+      const cond = await waitFor(`${n.name}'s NetworkUnavailable condition`, async () => {
+        const node = await lab.api.get('v1', 'Node', n.name);
+        return (node?.status?.conditions as Array<{ type: string; status: string; reason: string }> | undefined)?.find((c) => c.type === 'NetworkUnavailable');
+      }, 20_000, 200);
+      assert.equal(cond.status, 'False', n.name);
+      assert.equal(cond.reason, 'PetrelIsUp');
     }
   });
 
