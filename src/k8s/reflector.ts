@@ -202,7 +202,8 @@ export class Informer<T extends KubeObject> {
           this.o.metrics.restart(this.resource, 'error');
         }
         this.o.log.warn({ resource: this.resource, err: (e as Error).message, failures }, 'list/watch failed; backing off');
-        await this.sleep(this.backoffMs(failures));
+        // A first 410 relists at once (as client-go); errors, and 410s in a row, wait.
+        if (!(e instanceof K8sApiError && e.status === 410 && failures === 1)) await this.sleep(this.backoffMs(failures));
       }
     }
   }

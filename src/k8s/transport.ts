@@ -106,7 +106,9 @@ export class Transport {
       try {
         return (await undiciFetch(url, {
           method, headers: headers as never, body: body as never, dispatcher: this.agent,
-          signal: signal ?? (isWatch ? undefined : AbortSignal.timeout(this.opts.requestTimeoutMs)),
+          // A Request always carries a signal (one that never fires unless its creator aborts), so the
+          // request timeout is added to it rather than used only when there is none.
+          signal: isWatch ? signal : signal ? AbortSignal.any([signal, AbortSignal.timeout(this.opts.requestTimeoutMs)]) : AbortSignal.timeout(this.opts.requestTimeoutMs),
         })) as unknown as Response;
       } catch (e) {
         if ((e as Error)?.name === 'AbortError' || (e as Error)?.name === 'TimeoutError') throw e;

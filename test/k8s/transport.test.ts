@@ -101,3 +101,15 @@ test('a token file that cannot be read at first use is an error naming the file'
     await h.close();
   }
 });
+
+test('a plain request to a hung server times out after requestTimeoutMs instead of waiting forever', async () => {
+  const h = await startHarness({ transport: { requestTimeoutMs: 300 } });
+  try {
+    h.server.faults.hangNext(1, /\/api\/v1\/nodes\/n1$/);
+    await assert.rejects(h.client.readNode('n1'), (e: unknown) => (e as Error).name === 'TimeoutError' || (e as Error).name === 'AbortError');
+    h.server.create(node('n1'));
+    assert.equal((await h.client.readNode('n1')).metadata?.name, 'n1', 'the next request is answered');
+  } finally {
+    await h.close();
+  }
+});

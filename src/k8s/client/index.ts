@@ -38,9 +38,15 @@ export class K8sApiError extends PetrelError {
   }
   static from(what: string, response: Response | undefined, error: unknown): K8sApiError {
     const st = (error && typeof error === 'object' ? error : {}) as { message?: string; reason?: string; code?: number };
-    const status = response?.status ?? st.code ?? 0;
+    const status = response?.status ?? 0;
     return new K8sApiError(status, `${what}: ${status} ${st.reason ?? ''} ${st.message ?? (typeof error === 'string' ? error : '')}`.trim(), st.reason, error);
   }
+}
+
+/** No HTTP answer at all (connection refused or reset, TLS failure, timeout, abort): the transport's error as is. */
+function noResponse(what: string, error: unknown): Error {
+  if (error instanceof Error) return error;
+  return new K8sApiError(0, `${what}: no response: ${String(error)}`);
 }
 
 /** Resources Petrel lists and watches. */
@@ -87,7 +93,8 @@ export class KubeClient {
 
   private async call<R>(what: string, p: Promise<{ data?: R; error?: unknown; response?: Response }>): Promise<R> {
     const r = await p;
-    if (r.error !== undefined || !r.response?.ok) throw K8sApiError.from(what, r.response, r.error);
+    if (!r.response) throw noResponse(what, r.error);
+    if (r.error !== undefined || !r.response.ok) throw K8sApiError.from(what, r.response, r.error);
     return r.data as R;
   }
 
@@ -139,7 +146,8 @@ export class KubeClient {
           client: this.client, parseAs: 'stream', signal,
           query: { ...base, watch: true, allowWatchBookmarks: true, resourceVersion, timeoutSeconds },
         });
-        if (r.error !== undefined || !r.response?.ok || !r.data) throw K8sApiError.from(`watch ${description}`, r.response, r.error);
+        if (!r.response) throw noResponse(`watch ${description}`, r.error);
+        if (r.error !== undefined || !r.response.ok || !r.data) throw K8sApiError.from(`watch ${description}`, r.response, r.error);
         return r.data as ReadableStream<Uint8Array>;
       },
     };

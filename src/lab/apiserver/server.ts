@@ -59,6 +59,8 @@ interface WatchConn {
 export class Faults {
   /** Next N requests (optionally only those whose path and query match) are answered with `code`. */
   failNext(n: number, code = 500, match?: RegExp): void { this.rules.push({ n, code, match }); }
+  /** Next N matching requests are never answered (the connection stays open): a hung apiserver. */
+  hangNext(n: number, match?: RegExp): void { this.rules.push({ n, code: 0, match }); }
   /** @internal */ rules: Array<{ n: number; code: number; match?: RegExp }> = [];
   /** @internal */ take(url: string): number | undefined {
     for (const r of this.rules) {
@@ -215,6 +217,7 @@ export class TestApiServer {
       if (injected !== undefined) {
         this.stats.injected++;
         await drain(req);
+        if (injected === 0) return; // hang: no answer at all
         if (injected === 410) throw ApiStatusError.expired('too old resource version (injected)');
         if (injected === 401) throw ApiStatusError.unauthorized();
         throw new ApiStatusError(injected, injected >= 500 ? 'InternalError' : 'BadRequest', `injected failure ${injected}`);
