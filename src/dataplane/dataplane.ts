@@ -135,6 +135,7 @@ class NodeDataplane implements Dataplane {
   private needResync: 'start' | 'periodic' | 'overflow' | 'error' | undefined = 'start';
   private neighDirty = true;
   private linksDirty = false;
+  private routesResync = false;
   private neighConfirmed = false;
   private routesDirty = true;
   private running = false;
@@ -247,8 +248,11 @@ class NodeDataplane implements Dataplane {
   private async loadLinks(): Promise<void> {
     const links = await this.port.dumpLinks();
     const next = new Map(links.map((l) => [l.name, l]));
+    // IPv4 drops every route through a link that vanished or went down, without a route event:
+    // forget those routes so the pass reinstalls them.
     for (const [name, old] of this.links) {
-      if (next.get(name)?.index !== old.index) this.routes.linkGone(name, old.index);
+      const now = next.get(name);
+      if (now?.index !== old.index || (old.up && !now.up)) this.routes.linkGone(name, old.index);
     }
     this.links = next;
     this.linksDirty = false;
@@ -283,6 +287,7 @@ class NodeDataplane implements Dataplane {
         this.log.debug({ reason, routes: n, links: this.links.size }, 'resync');
       }
       if (this.linksDirty) await this.loadLinks();
+      if (this.routesResync) { this.routesResync = false; await this.routes.resync(); }
       const ipip = this.ipipWanted();
       const vxlan = this.vxlanWanted();
       if (this.tunnelSettings.vxlan && !vxlan) report.issues.push({ code: 'DP_ERR_NO_UPLINK', message: 'VXLAN needs the uplink and nodeAddress: set uplink/nodeAddress' });
@@ -382,6 +387,12 @@ class NodeDataplane implements Dataplane {
         const dev = this.links.get(this.vxlanName);
         if (dev && n.ifindex === dev.index && (n.state & NUD_PERMANENT || _kind === 'del')) { this.neighDirty = true; this.schedule(); }
       },
+      // Removing a tunnel device's last address also drops its routes silently (IPv4): re-read ours.
+      addr: (index) => {
+        const t = this.links.get(IPIP_DEVICE);
+        const v = this.links.get(this.vxlanName);
+        if (t?.index === index || v?.index === index) { this.routesResync = true; this.schedule(); }
+      },
       nft: () => { this.nat.markDirty(); this.schedule(50); },
       overflow: () => { this.needResync = 'overflow'; this.schedule(); },
     });
@@ -402,11 +413,13 @@ class NodeDataplane implements Dataplane {
     this.port.close();
   }
 
-  /** Removes everything Petrel owns: routes with our protocol, VXLAN device, tunl0 address, NAT table. */
+  /**
+   * Stops the dataplane (if running) and removes everything Petrel owns: routes with our protocol,
+   * the VXLAN device, tunl0's address (set down), the NAT table. It stays stopped: a running
+   * reconciler would put it all back.
+   */
   async cleanup(): Promise<{ routes: number }> {
-    const wasRunning = this.running;
-    this.running = false;
-    await this.chain.catch(() => undefined);
+    if (this.running) await this.stop();
     const routes = await this.routes.deleteAll();
     await this.loadLinks();
     this.tunnelSettings = {};
@@ -418,7 +431,7 @@ class NodeDataplane implements Dataplane {
       if (addrs.length) await this.port.write(addrs.map((addr) => ({ op: 'addr-delete', addr })));
     }
     await this.nat.deleteAll();
-    this.running = wasRunning;
+    this.port.close();
     this.log.info({ routes }, 'cleanup');
     return { routes };
   }

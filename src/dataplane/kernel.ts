@@ -90,6 +90,8 @@ export interface KernelEvents {
   route(kind: 'new' | 'del', route: KernelRoute): void;
   link(kind: 'new' | 'del', link: KernelLink): void;
   neigh(kind: 'new' | 'del', neigh: KernelNeigh): void;
+  /** An address was added to or removed from interface `index`. */
+  addr(index: number): void;
   /** Some nftables object changed (any table: the NAT reconciler re-reads its own). */
   nft(): void;
   /** Events were lost (receive buffer overflow): the caller must resynchronise everything. */

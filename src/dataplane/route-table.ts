@@ -74,6 +74,7 @@ export interface RouteTableOptions {
 
 export class RouteTable {
   private desired = new Map<string, Entry>();
+  private byClass = new Map<RouteClass, Set<string>>();
   private kernel = new Map<string, KernelRoute>();
   private dirty = true;
   private readonly now: () => number;
@@ -91,21 +92,23 @@ export class RouteTable {
       const key = routeKey({ table: this.opts.table, dst: r.dst });
       keep.add(key);
       const e = this.desired.get(key);
-      if (e && e.want.cls !== cls && e.want.cls !== r.cls) {
+      if (e && e.want.cls !== cls) {
         // Two classes want one destination: the later class wins; logged so it is visible.
         this.opts.log.warn({ dst: r.dst, was: e.want.cls, now: cls }, 'route claimed by two classes');
+        this.byClass.get(e.want.cls)?.delete(key);
       }
       if (!e || !sameDesired(e.want, r)) {
         this.desired.set(key, { want: r, confirmed: false });
         this.dirty = true;
       }
     }
-    for (const [key, e] of this.desired) {
-      if (e.want.cls === cls && !keep.has(key)) {
+    for (const key of this.byClass.get(cls) ?? []) {
+      if (!keep.has(key) && this.desired.get(key)?.want.cls === cls) {
         this.desired.delete(key);
         this.dirty = true;
       }
     }
+    this.byClass.set(cls, keep);
   }
 
   desiredRoutes(): DesiredRoute[] {
@@ -232,6 +235,9 @@ export class RouteTable {
       this.lastErrors = res.errors;
       throw e;
     }
+    // Per-route log lines for ordinary batches; one summary line per verb for bulk changes (a full
+    // table of 100k routes would otherwise cost more in logging than in the kernel).
+    const perRoute = ops.length <= 1000;
     for (let i = 0; i < ops.length; i++) {
       const op = ops[i] as Extract<KernelOp, { route: KernelRoute }>;
       const key = opKeys[i];
@@ -253,7 +259,7 @@ export class RouteTable {
       if (op.op === 'route-delete') {
         this.kernel.delete(key);
         res.deleted++;
-        log.info({ dst: op.route.dst }, 'delete');
+        if (perRoute) log.info({ dst: op.route.dst }, 'delete');
         continue;
       }
       this.kernel.set(key, op.route);
@@ -264,7 +270,12 @@ export class RouteTable {
         this.opts.metrics.driftRepair('route');
       }
       if (e) e.confirmed = true;
-      log.info({ dst: op.route.dst, cls: e?.want.cls, via: op.route.nexthops.map((n) => n.gateway ?? n.ifindex) }, verbOf(op.op));
+      if (perRoute) log.info({ dst: op.route.dst, cls: e?.want.cls, via: op.route.nexthops.map((n) => n.gateway ?? n.ifindex) }, verbOf(op.op));
+    }
+    if (!perRoute) {
+      if (res.installed) log.info({ routes: res.installed }, 'install');
+      if (res.updated) log.info({ routes: res.updated }, 'update');
+      if (res.deleted) log.info({ routes: res.deleted }, 'delete');
     }
     this.dirty = res.errors.length > 0 || res.pending.length > 0;
     this.lastErrors = res.errors;

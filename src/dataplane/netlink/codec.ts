@@ -271,7 +271,9 @@ export function encodeLink(w: Writer, spec: LinkSpec, seq: number, ack = false):
     w.view.setUint32(h + 8, spec.up ? C.IFF_UP : 0, true); // ifi_flags
     w.view.setUint32(h + 12, C.IFF_UP, true); // ifi_change: only IFF_UP
   }
-  w.attrString(C.IFLA_IFNAME, spec.name);
+  // rtnetlink(7)/do_setlink: a link selected by index *and* named is a rename request, refused with
+  // EBUSY while the link is up (even to the same name). So: the name selects, or the index does.
+  if (!spec.index) w.attrString(C.IFLA_IFNAME, spec.name);
   if (spec.mtu) w.attrU32(C.IFLA_MTU, spec.mtu);
   if (spec.mac) w.attrBytes(C.IFLA_ADDRESS, macBytes(spec.mac));
   if (spec.kind && !spec.index) {

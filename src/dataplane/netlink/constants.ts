@@ -38,7 +38,9 @@ export const RTM_GETNEIGH = 30;
 // Multicast groups (enum rtnetlink_groups) — joined with NETLINK_ADD_MEMBERSHIP by number.
 export const RTNLGRP_LINK = 1;
 export const RTNLGRP_NEIGH = 3;
+export const RTNLGRP_IPV4_IFADDR = 5;
 export const RTNLGRP_IPV4_ROUTE = 7;
+export const RTNLGRP_IPV6_IFADDR = 9;
 export const RTNLGRP_IPV6_ROUTE = 11;
 export const NFNLGRP_NFTABLES = 7; // linux/netfilter/nfnetlink.h
 

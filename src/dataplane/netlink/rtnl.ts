@@ -134,7 +134,7 @@ export class RtnlKernel implements KernelPort {
     if (this.mon) return;
     const mon = new NlSocket(this.native, {
       protocol: C.NETLINK_ROUTE,
-      groups: [C.RTNLGRP_LINK, C.RTNLGRP_NEIGH, C.RTNLGRP_IPV4_ROUTE, C.RTNLGRP_IPV6_ROUTE],
+      groups: [C.RTNLGRP_LINK, C.RTNLGRP_NEIGH, C.RTNLGRP_IPV4_IFADDR, C.RTNLGRP_IPV6_IFADDR, C.RTNLGRP_IPV4_ROUTE, C.RTNLGRP_IPV6_ROUTE],
       rcvbuf: this.opts.monitorRcvbuf ?? 64 << 20,
       nsPath: this.nsPath,
     });
@@ -146,6 +146,8 @@ export class RtnlKernel implements KernelPort {
         if (r) ev.route(type === C.RTM_NEWROUTE ? 'new' : 'del', r);
       } else if (type === C.RTM_NEWLINK || type === C.RTM_DELLINK) {
         ev.link(type === C.RTM_NEWLINK ? 'new' : 'del', parseLink(buf, off, len));
+      } else if (type === C.RTM_NEWADDR || type === C.RTM_DELADDR) {
+        ev.addr(buf.readUInt32LE(off + C.NLMSG_HDRLEN + 4)); // ifaddrmsg.ifa_index
       } else if (type === C.RTM_NEWNEIGH || type === C.RTM_DELNEIGH) {
         const n = parseNeigh(buf, off, len);
         if (n) ev.neigh(type === C.RTM_NEWNEIGH ? 'new' : 'del', n);

@@ -1,0 +1,20 @@
+#!/bin/sh
+# PID 1 inside the microVM (Debian's full kernel, with ipip): runs the IPIP end-to-end scenario
+# (test/vm/ipip.guest.ts) with node:test and reports its status to the host via the debug-exit port.
+export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin HOME=/root NO_COLOR=1 PETREL_REQUIRE_NETNS=1
+mount -t tmpfs tmpfs /run
+mount -t tmpfs tmpfs /tmp
+mkdir -p /dev/pts /dev/shm
+mount -t devpts devpts /dev/pts
+mount -t tmpfs tmpfs /dev/shm
+ip link set lo up
+root=$(dirname "$(dirname "$(dirname "$(readlink -f "$0")")")")
+cd "$root" || exit 1
+echo "vm: kernel $(uname -r), node $(node --version), up $(cut -d' ' -f1 /proc/uptime)s"
+timeout "${PETREL_VM_NODE_TIMEOUT:-360}" node --import tsx --test --test-reporter=tap --test-timeout=300000 test/vm/ipip.guest.ts
+rc=$?
+echo "vm: RESULT rc=$rc"
+[ -d /mnt/out ] && echo "rc=$rc" > /mnt/out/result
+printf "\\$(printf %o $rc)" | dd of=/dev/port bs=1 seek=244 count=1 2>/dev/null
+echo o > /proc/sysrq-trigger
+sleep 10
