@@ -3,6 +3,7 @@
  * implements and how faithfully; tests check it against Debian's kubectl (test/lab/apiserver.kubectl.test.ts).
  */
 export { TestApiServer, Faults, type ApiServerOptions } from './server.js';
+export type { WatchConn } from './watch.js';
 export { ApiStatusError, type StatusBody } from './status.js';
 export { makeTestPki, type TestPki } from './tls.js';
 export { mergePatch, jsonPatch, strategicMergePatch, type PatchType } from './patch.js';

@@ -26,12 +26,13 @@ import type { TLSSocket } from 'node:tls';
 import { randomBytes } from 'node:crypto';
 import { parse as parseYaml } from 'yaml';
 import { ApiStatusError } from './status.js';
-import { Store, objectKey, type StoreEvent } from './store.js';
+import { Store, objectKey } from './store.js';
 import { builtinResources, crdResources, invalidUnknownFields, pruneAndDefault, type ResourceType } from './resources.js';
 import { matchFields, matchLabels, parseFieldSelector, parseLabelSelector } from './selectors.js';
 import { applyPatch, patchTypeOf } from './patch.js';
 import { apiGroup, apiGroupList, apiResourceList, apiVersions, openApiV3Doc, openApiV3Root, SERVER_VERSION, toTable, wantsTable } from './discovery.js';
 import { makeTestPki, type TestPki } from './tls.js';
+import { serveWatch, type WatchConn } from './watch.js';
 
 type Obj = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
@@ -48,12 +49,6 @@ export interface ApiServerOptions {
   namespaces?: string[];
 }
 
-interface WatchConn {
-  res: ServerResponse;
-  resource: string;
-  stalled: boolean;
-  close(how: 'end' | 'destroy' | 'expire'): void;
-}
 
 /** Fault injection, for tests. Each call acts once, on what is open or on the next N requests. */
 export class Faults {
@@ -468,98 +463,8 @@ export class TestApiServer {
 
   private watch(req: IncomingMessage, res: ServerResponse, t: ResourceType, namespace: string | undefined, q: URLSearchParams): void {
     this.stats.watches++;
-    const match = this.selectors(t, namespace, q);
-    const bookmarks = q.get('allowWatchBookmarks') === 'true';
-    const timeoutS = Number(q.get('timeoutSeconds') ?? 0);
-    const table = wantsTable(req.headers.accept);
-    const rvParam = q.get('resourceVersion') ?? '';
-    const apiVersion = t.group ? `${t.group}/${t.version}` : t.version;
-    res.writeHead(200, { 'Content-Type': 'application/json', 'Cache-Control': 'no-cache, private', 'Transfer-Encoding': 'chunked' });
-    res.flushHeaders();
-    // watchWrites.pieceBytes splits every event line over several HTTP chunks (written on later ticks), and
-    // watchWrites.batch packs all events of one tick into one chunk: clients must cope with both.
-    const mode = this.watchWrites;
-    let pending = '';
-    const flushPending = () => {
-      const text = pending;
-      pending = '';
-      if (!text || res.destroyed) return;
-      if (!mode.pieceBytes) return void res.write(text);
-      for (let i = 0; i < text.length; i += mode.pieceBytes) {
-        const piece = text.slice(i, i + mode.pieceBytes);
-        setTimeout(() => { if (!res.destroyed && !res.writableEnded) res.write(piece); }, 0);
-      }
-    };
-    const write = (type: string, object: Obj) => {
-      const o = table && type !== 'ERROR' && type !== 'BOOKMARK' ? toTable(t, [object], undefined) : object;
-      const line = `${JSON.stringify({ type, object: o })}\n`;
-      if (!mode.pieceBytes && !mode.batch) return void res.write(line);
-      if (!pending) (mode.batch ? setImmediate : queueMicrotask)(flushPending);
-      pending += line;
-    };
-    const end = () => {
-      flushPending();
-      if (mode.pieceBytes) setTimeout(() => res.end(), 1);
-      else res.end();
-    };
-    let backlog: StoreEvent[];
-    if (rvParam === '' || rvParam === '0') {
-      for (const e of this.store.list(t.id)) if (match(e.object)) write('ADDED', e.object);
-      backlog = [];
-    } else {
-      if (!/^\d+$/.test(rvParam)) {
-        write('ERROR', ApiStatusError.badRequest(`invalid resourceVersion: ${rvParam}`).toStatus());
-        end();
-        return;
-      }
-      try {
-        backlog = this.store.eventsAfter(Number(rvParam), t.id);
-      } catch (e) {
-        if (e instanceof ApiStatusError) {
-          write('ERROR', e.toStatus());
-          end();
-          return;
-        }
-        throw e;
-      }
-    }
-    const deliver = (ev: StoreEvent) => {
-      if (ev.resource !== t.id || conn.stalled) return;
-      const prevOk = !!ev.previous && match(ev.previous);
-      const curOk = ev.type !== 'DELETED' && match(ev.object);
-      if (ev.type === 'DELETED') {
-        if (match(ev.object)) write('DELETED', ev.object);
-      } else if (curOk) write(prevOk || ev.type === 'ADDED' ? ev.type : 'ADDED', ev.object);
-      else if (prevOk) write('DELETED', { ...ev.previous, metadata: { ...ev.previous!.metadata, resourceVersion: String(ev.rv) } });
-    };
-    const timers: NodeJS.Timeout[] = [];
-    const cleanup = () => {
-      this.store.off('event', deliver);
-      for (const x of timers) clearInterval(x);
-      this.watches.delete(conn);
-    };
-    const conn: WatchConn = {
-      res, resource: t.id, stalled: false,
-      close: (how) => {
-        cleanup();
-        if (how === 'destroy') res.destroy();
-        else {
-          if (how === 'expire') write('ERROR', ApiStatusError.expired('too old resource version (watch expired)').toStatus());
-          end();
-        }
-      },
-    };
-    this.watches.add(conn);
-    for (const ev of backlog) deliver(ev);
-    this.store.on('event', deliver);
-    if (bookmarks) {
-      timers.push(setInterval(() => {
-        if (!conn.stalled) write('BOOKMARK', { kind: t.kind, apiVersion, metadata: { resourceVersion: String(this.store.revision) } });
-      }, this.opts.bookmarkIntervalMs ?? 60_000));
-    }
-    if (timeoutS > 0) timers.push(setTimeout(() => conn.close('end'), timeoutS * 1000));
-    req.on('close', cleanup);
-    res.on('close', cleanup);
+    serveWatch({ store: this.store, watches: this.watches, writes: this.watchWrites, bookmarkIntervalMs: this.opts.bookmarkIntervalMs ?? 60_000 },
+      req, res, t, this.selectors(t, namespace, q), q);
   }
 }
 
