@@ -9,6 +9,7 @@
  * Sets are reference counted and dropped when the last path leaves.
  */
 import type { Family } from '../../model/ip.js';
+import { AS_TRANS, mergeAs4Path } from '../wire/index.js';
 import { AsPathSegmentType, type AsPathSegment, type OriginValue, type PathAttributes } from '../wire/types.js';
 import type { AttrSet } from './types.js';
 
@@ -53,10 +54,17 @@ function canonicalText(attrs: PathAttributes): string {
   );
 }
 
-/** Removes what never belongs in an interned set (next hop and MP attributes live elsewhere). */
+/**
+ * What an interned set keeps: no next hop or MP attributes (they live elsewhere), and from a 2-octet
+ * peer the real AS path and aggregator rebuilt from AS4_PATH/AS4_AGGREGATOR (RFC 6793 §4.2.3), so
+ * that best path, loop detection and export see 4-octet ASes.
+ */
 export function stripNextHop(attrs: PathAttributes): PathAttributes {
-  if (attrs.nextHop === undefined && attrs.mpReach === undefined && attrs.mpUnreach === undefined) return attrs;
-  const { nextHop: _n, mpReach: _r, mpUnreach: _u, ...rest } = attrs;
+  const plain = attrs.nextHop === undefined && attrs.mpReach === undefined && attrs.mpUnreach === undefined;
+  if (plain && attrs.as4Path === undefined && attrs.as4Aggregator === undefined) return attrs;
+  const { nextHop: _n, mpReach: _r, mpUnreach: _u, as4Path, as4Aggregator, ...rest } = attrs;
+  if (as4Path && rest.asPath) rest.asPath = mergeAs4Path(rest.asPath, as4Path);
+  if (as4Aggregator && rest.aggregator?.asn === AS_TRANS) rest.aggregator = as4Aggregator;
   return rest;
 }
 

@@ -17,9 +17,12 @@
  *     100 unless the path carries one we accepted (an eBGP peer's is ignored);
  *   to iBGP, reflected: next hop and attributes unchanged; ORIGINATOR_ID set to the source peer's
  *     router id when absent, our cluster id prepended to CLUSTER_LIST (RFC 4456 §8).
- * AS4_PATH/AS4_AGGREGATOR are dropped: the codec writes them again for a peer without 4-octet AS.
+ * AS4_PATH/AS4_AGGREGATOR are dropped (attrs.ts already merged them into AS_PATH/AGGREGATOR; the
+ * codec writes them again for a peer without 4-octet AS). Unknown attributes: optional transitive
+ * ones pass on with Partial set, the others are dropped (RFC 4271 §5, §9.1.3).
  */
 import type { Family } from '../../model/ip.js';
+import { unknownForPassOn } from '../wire/index.js';
 import { AsPathSegmentType, type AsPathSegment, type PathAttributes } from '../wire/types.js';
 import { DEFAULT_LOCAL_PREF } from './attrs.js';
 import type { AttrSet, RibPeer } from './types.js';
@@ -69,7 +72,11 @@ export function exportAttrs(
   ctx: ExportContext,
   nextHopSelf: string[],
 ): Exported {
-  const { as4Path: _p, as4Aggregator: _a, ...a } = set.attrs;
+  const { as4Path: _p, as4Aggregator: _a, unknown, ...a } = set.attrs;
+  // RFC 4271 §5: unrecognized optional transitive attributes are passed on with Partial set;
+  // unrecognized non-transitive ones are not passed on.
+  const passOn = unknownForPassOn(unknown);
+  if (passOn) (a as PathAttributes).unknown = passOn;
   if (to === 'ebgp') {
     const { localPref: _lp, originatorId: _o, clusterList: _c, med, ...rest } = a;
     const out: PathAttributes = { ...rest, origin: a.origin ?? 0, asPath: prependAs(a.asPath, ctx.localAsn) };

@@ -171,3 +171,28 @@ test('when the best path moves to a client, that client is sent a withdrawal of 
   assert.deepEqual(t.got('c1'), []);
   assert.equal(t.got('c2')[0].u.attrs.originatorId, '203.0.113.11');
 });
+
+test('unknown optional transitive attributes pass on with Partial set; unknown non-transitive ones do not', () => {
+  const t = setup();
+  const transitive = { flags: 0xc0, code: 99, value: Uint8Array.of(1, 2, 3) };
+  const nonTransitive = { flags: 0x80, code: 98, value: Uint8Array.of(4) };
+  t.announce('c1', '198.18.13.0/24', { nextHop: '192.0.2.99', unknown: [transitive, nonTransitive] });
+  for (const n of ['c2', 'e1']) {
+    const [r] = t.got(n);
+    assert.deepEqual(r.u.attrs.unknown?.map((u) => [u.code, u.flags & 0xe0, [...u.value]]), [[99, 0xe0, [1, 2, 3]]], n);
+  }
+});
+
+test('AS4_PATH from a 2-octet peer is merged into the AS path used for loop detection and export (RFC 6793 §4.2.3)', () => {
+  const t = setup();
+  t.announce('e1', '198.18.14.0/24', { nextHop: '192.0.2.31', asPath: seq(65001, 23456), as4Path: seq(4200000001) });
+  const row = t.rib.routes({ prefix: '198.18.14.0/24' })[0];
+  assert.deepEqual(row.asPath, [65001, 4200000001]);
+  const [r] = t.got('c1');
+  assert.deepEqual(r.u.attrs.asPath, seq(65001, 4200000001));
+  const rib = new Rib({ localAsn: 4200000001, routerId: '192.0.2.1', encoder: countingEncoder(), schedule: () => {} });
+  const p = rib.addPeer({ address: '192.0.2.31', asn: 65001 });
+  rib.applyUpdate(p, { type: 'update', withdrawn: [], nlri: ['198.18.15.0/24'], attrs: { origin: 0, nextHop: '192.0.2.31', asPath: seq(65001, 23456), as4Path: seq(4200000001) } });
+  assert.equal(rib.routes().length, 0, 'our own 4-octet AS, hidden behind AS_TRANS, is a loop');
+  assert.equal(p.loopsDropped, 1);
+});
