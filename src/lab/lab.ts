@@ -428,16 +428,18 @@ export class PetrelLab {
   /** Waits until every session is Established, every block route is in place and every pod answers. */
   async waitConverged(timeoutMs = 60_000): Promise<void> {
     const running = [...this.nodes.values()].filter((n) => n.proc);
-    await waitFor('every BGP session Established', async () => {
-      const bad = (await Promise.all(running.map(async (n) => (await this.peersNotEstablished(n.name).catch((e: Error) => [e.message])).map((x) => `${n.name}: ${x}`)))).flat();
-      if (bad.length) throw new NetnsError(bad.join('; '));
-      return true;
-    }, timeoutMs, 250);
+    // Kernel routes first (cheap `ip` calls), then the sessions: each status check starts one
+    // `petrel status` process per node, which on a 50-node lab is itself a load worth pacing.
     await waitFor('every block and pod route in the kernels', async () => {
       const m = await this.missingBlockRoutes();
       if (m.length) throw new NetnsError(m.join('; '));
       return true;
     }, timeoutMs, 100);
+    await waitFor('every BGP session Established', async () => {
+      const bad = (await Promise.all(running.map(async (n) => (await this.peersNotEstablished(n.name).catch((e: Error) => [e.message])).map((x) => `${n.name}: ${x}`)))).flat();
+      if (bad.length) throw new NetnsError(bad.join('; '));
+      return true;
+    }, timeoutMs, Math.max(250, running.length * 20));
   }
 
   // ---- state and teardown ----------------------------------------------------------------------------
