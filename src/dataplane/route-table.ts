@@ -177,7 +177,8 @@ export class RouteTable {
     nexthops.sort(compareNextHops);
     return {
       dst: d.dst, table: this.opts.table, protocol: this.opts.protocol, type: d.type,
-      scope: d.scope === 'link' ? RT_SCOPE_LINK : RT_SCOPE_UNIVERSE, nexthops,
+      // IPv6 routes have no scope: the kernel reports universe whatever was sent, so we send that.
+      scope: d.scope === 'link' && !d.dst.includes(':') ? RT_SCOPE_LINK : RT_SCOPE_UNIVERSE, nexthops,
     };
   }
 

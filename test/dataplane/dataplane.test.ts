@@ -242,3 +242,16 @@ test('with PETREL_REQUIRE_NETNS the dataplane refuses the namespace it runs in (
 test('a protocol number outside 5..255 is a configuration error', () => {
   assert.throws(() => createDataplane({ kernel: new FakeKernel(), protocol: 2 }), (e: Error & { code?: string }) => e.code === 'CONFIG_INVALID');
 });
+
+test('cleanup on a running dataplane stops it first, so nothing is put back afterwards', async () => {
+  const { k, dp } = setup();
+  dp.setLocalBlocks([{ prefix: '198.18.0.0/26', natOutgoing: false }]);
+  await dp.start();
+  assert.equal(k.ours(P).length, 1);
+  await dp.cleanup();
+  assert.equal(dp.status().running, false);
+  k.events?.route('del', { dst: '198.18.0.0/26', table: 254, protocol: P, type: 'blackhole', scope: 0, nexthops: [] });
+  k.events?.overflow();
+  await new Promise((r) => setTimeout(r, 30));
+  assert.deepEqual(k.ours(P), []);
+});

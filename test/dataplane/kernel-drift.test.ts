@@ -81,6 +81,8 @@ test('a deleted VXLAN device comes back with its routes and neighbours, and pods
   await timed('vxlan device and routes restored', () => ourRoutes(L.lab, n1.ns).join() === want1.join());
   await waitUntil('neighbour restored', () => L.lab.ip(n1.ns, 'neigh', 'show', 'dev', 'vxlan.petrel').includes('198.18.3.1 lladdr'), 5000, 20);
   assert.ok(n1.dp.status().repairs.link >= 1);
+  L.lab.ip(n1.ns, 'addr', 'flush', 'dev', 'vxlan.petrel');
+  await timed('VTEP address restored after ip addr flush', () => L.lab.ip(n1.ns, 'addr', 'show', 'dev', 'vxlan.petrel').includes('inet 198.18.1.1/32'));
   L.lab.ip(n1.ns, 'neigh', 'del', '198.18.3.1', 'dev', 'vxlan.petrel');
   await timed('neighbour restored after ip neigh del', () => L.lab.ip(n1.ns, 'neigh', 'show', 'dev', 'vxlan.petrel').includes('198.18.3.1 lladdr'));
   await waitUntil('p1 → p3 through the new device', () => L.net.ping(n1.pod.ns, n3.pod.ip), 8000, 100);

@@ -394,6 +394,8 @@ export function parseRoute(buf: Buffer, off: number, mlen: number): KernelRoute 
     if (oif || gateway) nexthops.push(gateway ? { gateway, ifindex: oif, onlink: (rflags & C.RTNH_F_ONLINK) !== 0 } : { ifindex: oif, onlink: (rflags & C.RTNH_F_ONLINK) !== 0 });
   }
   if (nexthops.length > 1) nexthops.sort(compareNextHops);
+  // IPv6 reports a blackhole with RTA_OIF = lo; a blackhole has no next hop as far as we compare.
+  if (type === C.RTN_BLACKHOLE) nexthops = [];
   return {
     dst: `${dst}/${dstLen}`,
     table,
