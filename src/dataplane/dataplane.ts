@@ -331,8 +331,14 @@ class NodeDataplane implements Dataplane {
     this.last = { at: new Date().toISOString(), ms: report.ms, ok: report.ok };
     this.lastIssues = report.issues;
     this.lastPending = report.pending;
-    // Pending routes wait for link events; a retry timer covers errors and the grace-period report.
-    if (this.running && (report.errors.length || report.issues.length || report.pending.length)) this.schedule(1000);
+    // Kernel errors are retried after a second. Conditions that only a change can cure (missing
+    // veth, another protocol's route, no ipip module) wait for events or the resync; pending routes
+    // get one more pass when their grace period ends, to be reported.
+    if (this.running) {
+      const waitOnly = new Set(['DP_ERR_NO_LINK', 'DP_ERR_CONFLICT', 'DP_ERR_IPIP_UNSUPPORTED']);
+      if (report.errors.some((e) => !waitOnly.has(e.code)) || report.issues.some((i) => !waitOnly.has(i.code))) this.schedule(1000);
+      else if (report.pending.length && !report.errors.some((e) => e.code === 'DP_ERR_NO_LINK')) this.schedule((this.opts.graceMs ?? 10_000) + 10);
+    }
     return report;
   }
 

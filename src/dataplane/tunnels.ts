@@ -51,7 +51,9 @@ export class Tunnels {
   async apply(links: Map<string, KernelLink>, ipip: IpipWanted | undefined, vxlan: VxlanWanted | undefined, vxlanName: string): Promise<{ issues: TunnelIssue[]; changed: boolean }> {
     const issues: TunnelIssue[] = [];
     let changed = false;
-    if (ipip && !this.skipIpipUntilResync) {
+    if (ipip && this.skipIpipUntilResync) {
+      issues.push({ code: 'DP_ERR_IPIP_UNSUPPORTED', message: 'the kernel refused an IPIP device: load the ipip module or use VXLAN/direct routing (retried at the next full resync)' });
+    } else if (ipip) {
       const t = links.get(IPIP_DEVICE);
       if (!t || t.mtu !== ipip.mtu || !t.up) {
         if (t) this.repaired('ipip', 'link');
