@@ -36,7 +36,7 @@ export const GEN_DIR = join(root, 'src/k8s/openapi/gen');
 /** path → methods we call. Watches are the list operation with `watch=true` (the /watch/ paths are deprecated). */
 const CORE_OPS: Record<string, string[]> = {
   '/api/v1/nodes': ['get'], // listCoreV1Node (list + watch)
-  '/api/v1/nodes/{name}': ['get'], // readCoreV1Node
+  '/api/v1/nodes/{name}': ['get', 'patch'], // readCoreV1Node, patchCoreV1Node (merge: the agent's own annotations)
   '/api/v1/nodes/{name}/status': ['get', 'patch'], // readCoreV1NodeStatus, patchCoreV1NodeStatus (merge + strategic)
   '/api/v1/pods': ['get'], // listCoreV1PodForAllNamespaces (fieldSelector=spec.nodeName=<node>)
   '/api/v1/namespaces/{namespace}/secrets/{name}': ['get'], // readCoreV1NamespacedSecret (BGP passwords)

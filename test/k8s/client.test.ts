@@ -48,12 +48,35 @@ test('the subset spec holds exactly the operations Petrel calls', () => {
     .flatMap((p) => Object.values(p).map((o) => o.operationId).filter(Boolean)).sort();
   const crdOps = PETREL_KINDS.flatMap(({ kind }) => [`listPetrelDevV1${kind}`, `readPetrelDevV1${kind}`, `readPetrelDevV1${kind}Status`, `patchPetrelDevV1${kind}Status`]);
   assert.deepEqual(ops, [
-    'createCoreV1NamespacedEvent', 'listCoreV1Node', 'listCoreV1PodForAllNamespaces', 'patchCoreV1NodeStatus',
+    'createCoreV1NamespacedEvent', 'listCoreV1Node', 'listCoreV1PodForAllNamespaces', 'patchCoreV1Node', 'patchCoreV1NodeStatus',
     'readCoreV1NamespacedSecret', 'readCoreV1Node', 'readCoreV1NodeStatus', ...crdOps,
   ].sort());
   // The node status patch accepts both patch flavours the agent sends.
   const consumes: string[] = spec.paths['/api/v1/nodes/{name}/status'].patch.consumes;
   assert.ok(consumes.includes('application/merge-patch+json') && consumes.includes('application/strategic-merge-patch+json'));
+  // So does the node object patch (the agent's own annotations, as a merge patch).
+  assert.ok((spec.paths['/api/v1/nodes/{name}'].patch.consumes as string[]).includes('application/merge-patch+json'));
+});
+
+test('patchNode merges annotations into the node object, null removes one, and the status is left alone', async () => {
+  const h = await startHarness();
+  try {
+    h.server.create({ ...node('n1'), metadata: { name: 'n1', labels: {}, annotations: { 'operator.example/keep': 'yes' } } });
+    const before = await h.client.readNode('n1');
+    const p1 = await h.client.patchNode('n1', { metadata: { annotations: { 'petrel.dev/bgp-ipv4-address': '192.0.2.1/24', 'petrel.dev/vxlan-tunnel-mac': '02:00:00:00:00:01' } } });
+    assert.deepEqual(p1.metadata?.annotations, { 'operator.example/keep': 'yes', 'petrel.dev/bgp-ipv4-address': '192.0.2.1/24', 'petrel.dev/vxlan-tunnel-mac': '02:00:00:00:00:01' });
+    assert.notEqual(p1.metadata?.resourceVersion, before.metadata?.resourceVersion);
+    // A status change sent to the main endpoint is ignored, as kube-apiserver does; conditions stay.
+    const p2 = await h.client.patchNode('n1', { metadata: { annotations: { 'petrel.dev/vxlan-tunnel-mac': null } }, status: { conditions: [] } });
+    assert.deepEqual(p2.metadata?.annotations, { 'operator.example/keep': 'yes', 'petrel.dev/bgp-ipv4-address': '192.0.2.1/24' });
+    assert.deepEqual(p2.status?.conditions?.map((c) => c.type), ['Ready']);
+    // JSON patch (RFC 6902) goes through the same call; a failed `test` is a 422 from the server.
+    await assert.rejects(h.client.patchNode('n1', [{ op: 'test', path: '/metadata/annotations/operator.example~1keep', value: 'no' }], 'json'),
+      (e: unknown) => e instanceof K8sApiError && e.status === 422);
+    await assert.rejects(h.client.patchNode('missing', { metadata: { annotations: { a: 'b' } } }), (e: unknown) => e instanceof K8sApiError && e.status === 404);
+  } finally {
+    await h.close();
+  }
 });
 
 test('readNode, patchNodeStatus (strategic and merge), readSecret and createEvent work against the API server', async () => {

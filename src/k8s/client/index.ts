@@ -102,6 +102,16 @@ export class KubeClient {
     return this.call(`get node ${name}`, sdk.readCoreV1Node({ client: this.client, path: { name }, signal }));
   }
 
+  /**
+   * PATCH nodes/<name> (the object, not status). The agent uses a JSON merge patch of metadata.annotations
+   * only: its own petrel.dev/* keys, a null value removing one (RFC 7386 §2).
+   */
+  patchNode(name: string, patch: unknown, type: PatchType = 'merge', signal?: AbortSignal): Promise<Node> {
+    return this.call(`patch node ${name}`, sdk.patchCoreV1Node({
+      client: this.client, path: { name }, body: patch as never, headers: { 'Content-Type': PATCH_CT[type] }, signal,
+    }));
+  }
+
   /** PATCH nodes/<name>/status. Strategic merge merges status.conditions by type (the kubelet's stay). */
   patchNodeStatus(name: string, patch: unknown, type: PatchType = 'strategic', signal?: AbortSignal): Promise<Node> {
     return this.call(`patch node ${name} status`, sdk.patchCoreV1NodeStatus({

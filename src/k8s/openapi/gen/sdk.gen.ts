@@ -2,7 +2,7 @@
 
 import { client } from './client.gen.js';
 import type { Client, Options as Options2, TDataShape } from './client/index.js';
-import type { CreateCoreV1NamespacedEventData, CreateCoreV1NamespacedEventErrors, CreateCoreV1NamespacedEventResponses, ListCoreV1NodeData, ListCoreV1NodeErrors, ListCoreV1NodeResponses, ListCoreV1PodForAllNamespacesData, ListCoreV1PodForAllNamespacesErrors, ListCoreV1PodForAllNamespacesResponses, ListPetrelDevV1BgpConfigurationData, ListPetrelDevV1BgpConfigurationErrors, ListPetrelDevV1BgpConfigurationResponses, ListPetrelDevV1BgpPeerData, ListPetrelDevV1BgpPeerErrors, ListPetrelDevV1BgpPeerResponses, ListPetrelDevV1IpPoolData, ListPetrelDevV1IpPoolErrors, ListPetrelDevV1IpPoolResponses, PatchCoreV1NodeStatusData, PatchCoreV1NodeStatusErrors, PatchCoreV1NodeStatusResponses, PatchPetrelDevV1BgpConfigurationStatusData, PatchPetrelDevV1BgpConfigurationStatusErrors, PatchPetrelDevV1BgpConfigurationStatusResponses, PatchPetrelDevV1BgpPeerStatusData, PatchPetrelDevV1BgpPeerStatusErrors, PatchPetrelDevV1BgpPeerStatusResponses, PatchPetrelDevV1IpPoolStatusData, PatchPetrelDevV1IpPoolStatusErrors, PatchPetrelDevV1IpPoolStatusResponses, ReadCoreV1NamespacedSecretData, ReadCoreV1NamespacedSecretErrors, ReadCoreV1NamespacedSecretResponses, ReadCoreV1NodeData, ReadCoreV1NodeErrors, ReadCoreV1NodeResponses, ReadCoreV1NodeStatusData, ReadCoreV1NodeStatusErrors, ReadCoreV1NodeStatusResponses, ReadPetrelDevV1BgpConfigurationData, ReadPetrelDevV1BgpConfigurationErrors, ReadPetrelDevV1BgpConfigurationResponses, ReadPetrelDevV1BgpConfigurationStatusData, ReadPetrelDevV1BgpConfigurationStatusErrors, ReadPetrelDevV1BgpConfigurationStatusResponses, ReadPetrelDevV1BgpPeerData, ReadPetrelDevV1BgpPeerErrors, ReadPetrelDevV1BgpPeerResponses, ReadPetrelDevV1BgpPeerStatusData, ReadPetrelDevV1BgpPeerStatusErrors, ReadPetrelDevV1BgpPeerStatusResponses, ReadPetrelDevV1IpPoolData, ReadPetrelDevV1IpPoolErrors, ReadPetrelDevV1IpPoolResponses, ReadPetrelDevV1IpPoolStatusData, ReadPetrelDevV1IpPoolStatusErrors, ReadPetrelDevV1IpPoolStatusResponses } from './types.gen.js';
+import type { CreateCoreV1NamespacedEventData, CreateCoreV1NamespacedEventErrors, CreateCoreV1NamespacedEventResponses, ListCoreV1NodeData, ListCoreV1NodeErrors, ListCoreV1NodeResponses, ListCoreV1PodForAllNamespacesData, ListCoreV1PodForAllNamespacesErrors, ListCoreV1PodForAllNamespacesResponses, ListPetrelDevV1BgpConfigurationData, ListPetrelDevV1BgpConfigurationErrors, ListPetrelDevV1BgpConfigurationResponses, ListPetrelDevV1BgpPeerData, ListPetrelDevV1BgpPeerErrors, ListPetrelDevV1BgpPeerResponses, ListPetrelDevV1IpPoolData, ListPetrelDevV1IpPoolErrors, ListPetrelDevV1IpPoolResponses, PatchCoreV1NodeData, PatchCoreV1NodeErrors, PatchCoreV1NodeResponses, PatchCoreV1NodeStatusData, PatchCoreV1NodeStatusErrors, PatchCoreV1NodeStatusResponses, PatchPetrelDevV1BgpConfigurationStatusData, PatchPetrelDevV1BgpConfigurationStatusErrors, PatchPetrelDevV1BgpConfigurationStatusResponses, PatchPetrelDevV1BgpPeerStatusData, PatchPetrelDevV1BgpPeerStatusErrors, PatchPetrelDevV1BgpPeerStatusResponses, PatchPetrelDevV1IpPoolStatusData, PatchPetrelDevV1IpPoolStatusErrors, PatchPetrelDevV1IpPoolStatusResponses, ReadCoreV1NamespacedSecretData, ReadCoreV1NamespacedSecretErrors, ReadCoreV1NamespacedSecretResponses, ReadCoreV1NodeData, ReadCoreV1NodeErrors, ReadCoreV1NodeResponses, ReadCoreV1NodeStatusData, ReadCoreV1NodeStatusErrors, ReadCoreV1NodeStatusResponses, ReadPetrelDevV1BgpConfigurationData, ReadPetrelDevV1BgpConfigurationErrors, ReadPetrelDevV1BgpConfigurationResponses, ReadPetrelDevV1BgpConfigurationStatusData, ReadPetrelDevV1BgpConfigurationStatusErrors, ReadPetrelDevV1BgpConfigurationStatusResponses, ReadPetrelDevV1BgpPeerData, ReadPetrelDevV1BgpPeerErrors, ReadPetrelDevV1BgpPeerResponses, ReadPetrelDevV1BgpPeerStatusData, ReadPetrelDevV1BgpPeerStatusErrors, ReadPetrelDevV1BgpPeerStatusResponses, ReadPetrelDevV1IpPoolData, ReadPetrelDevV1IpPoolErrors, ReadPetrelDevV1IpPoolResponses, ReadPetrelDevV1IpPoolStatusData, ReadPetrelDevV1IpPoolStatusErrors, ReadPetrelDevV1IpPoolStatusResponses } from './types.gen.js';
 
 export type Options<TData extends TDataShape = TDataShape, ThrowOnError extends boolean = boolean, TResponse = unknown> = Options2<TData, ThrowOnError, TResponse> & {
     /**
@@ -56,6 +56,19 @@ export const readCoreV1Node = <ThrowOnError extends boolean = false>(options: Op
     security: [{ name: 'authorization', type: 'apiKey' }],
     url: '/api/v1/nodes/{name}',
     ...options
+});
+
+/**
+ * partially update the specified Node
+ */
+export const patchCoreV1Node = <ThrowOnError extends boolean = false>(options: Options<PatchCoreV1NodeData, ThrowOnError>) => (options.client ?? client).patch<PatchCoreV1NodeResponses, PatchCoreV1NodeErrors, ThrowOnError>({
+    security: [{ name: 'authorization', type: 'apiKey' }],
+    url: '/api/v1/nodes/{name}',
+    ...options,
+    headers: {
+        'Content-Type': 'application/json-patch+json',
+        ...options.headers
+    }
 });
 
 /**
