@@ -226,21 +226,22 @@ class NodeDataplane implements Dataplane {
     const by = new Map<RouteClass, DesiredRoute[]>([['local-pod', []], ['remote-direct', []], ['remote-ipip', []], ['remote-vxlan', []], ['local-block', []]]);
     for (const p of this.pods) by.get('local-pod')!.push({ dst: p.prefix, cls: 'local-pod', type: 'unicast', scope: 'link', nexthops: [{ ifName: p.ifName, onlink: false }] });
     for (const b of this.localBlocks) by.get('local-block')!.push({ dst: b.prefix, cls: 'local-block', type: 'blackhole', scope: 'universe', nexthops: [] });
-    const groups = new Map<string, RemoteBlockRoute[]>();
-    for (const r of this.remote) { const g = groups.get(r.prefix); if (g) g.push(r); else groups.set(r.prefix, [r]); }
+    // One pass over the remote blocks; entries sharing a prefix become one route's next hops (ECMP).
     const uplinkName = this.opts.uplink ?? this.uplinkByAddress?.name ?? '(no uplink)';
-    for (const [prefix, rs] of groups) {
-      const seen = new Set<string>();
-      const nexthops = [];
-      for (const r of rs) {
-        const nh = r.mode === 'ipip' ? { gateway: r.nextHop, ifName: IPIP_DEVICE, onlink: true }
-          : r.mode === 'vxlan' ? { gateway: r.vtep?.address ?? r.nextHop, ifName: this.vxlanName, onlink: true }
-            : { gateway: r.nextHop, ifName: uplinkName, onlink: false };
-        const k = `${nh.ifName}|${nh.gateway}`;
-        if (!seen.has(k)) { seen.add(k); nexthops.push(nh); }
+    const byPrefix = new Map<string, DesiredRoute>();
+    for (const r of this.remote) {
+      const nh = r.mode === 'ipip' ? { gateway: r.nextHop, ifName: IPIP_DEVICE, onlink: true }
+        : r.mode === 'vxlan' ? { gateway: r.vtep?.address ?? r.nextHop, ifName: this.vxlanName, onlink: true }
+          : { gateway: r.nextHop, ifName: uplinkName, onlink: false };
+      const have = byPrefix.get(r.prefix);
+      if (!have) {
+        const cls = (r.mode === 'ipip' ? 'remote-ipip' : r.mode === 'vxlan' ? 'remote-vxlan' : 'remote-direct') as RouteClass;
+        const d: DesiredRoute = { dst: r.prefix, cls, type: 'unicast', scope: 'universe', nexthops: [nh] };
+        byPrefix.set(r.prefix, d);
+        by.get(cls)!.push(d);
+      } else if (!have.nexthops.some((x) => x.ifName === nh.ifName && x.gateway === nh.gateway)) {
+        have.nexthops.push(nh);
       }
-      const cls: RouteClass = `remote-${rs[0].mode}` as RouteClass;
-      by.get(cls)!.push({ dst: prefix, cls, type: 'unicast', scope: 'universe', nexthops });
     }
     return by;
   }
@@ -259,7 +260,9 @@ class NodeDataplane implements Dataplane {
     if (!this.opts.uplink && this.opts.nodeAddress) {
       const addrs = await this.port.dumpAddrs();
       const a = addrs.find((x) => x.address === this.opts.nodeAddress);
-      this.uplinkByAddress = a ? links.find((l) => l.index === a.index) : undefined;
+      const up = a ? links.find((l) => l.index === a.index) : undefined;
+      if (up?.name !== this.uplinkByAddress?.name) this.routesDirty = true;
+      this.uplinkByAddress = up;
     }
   }
 
@@ -296,12 +299,15 @@ class NodeDataplane implements Dataplane {
       if (t.changed) await this.loadLinks();
       report.issues.push(...await this.tunnels.applyAddresses(this.links, ipip, vxlan));
 
-      for (const [cls, rs] of this.desiredRoutes()) this.routes.setClass(cls, rs);
+      // The desired routes are recomputed only when an input changed (setters, tunnels, uplink).
+      if (this.routesDirty) {
+        this.routesDirty = false;
+        for (const [cls, rs] of this.desiredRoutes()) this.routes.setClass(cls, rs);
+      }
       const idx = new Map<string, number>();
       for (const [name, l] of this.links) idx.set(name, l.index);
       if (this.tunnels.ipipSupported === false) idx.delete(IPIP_DEVICE);
       const r = await this.routes.apply(idx);
-      this.routesDirty = false;
       Object.assign(report, { installed: r.installed, updated: r.updated, deleted: r.deleted, pending: r.pending, errors: r.errors });
       report.repaired += r.repaired;
 

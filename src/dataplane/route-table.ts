@@ -88,8 +88,9 @@ export class RouteTable {
   /** Replaces the desired routes of one class (other classes keep theirs). */
   setClass(cls: RouteClass, routes: DesiredRoute[]): void {
     const keep = new Set<string>();
+    const table = this.opts.table;
     for (const r of routes) {
-      const key = routeKey({ table: this.opts.table, dst: r.dst });
+      const key = table === 254 ? r.dst : `${table}:${r.dst}`; // routeKey() without an object per route
       keep.add(key);
       const e = this.desired.get(key);
       if (e && e.want.cls !== cls) {
