@@ -373,7 +373,11 @@ export class Speaker extends EventEmitter<SpeakerEvents> {
       codec: n.codec,
       nextHopSelf: this.nextHopSelf(e.spec, n),
       send: (frames) => {
-        for (const f of frames) e.session.send(f);
+        // One call per flush. A session offering sendMany (cork, write each, uncork: one writev)
+        // gets the batch whole; otherwise frame by frame.
+        const s = e.session as Session & { sendMany?: (frames: Uint8Array[]) => boolean };
+        if (typeof s.sendMany === 'function') s.sendMany(frames);
+        else for (const f of frames) s.send(f);
       },
     });
   }
