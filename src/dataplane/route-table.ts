@@ -191,6 +191,8 @@ export class RouteTable {
     const res: RouteApplyResult = { installed: 0, updated: 0, deleted: 0, unchanged: 0, pending: [], repaired: 0, errors: [] };
     const ops: KernelOp[] = [];
     const opKeys: string[] = [];
+    const opEntries: Array<Entry | undefined> = [];
+    const counts = emptyCounts();
     const now = this.now();
     const log = this.opts.log;
     for (const [key, e] of this.desired) {
@@ -211,16 +213,20 @@ export class RouteTable {
         if (!e.confirmed) log.debug({ dst: e.want.dst, cls: e.want.cls }, 'seen');
         e.confirmed = true;
         res.unchanged++;
+        counts[e.want.cls]++;
         continue;
       }
       ops.push(have ? { op: 'route-replace', route: want } : { op: 'route-create', route: want });
       opKeys.push(key);
+      opEntries.push(e);
     }
     for (const [key, have] of this.kernel) {
       if (this.desired.has(key)) continue;
       ops.push({ op: 'route-delete', route: have });
       opKeys.push(key);
+      opEntries.push(undefined);
     }
+    this.counts = counts;
     if (ops.length === 0) {
       this.dirty = false;
       this.lastErrors = res.errors;
@@ -244,7 +250,7 @@ export class RouteTable {
       const op = ops[i] as Extract<KernelOp, { route: KernelRoute }>;
       const key = opKeys[i];
       const err = results[i];
-      const e = this.desired.get(key);
+      const e = opEntries[i];
       if (err) {
         if (op.op === 'route-delete' && (err.errno === 3 || err.errno === 2)) {
           this.kernel.delete(key); // already gone (ESRCH/ENOENT): the goal is reached
@@ -266,6 +272,7 @@ export class RouteTable {
       }
       this.kernel.set(key, op.route);
       if (op.op === 'route-create') res.installed++; else res.updated++;
+      if (e) counts[e.want.cls]++;
       if (e?.confirmed) {
         res.repaired++;
         this.repairs++;
@@ -284,11 +291,11 @@ export class RouteTable {
     return res;
   }
 
-  /** Counts of our routes in the kernel by class (for metrics and status). */
+  private counts = emptyCounts();
+
+  /** Our routes in the kernel by class, as of the last apply (for metrics and status). */
   countsByClass(): Record<RouteClass, number> {
-    const out: Record<RouteClass, number> = { 'local-pod': 0, 'remote-direct': 0, 'remote-ipip': 0, 'remote-vxlan': 0, 'local-block': 0 };
-    for (const [key, e] of this.desired) if (this.kernel.has(key)) out[e.want.cls]++;
-    return out;
+    return { ...this.counts };
   }
 
   /** Deletes every route with our protocol from the kernel (cleanup). */
@@ -299,8 +306,13 @@ export class RouteTable {
     const failed = res.filter((e) => e && e.errno !== 3 && e.errno !== 2);
     if (failed.length) throw failed[0];
     this.kernel.clear();
+    this.counts = emptyCounts();
     return ops.length;
   }
+}
+
+function emptyCounts(): Record<RouteClass, number> {
+  return { 'local-pod': 0, 'remote-direct': 0, 'remote-ipip': 0, 'remote-vxlan': 0, 'local-block': 0 };
 }
 
 function verbOf(op: string): 'install' | 'update' | 'delete' {
