@@ -74,7 +74,8 @@ export interface AgentStatus {
   remoteRoutes: number;
   ignoredRoutes: Array<{ prefix: string; reason: string }>;
   problems: Array<TopologyProblem | ResourceError>;
-  apiServer: { lastError?: string };
+  /** Why the dataplane could not be opened, while it cannot. */
+  dataplaneError?: string;
 }
 
 export function hostSubnets(): string[] {
@@ -101,6 +102,9 @@ export class Agent extends EventEmitter<{ converged: [] }> {
   private stopped = false;
   private applying: Promise<void> = Promise.resolve();
   private dataplane: Dataplane | undefined;
+  private dataplaneError: string | undefined;
+  private dataplaneRetryMs = 1000;
+  private dataplaneRetry: NodeJS.Timeout | undefined;
 
   constructor(readonly opts: AgentOptions, private readonly deps: AgentDeps) {
     super();
@@ -155,9 +159,18 @@ export class Agent extends EventEmitter<{ converged: [] }> {
 
     const me = view.nodes.find((n) => n.name === this.opts.nodeName);
     if (!this.dataplane && me && this.deps.makeDataplane) {
-      const made = this.deps.makeDataplane(me);
-      this.dataplane = made;
-      this.applying = this.applying.then(async () => { await made.start(); });
+      try {
+        const made = this.deps.makeDataplane(me);
+        this.dataplane = made;
+        this.dataplaneError = undefined;
+        this.applying = this.applying.then(async () => { await made.start(); });
+      } catch (e) {
+        // E.g. the netlink addon cannot load or the namespace is refused: say so, keep BGP running,
+        // and try again after a backoff (the next cluster change also retries).
+        this.dataplaneError = `${(e as { code?: string }).code ?? 'DP_ERR'}: ${(e as Error).message}`;
+        this.deps.log.error({ err: this.dataplaneError }, 'cannot open the dataplane; kernel routes are not programmed');
+        this.retryDataplaneLater();
+      }
     }
     const dp = this.dataplane;
     if (!dp) return;
@@ -282,6 +295,16 @@ export class Agent extends EventEmitter<{ converged: [] }> {
     return this.speaker !== undefined;
   }
 
+  private retryDataplaneLater(): void {
+    if (this.dataplaneRetry || this.stopped) return;
+    this.dataplaneRetry = setTimeout(() => {
+      this.dataplaneRetry = undefined;
+      this.reconcile();
+    }, this.dataplaneRetryMs);
+    this.dataplaneRetry.unref();
+    this.dataplaneRetryMs = Math.min(this.dataplaneRetryMs * 2, 30_000);
+  }
+
   status(): AgentStatus {
     const s: AgentStatus = {
       node: this.opts.nodeName,
@@ -291,7 +314,7 @@ export class Agent extends EventEmitter<{ converged: [] }> {
       remoteRoutes: this.remoteCount,
       ignoredRoutes: this.ignored,
       problems: this.problems,
-      apiServer: {},
+      ...(this.dataplaneError ? { dataplaneError: this.dataplaneError } : {}),
     };
     if (this.topo) {
       s.topology = {
@@ -307,6 +330,7 @@ export class Agent extends EventEmitter<{ converged: [] }> {
   /** Stops watching and closes BGP sessions (Cease). Kernel routes stay (graceful restart relies on it). */
   async stop(reason = 'petrel agent shutting down'): Promise<void> {
     this.stopped = true;
+    clearTimeout(this.dataplaneRetry);
     this.speaker?.removeAllListeners('bestChanged');
     await Promise.allSettled([this.cluster.stop(), this.speaker?.stop(reason), this.applying]);
     await this.dataplane?.stop();

@@ -72,7 +72,11 @@ export class ClusterWatch extends EventEmitter<{ changed: [] }> {
   }
 
   start(): void {
-    for (const inf of this.informers.values()) inf.start();
+    for (const inf of this.informers.values()) {
+      inf.start();
+      // An empty LIST fires no handler, yet completing the set of synced caches must recompute.
+      void inf.synced.then(() => this.touch());
+    }
   }
 
   async stop(): Promise<void> {

@@ -1,0 +1,70 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { Agent } from '../../src/agent/agent.js';
+import { KubeClient, Transport } from '../../src/k8s/index.js';
+import { TestApiServer } from '../../src/lab/apiserver/index.js';
+import { waitFor } from '../../src/lab/netns.js';
+import { readFileSync } from 'node:fs';
+import { parse } from 'yaml';
+import { hostVethName, type Dataplane } from '../../src/dataplane/index.js';
+
+const silent = { debug() {}, info() {}, warn() {}, error() {} };
+
+async function withServer(fn: (server: TestApiServer, client: KubeClient) => Promise<void>): Promise<void> {
+  const server = new TestApiServer({ host: '127.0.0.1', port: 0, tokens: ['t0k'] });
+  await server.start();
+  try {
+    for (const f of ['bgpconfigurations', 'bgppeers', 'ippools']) server.create(parse(readFileSync(`deploy/base/crds/${f}.petrel.dev.yaml`, 'utf8')));
+    server.create({ apiVersion: 'v1', kind: 'Node', metadata: { name: 'n1', annotations: { 'petrel.dev/bgp-ipv4-address': '192.0.2.11/24' } }, spec: { podCIDRs: ['198.18.1.0/26'] }, status: { addresses: [{ type: 'InternalIP', address: '192.0.2.11' }] } });
+    // A BGP port of our own, so the speaker's listener (127.0.0.1 only) collides with nothing.
+    server.create({ apiVersion: 'petrel.dev/v1', kind: 'BGPConfiguration', metadata: { name: 'default' }, spec: { listenPort: 20000 + Math.floor(Math.random() * 20000) } });
+    const client = new KubeClient(new Transport({ server: server.url, token: 't0k', source: 'test' }, {}));
+    await fn(server, client);
+  } finally {
+    await server.stop();
+  }
+}
+
+test('an agent whose dataplane cannot be opened keeps running, reports why, and retries', async (t) => {
+  let attempts = 0;
+  await withServer(async (_server, client) => {
+    const agent = new Agent(
+      { nodeName: 'n1', mode: 'agent', bgpListenAddress: '127.0.0.1', connectRetryTime: 5, readyGraceMs: 0, vxlanVni: 4096 },
+      { client, log: silent, makeDataplane: () => { attempts++; throw Object.assign(new Error('addon missing'), { code: 'NL_ERR_ADDON' }); } },
+    );
+    // The speaker listens on 179 unless told otherwise: the topology's listenPort comes from BGPConfiguration.
+    t.after(() => agent.stop());
+    await agent.start();
+    await agent.synced();
+    await waitFor('two dataplane attempts', () => attempts >= 2, 10_000, 50);
+    assert.match(agent.status().dataplaneError ?? '', /NL_ERR_ADDON: addon missing/);
+    assert.equal(agent.status().topology?.localBlocks[0], '198.18.1.0/26');
+  });
+});
+
+test('a dataplane that opens gets the local block as a blackhole and the pod routes', async (t) => {
+  await withServer(async (server, client) => {
+    // As kube-apiserver does, create ignores status: the IP arrives through the status subresource (the kubelet's write).
+    const pod = server.create({ apiVersion: 'v1', kind: 'Pod', metadata: { name: 'p1', namespace: 'default' }, spec: { nodeName: 'n1', containers: [{ name: 'c', image: 'x' }] } });
+    server.update({ ...pod, status: { phase: 'Running', podIP: '198.18.1.2', podIPs: [{ ip: '198.18.1.2' }] } }, { status: true });
+    const calls: Record<string, unknown[]> = {};
+    const fake = new Proxy({}, {
+      get: (_t, k: string) => {
+        if (k === 'apply' || k === 'start') return async () => ({ ok: true, errors: [], pending: [], issues: [] });
+        if (k === 'stop') return async () => {};
+        return (arg: unknown) => { calls[k] = [arg]; };
+      },
+    }) as unknown as Dataplane;
+    const agent = new Agent(
+      { nodeName: 'n1', mode: 'agent', bgpListenAddress: '127.0.0.1', connectRetryTime: 5, readyGraceMs: 0, vxlanVni: 4096 },
+      { client, log: silent, makeDataplane: () => fake },
+    );
+    t.after(() => agent.stop());
+    await agent.start();
+    await waitFor('pod route handed to the dataplane', () => (calls.setLocalPods?.[0] as unknown[] | undefined)?.length === 1, 10_000, 20);
+    assert.deepEqual(calls.setLocalBlocks?.[0], [{ prefix: '198.18.1.0/26', natOutgoing: false }]);
+    const pods = calls.setLocalPods?.[0] as Array<{ prefix: string; ifName: string }>;
+    assert.equal(pods[0].prefix, '198.18.1.2/32');
+    assert.equal(pods[0].ifName, hostVethName('default', 'p1'));
+  });
+});
