@@ -11,6 +11,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { NetnsLab, uniquePrefix, removeStaleNamespaces } from '../../src/lab/netns.js';
 import { createDataplane } from '../../src/dataplane/index.js';
+import { RtnlKernel } from '../../src/dataplane/netlink/rtnl.js';
+import type { KernelOp } from '../../src/dataplane/kernel.js';
 import type { RemoteBlockRoute } from '../../src/model/routes.js';
 
 function cpuTimes(): { busy: number; total: number } {
@@ -37,6 +39,7 @@ export async function bench(opts: { quick: boolean }): Promise<{ title: string; 
   const t0 = cpuTimes();
   const ours = { add: [] as number[], del: [] as number[] };
   const ipb = { add: [] as number[], del: [] as number[] };
+  const raw = { add: [] as number[], del: [] as number[] };
   try {
     const ns = lab.addNs('dp');
     lab.veth(ns, 'e0', ns, 'e1');
@@ -73,6 +76,22 @@ export async function bench(opts: { quick: boolean }): Promise<{ title: string; 
       ipb.del.push(N / ((performance.now() - t) / 1000));
     }
     await dp.stop();
+    // The transport alone (codec + addon, no reconciler): the same routes as prebuilt ops.
+    const k = new RtnlKernel({ netns: ns });
+    const e0 = (await k.dumpLinks()).find((l) => l.name === 'e0')!.index;
+    const mk = (op: 'route-create' | 'route-delete'): KernelOp[] => Array.from({ length: N }, (_, i) =>
+      ({ op, route: { dst: blockOf(i), table: 254, protocol: 99, type: 'unicast' as const, scope: 0, nexthops: [{ gateway: '192.0.2.2', ifindex: e0, onlink: false }] } }));
+    const addOps = mk('route-create');
+    const delOps = mk('route-delete');
+    for (let r = 0; r < runs; r++) {
+      let t = performance.now();
+      if ((await k.write(addOps)).some(Boolean)) throw new Error('raw install failed');
+      raw.add.push(N / ((performance.now() - t) / 1000));
+      t = performance.now();
+      if ((await k.write(delOps)).some(Boolean)) throw new Error('raw delete failed');
+      raw.del.push(N / ((performance.now() - t) / 1000));
+    }
+    k.close();
   } finally {
     await lab.destroy();
     rmSync(dir, { recursive: true, force: true });
@@ -82,15 +101,15 @@ export async function bench(opts: { quick: boolean }): Promise<{ title: string; 
   const ipv = execFileSync('ip', ['-V'], { encoding: 'utf8' }).trim();
   const kernel = readFileSync('/proc/sys/kernel/osrelease', 'utf8').trim();
   const k = (x: number) => `${(x / 1000).toFixed(0)}k`;
-  const row = (what: string, o: number[], i: number[]) =>
-    `| ${what} | ${k(median(o))}/s (${o.map(k).join(', ')}) | ${k(median(i))}/s (${i.map(k).join(', ')}) | ${(median(o) / median(i)).toFixed(2)}× |`;
+  const row = (what: string, o: number[], i: number[], w: number[]) =>
+    `| ${what} | ${k(median(o))}/s (${o.map(k).join(', ')}) | ${k(median(i))}/s (${i.map(k).join(', ')}) | ${(median(o) / median(i)).toFixed(2)}× | ${k(median(w))}/s (${(median(w) / median(i)).toFixed(2)}×) |`;
   const markdown = [
     `Install then delete ${N.toLocaleString('en')} remote-block routes (/28 via a neighbour on a veth, one namespace), ${runs} runs each, medians (all runs in parentheses).`,
     '',
-    '| operation | Petrel reconciler (apply) | `ip -batch` | ratio |',
-    '|---|---|---|---|',
-    row('install', ours.add, ipb.add),
-    row('delete', ours.del, ipb.del),
+    '| operation | Petrel reconciler (apply) | `ip -batch` | ratio | transport alone (codec + addon, no diff) |',
+    '|---|---|---|---|---|',
+    row('install', ours.add, ipb.add, raw.add),
+    row('delete', ours.del, ipb.del, raw.del),
     '',
     `Node ${process.version}, ${ipv}, kernel ${kernel}; machine CPU busy during the run: ${load.toFixed(0)}% (all cores, /proc/stat, includes other work on this shared machine).`,
     'The reconciler number includes computing the desired set and the diff; its writes are batched (many messages per sendmsg, no per-route ACK, one ACKed NLMSG_NOOP fence per batch; errors still arrive per route).',
