@@ -22,9 +22,10 @@
  * first address of the node's first IPv4 podCIDR block — its network address (203.0.113.0 for
  * 203.0.113.0/24). Calico allocates the tunnel address from the node's IPAM block; Petrel has no IPAM
  * (pods take addresses from spec.podCIDRs via the CNI IPAM, e.g. host-local), so it reserves the one
- * address of the block the pod IPAM never hands out: host-local starts at network + 1 (or later) and
- * never allocates the network address. Any pod IPAM used with Petrel must do the same. A node without an
- * IPv4 podCIDR gets the MAC only (it owns no block, so no VXLAN route points at it).
+ * address of the block the pod IPAM never hands out: host-local starts at network + 1 and never
+ * allocates the network address (except on /31 and /32 ranges, which therefore get no VTEP address).
+ * Any pod IPAM used with Petrel must do the same. A node without an IPv4 podCIDR gets the MAC only
+ * (it owns no block, so no VXLAN route points at it).
  *
  * Complicating factors: the Node object may carry annotations that do not parse (they are compared as
  * strings here, never rejected, so the agent can still correct its own); InternalIPs can be reported in
@@ -117,7 +118,9 @@ export function vtepAddress(node: unknown): string | undefined {
     if (typeof c !== 'string') continue;
     try {
       const p = parsePrefix(c, true);
-      if (p.family === 'ipv4') return formatIp(p.addr);
+      // A /31 or /32 has no address the pod IPAM leaves free (host-local allocates from the network
+      // address itself on point-to-point ranges): such a block gets no VTEP address.
+      if (p.family === 'ipv4') return p.len <= 30 ? formatIp(p.addr) : undefined;
     } catch {
       // a malformed podCIDR: the topology reports it; look at the next one
     }

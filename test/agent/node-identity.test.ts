@@ -116,6 +116,9 @@ test('a pool with VXLAN Always or CrossSubnet publishes the VTEP MAC and the net
     assert.equal(d.set[ANN.vxlanTunnelAddress], '203.0.113.64');
   }
   assert.equal(vtepAddress(rawNode({ podCIDR: '198.18.4.0/24' })), '198.18.4.0');
+  // /31 and /32 blocks have no address the pod IPAM leaves free.
+  assert.equal(vtepAddress(rawNode({ podCIDRs: ['198.18.4.0/31'] })), undefined);
+  assert.equal(vtepAddress(rawNode({ podCIDRs: ['198.18.4.4/30'] })), '198.18.4.4');
 });
 
 test('the VTEP annotations parse back through convertNode', () => {

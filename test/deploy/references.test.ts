@@ -42,12 +42,12 @@ function build(): Obj[] {
   return structuredClone((built ??= kustomizeWith('route-reflectors', ['monitoring'])));
 }
 
-test('the agent may do exactly what it needs: watch nodes, pods and Petrel CRDs, patch nodes/status, create events, get its named Secret', (t) => {
+test('the agent may do exactly what it needs: watch nodes, pods and Petrel CRDs, patch nodes (its annotations) and nodes/status, create events, get its named Secret', (t) => {
   if (!haveKubectl()) return t.skip('kubectl (Debian package kubectl) is not installed');
   const objs = build();
   const allowed: Ask[] = [
     ask('get', 'nodes', { name: 'node-a' }), ask('list', 'nodes'), ask('watch', 'nodes'),
-    ask('patch', 'nodes/status', { name: 'node-a' }),
+    ask('patch', 'nodes', { name: 'node-a' }), ask('patch', 'nodes/status', { name: 'node-a' }),
     ask('list', 'pods'), ask('watch', 'pods'),
     ...plurals.flatMap((p) => ['get', 'list', 'watch'].map((v) => crd(v, p))),
     ask('create', 'events', { namespace: 'default' }),
@@ -58,7 +58,7 @@ test('the agent may do exactly what it needs: watch nodes, pods and Petrel CRDs,
     ask('get', 'secrets', { name: 'other', namespace: NAMESPACE }),
     ask('list', 'secrets', { namespace: NAMESPACE }), ask('watch', 'secrets', { namespace: NAMESPACE }),
     ask('get', 'secrets', { name: 'petrel-bgp-passwords', namespace: 'kube-system' }),
-    ask('patch', 'nodes', { name: 'node-a' }), ask('update', 'nodes/status'), ask('delete', 'nodes'),
+    ask('update', 'nodes', { name: 'node-a' }), ask('create', 'nodes'), ask('update', 'nodes/status'), ask('delete', 'nodes'),
     ask('create', 'pods'), ask('delete', 'pods'), ask('get', 'pods/exec'),
     ...plurals.flatMap((p) => ['create', 'update', 'patch', 'delete'].map((v) => crd(v, p))),
     ask('get', 'configmaps', { namespace: NAMESPACE }), ask('list', 'services'),
@@ -66,14 +66,14 @@ test('the agent may do exactly what it needs: watch nodes, pods and Petrel CRDs,
   for (const a of denied) assert.ok(!can(objs, 'petrel-agent', a), `agent may ${JSON.stringify(a)}`);
 });
 
-test('the reflector may read nodes and Petrel CRDs but neither pods nor nodes/status', (t) => {
+test('the reflector may read nodes and Petrel CRDs but neither pods nor nodes/status, and writes no node annotations', (t) => {
   if (!haveKubectl()) return t.skip('kubectl (Debian package kubectl) is not installed');
   const objs = build();
   for (const a of [ask('list', 'nodes'), ask('watch', 'nodes'), ...plurals.map((p) => crd('watch', p)), ask('create', 'events', { namespace: NAMESPACE }),
     ask('get', 'secrets', { name: 'petrel-bgp-passwords', namespace: NAMESPACE })]) {
     assert.ok(can(objs, 'petrel-reflector', a), `reflector cannot ${JSON.stringify(a)}`);
   }
-  for (const a of [ask('list', 'pods'), ask('watch', 'pods'), ask('patch', 'nodes/status'), ask('list', 'secrets', { namespace: NAMESPACE })]) {
+  for (const a of [ask('list', 'pods'), ask('watch', 'pods'), ask('patch', 'nodes/status'), ask('patch', 'nodes', { name: 'node-a' }), ask('list', 'secrets', { namespace: NAMESPACE })]) {
     assert.ok(!can(objs, 'petrel-reflector', a), `reflector may ${JSON.stringify(a)}`);
   }
 });
