@@ -136,6 +136,16 @@ test('IPv6: a /128 pod route, a blackhole block and an ECMP remote block are ins
   assert.deepEqual(ourRoutes(L.lab, n1.ns), expected(n1, L.nodes));
 });
 
+test('a desired block that another protocol already routes is reported as a conflict and left alone', { skip }, async () => {
+  const n1 = L.nodes[0];
+  n1.dp.setRemoteBlocks([...remoteBlocksFor(n1, L.nodes, crossSubnet), { prefix: '100.64.1.0/24', node: 'n2', nextHop: '192.0.2.12', mode: 'direct' }]);
+  const rep = await n1.dp.apply();
+  assert.deepEqual(rep.errors.map((e) => [e.dst, e.code, e.errno]), [['100.64.1.0/24', 'DP_ERR_CONFLICT', 17]]);
+  assert.match(L.lab.ip(n1.ns, 'route', 'show', '100.64.1.0/24'), /via 192\.0\.2\.254 dev eth0 proto bird/);
+  n1.dp.setRemoteBlocks(remoteBlocksFor(n1, L.nodes, crossSubnet));
+  assert.equal((await n1.dp.apply()).ok, true);
+});
+
 test('routes of other protocols are untouched by all of the above', { skip }, () => {
   for (const n of L.nodes) assert.equal(foreign(L, n), foreignBefore.get(n.name), n.name);
 });
