@@ -121,8 +121,11 @@ test('an outside burst of 100k routes added with ip -batch leaves the dataplane 
   }
 });
 
-test('cleanup removes everything Petrel owns and nothing else', { skip }, async () => {
+test('stop leaves the routes in place; cleanup removes everything Petrel owns and nothing else', { skip }, async () => {
+  const before = ourRoutes(L.lab, n2.ns);
   await n2.dp.stop();
+  assert.deepEqual(ourRoutes(L.lab, n2.ns), before, 'stop() leaves every route in place (graceful restart relies on it)');
+  assert.equal(before.length, 4);
   const others = L.lab.ip(n2.ns, 'route', 'show', 'table', 'all').split('\n').filter((l) => !l.includes('proto 97') && !/vxlan\.petrel|198\.18\.2\.1 /.test(l)).join('\n');
   const res = await n2.dp.cleanup();
   assert.equal(res.routes, 4);
