@@ -6,8 +6,9 @@
  * The patch lands back through the node watch, the next reconcile sees it and sync() finds nothing to do:
  * no poll, no timer in the normal path.
  *
- * Complicating factors: reconciles come faster than the watch echoes our own patch, so the same patch
- * computed from the same resourceVersion is not sent twice; one patch runs at a time and a newer call
+ * Complicating factors: reconciles come faster than the watch echoes our own patch, so a node copy
+ * with the resourceVersion our last patch was computed from is diffed as if that patch had landed
+ * (nothing is sent twice, and a later change sends only the difference); one patch runs at a time and a newer call
  * made meanwhile runs after it (latest wins); an API error is retried with bounded exponential backoff
  * (attempts and delay capped), after which the annotator waits for the next sync() call — the agent
  * reconciles on every watch event, so a later change retries it. A merge patch of annotations only
@@ -45,7 +46,8 @@ export class NodeAnnotator {
   lastError: string | undefined;
   private pending: { node: unknown; pools: readonly PoolSummary[] } | undefined;
   private running: Promise<void> | undefined;
-  private lastSent: { rv: string; body: string } | undefined;
+  /** Our patches not yet seen echoed: the version each was computed from, the version it produced. */
+  private history: Array<{ from: string; to: string; annotations: Record<string, string | null> }> = [];
   private stopped = false;
   private readonly abort = new AbortController();
   private timer: { t: NodeJS.Timeout; resolve: () => void } | undefined;
@@ -87,39 +89,65 @@ export class NodeAnnotator {
     for (let rounds = 0; this.pending && !this.stopped && rounds < 100; rounds++) {
       const { node, pools } = this.pending;
       this.pending = undefined;
-      const patch = this.patchFor(node, pools);
-      if (!patch) continue;
       const rv = resourceVersion(node);
-      const body = JSON.stringify(patch);
-      if (this.lastSent && this.lastSent.rv === rv && this.lastSent.body === body) continue; // our echo has not arrived yet
-      if (await this.send(patch)) this.lastSent = { rv, body };
+      const patch = this.patchFor(this.asOnServer(node, rv), pools);
+      if (!patch) continue;
+      const to = await this.send(patch);
+      if (to !== undefined) {
+        this.history.push({ from: rv, to, annotations: patch.metadata.annotations });
+        if (this.history.length > 16) this.history.shift();
+      }
     }
   }
 
-  private async send(patch: Patch): Promise<boolean> {
+  /**
+   * The node as the server has it now, as far as we know: a copy whose resourceVersion is one our own
+   * patches left behind gets those later patches applied (the watch has not echoed them yet). A copy at
+   * the version our last patch produced, or at a version we never saw (someone else's later write), is
+   * taken as is.
+   */
+  private asOnServer(node: unknown, rv: string): unknown {
+    const last = this.history.at(-1);
+    if (!last || rv === '' || rv === last.to) {
+      this.history = [];
+      return node;
+    }
+    let i = this.history.findIndex((h) => h.from === rv || h.to === rv);
+    if (i < 0) {
+      this.history = [];
+      return node;
+    }
+    if (this.history[i].to === rv) i++;
+    const merged: Record<string, string | null> = {};
+    for (const h of this.history.slice(i)) Object.assign(merged, h.annotations);
+    return withAnnotations(node, merged);
+  }
+
+  /** Sends with bounded retries; the resourceVersion the server answered, or undefined on failure. */
+  private async send(patch: Patch): Promise<string | undefined> {
     const attempts = this.o.retry?.attempts ?? 5;
     let delay = this.o.retry?.initialMs ?? 500;
     const maxMs = this.o.retry?.maxMs ?? 8000;
     const keys = Object.keys(patch.metadata.annotations);
     for (let i = 1; i <= attempts && !this.stopped; i++) {
       try {
-        await this.client.patchNode(this.o.nodeName, patch, 'merge', this.abort.signal);
+        const updated = await this.client.patchNode(this.o.nodeName, patch, 'merge', this.abort.signal);
         this.patched++;
         this.lastError = undefined;
         this.o.log.info({ node: this.o.nodeName, annotations: patch.metadata.annotations }, 'node annotations updated');
-        return true;
+        return resourceVersion(updated);
       } catch (e) {
-        if (this.stopped) return false;
+        if (this.stopped) return undefined;
         this.lastError = (e as Error).message;
         const last = i === attempts || this.pending !== undefined; // a newer state supersedes this patch
         this.o.log[last ? 'error' : 'warn']({ node: this.o.nodeName, keys, attempt: i, err: this.lastError },
           last ? 'could not update node annotations (retried on the next change)' : 'node annotation patch failed; retrying');
-        if (last) return false;
+        if (last) return undefined;
         await this.sleep(delay);
         delay = Math.min(delay * 2, maxMs);
       }
     }
-    return false;
+    return undefined;
   }
 
   private sleep(ms: number): Promise<void> {
@@ -128,6 +156,17 @@ export class NodeAnnotator {
       this.timer = { t, resolve };
     });
   }
+}
+
+/** `node` with an annotation merge patch applied (RFC 7386: null removes). */
+function withAnnotations(node: unknown, patch: Record<string, string | null>): unknown {
+  const n = node as { metadata?: Record<string, unknown> };
+  const ann: Record<string, unknown> = { ...((n.metadata?.annotations as Record<string, unknown> | undefined) ?? {}) };
+  for (const [k, v] of Object.entries(patch)) {
+    if (v === null) delete ann[k];
+    else ann[k] = v;
+  }
+  return { ...n, metadata: { ...(n.metadata ?? {}), annotations: ann } };
 }
 
 function resourceVersion(node: unknown): string {

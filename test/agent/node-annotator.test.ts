@@ -7,7 +7,11 @@ import { AGENT_RECORD_ANNOTATIONS as REC } from '../../src/agent/node-identity.j
 import { NODE_ANNOTATIONS as ANN } from '../../src/k8s/resources.js';
 import { vtepMac } from '../../src/dataplane/index.js';
 import type { PoolSummary } from '../../src/model/topology.js';
-import { startHarness } from '../k8s/helpers.js';
+import { readFileSync } from 'node:fs';
+import { parse } from 'yaml';
+import { ClusterWatch } from '../../src/agent/cluster.js';
+import { computeTopology } from '../../src/k8s/topology.js';
+import { startHarness, waitUntil } from '../k8s/helpers.js';
 
 const IFACES = [{ name: 'eth0', address: '192.0.2.11', cidr: '192.0.2.11/24' }];
 const VXLAN: PoolSummary[] = [{ name: 'p', cidr: '203.0.113.0/24', ipipMode: 'Never', vxlanMode: 'Always', natOutgoing: false, disabled: false }];
@@ -72,6 +76,31 @@ test('the same stale node seen twice before the watch echoes the patch is patche
   }
 });
 
+test('copies the watch has not brought up to date with our patches are diffed as if the patches had landed', async () => {
+  const h = await startHarness();
+  const c = capture();
+  const a = new NodeAnnotator(h.client, { nodeName: 'n1', log: c.log, interfaces: () => IFACES });
+  try {
+    h.server.create(nodeObj());
+    const r0 = await h.client.readNode('n1');
+    a.sync(r0, []);
+    await a.idle();
+    const r1 = await h.client.readNode('n1'); // the echo of the first patch, not yet delivered
+    a.sync(r0, VXLAN); // still the stale copy: only the VTEP keys are sent
+    await a.idle();
+    const sent = c.lines.filter((l) => l.msg === 'node annotations updated').map((l) => Object.keys((l.obj as { annotations: object }).annotations).sort());
+    assert.deepEqual(sent, [[ANN.bgpIpv4Address, REC.bgpIpv4Address].sort(), [ANN.vxlanTunnelAddress, ANN.vxlanTunnelMac].sort()]);
+    a.sync(r1, VXLAN); // the first echo arrives: the second patch is already on the server
+    await a.idle();
+    a.sync(await h.client.readNode('n1'), VXLAN); // the second echo
+    await a.idle();
+    assert.equal(a.patched, 2);
+  } finally {
+    await a.stop();
+    await h.close();
+  }
+});
+
 test('an API error is retried with backoff and the patch lands', async () => {
   const h = await startHarness();
   const c = capture();
@@ -128,6 +157,41 @@ test('stop during a backoff returns at once and sends nothing more', async () =>
     assert.equal(a.patched, 0);
     assert.equal((await h.client.readNode('n1')).metadata?.annotations?.[ANN.bgpIpv4Address], undefined);
   } finally {
+    await a.stop();
+    await h.close();
+  }
+});
+
+test('wired to the cluster watch the way the agent does, one patch converges and the topology then sees the subnet and the VTEP', async () => {
+  const h = await startHarness();
+  const cap = capture();
+  const log = cap.log;
+  const a = new NodeAnnotator(h.client, { nodeName: 'n1', log, interfaces: () => IFACES });
+  const watch = new ClusterWatch(h.client, { nodeName: 'n1', pods: false, log });
+  try {
+    for (const f of ['bgpconfigurations', 'bgppeers', 'ippools']) h.server.create(parse(readFileSync(`deploy/base/crds/${f}.petrel.dev.yaml`, 'utf8')));
+    h.server.create(nodeObj());
+    h.server.create({ apiVersion: 'petrel.dev/v1', kind: 'IPPool', metadata: { name: 'p' }, spec: { cidr: '203.0.113.0/24', vxlanMode: 'CrossSubnet' } });
+    let reconciles = 0;
+    watch.on('changed', () => {
+      if (Object.values(watch.syncedByResource()).some((x) => !x)) return; // as the agent: no partial views
+      reconciles++;
+      const view = watch.view();
+      const topo = computeTopology({ nodes: view.nodes, bgpPeers: view.bgpPeers, ipPools: view.ipPools, thisNode: 'n1' });
+      a.sync(watch.rawNode('n1'), topo.pools);
+    });
+    watch.start();
+    await watch.synced();
+    const seen = () => watch.view().nodes.find((n) => n.name === 'n1');
+    assert.ok(await waitUntil(() => seen()?.vxlanTunnelAddress === '203.0.113.64', 10_000), 'the VTEP reached the watch cache');
+    await a.idle();
+    const me = seen()!;
+    assert.deepEqual(me.ipv4, { address: '192.0.2.11', subnet: '192.0.2.0/24', source: 'annotation' });
+    assert.equal(me.vxlanTunnelMac, vtepMac('n1'));
+    assert.equal(a.patched, 1, JSON.stringify(cap.lines));
+    assert.ok(reconciles >= 2, 'the echo of the patch was reconciled too');
+  } finally {
+    await watch.stop();
     await a.stop();
     await h.close();
   }
