@@ -14,9 +14,10 @@
  *
  * Complicating factors: the API server can vanish (the informers keep their caches and retry with
  * backoff; we keep the last good state — routes and sessions stay); the speaker's identity (AS,
- * router id, cluster id, port) can only change by restarting it; a BGPPeer with a password needs
- * TCP-MD5, which the speaker does not do yet — such a peer is skipped and reported, never started
- * without its password.
+ * router id, cluster id, port) can only change by restarting it; a BGPPeer with a password is
+ * started only once its Secret has been read (TCP-MD5, RFC 2385) — never without its password;
+ * the agent writes its own Node's BGP address (CIDR) and VXLAN VTEP annotations (node-annotator.ts),
+ * which every other node's topology reads.
  */
 import { networkInterfaces } from 'node:os';
 import { EventEmitter } from 'node:events';
@@ -32,6 +33,9 @@ import type { LocalPodRoute, TunnelSettings } from '../model/routes.js';
 import type { Topology, TopologyProblem } from '../model/topology.js';
 import { ClusterWatch } from './cluster.js';
 import { remoteRoutes } from './remote-routes.js';
+import { NodeAnnotator } from './node-annotator.js';
+import type { LocalInterfaceAddress } from './node-identity.js';
+import { SecretCache } from './secrets.js';
 
 export interface AgentOptions {
   nodeName: string;
@@ -63,6 +67,10 @@ export interface AgentDeps {
   convergence?: (path: string, seconds: number) => void;
   /** This host's subnets (CIDR); default: read from the interfaces of the process's namespace. */
   localSubnets?: () => string[];
+  /** Local interface addresses for the BGP address annotation (default: os.networkInterfaces()). */
+  interfaces?: () => LocalInterfaceAddress[];
+  /** Namespace of the BGPPeer password Secrets (default petrel-system). */
+  secretsNamespace?: string;
 }
 
 export interface AgentStatus {
@@ -102,6 +110,8 @@ export class Agent extends EventEmitter<{ converged: [] }> {
   private stopped = false;
   private applying: Promise<void> = Promise.resolve();
   private dataplane: Dataplane | undefined;
+  private readonly annotator: NodeAnnotator | undefined;
+  private readonly secrets: SecretCache;
   private dataplaneError: string | undefined;
   private dataplaneRetryMs = 1000;
   private dataplaneRetry: NodeJS.Timeout | undefined;
@@ -116,6 +126,11 @@ export class Agent extends EventEmitter<{ converged: [] }> {
       ...(opts.reflector ? { reflector: opts.reflector } : {}),
     });
     this.cluster.on('changed', () => this.reconcile());
+    // Agent mode publishes this node's BGP address (CIDR form) and VTEP; the reflector writes nothing.
+    if (opts.mode === 'agent') {
+      this.annotator = new NodeAnnotator(deps.client, { nodeName: opts.nodeName, log: deps.log, ...(deps.interfaces ? { interfaces: deps.interfaces } : {}) });
+    }
+    this.secrets = new SecretCache(deps.client, { namespace: deps.secretsNamespace ?? 'petrel-system', log: deps.log, onResolved: () => this.reconcile() });
   }
 
   get bgp(): Speaker | undefined {
@@ -150,6 +165,8 @@ export class Agent extends EventEmitter<{ converged: [] }> {
     const before = this.topo;
     this.topo = topo;
     this.reportProblems([...view.problems, ...topo.problems]);
+    this.annotator?.sync(this.cluster.rawNode(this.opts.nodeName), topo.pools);
+    this.secrets.want(topo.peers.flatMap((p) => (p.password ? [p.password] : [])));
 
     if (!this.speaker || (before && diffTopology(before, topo).identityChanged)) this.restartSpeaker(topo);
     const speaker = this.speaker!;
@@ -197,15 +214,22 @@ export class Agent extends EventEmitter<{ converged: [] }> {
   private peersFor(topo: Topology): SpeakerPeer[] {
     const out: SpeakerPeer[] = [];
     for (const p of topo.peers) {
+      let password: string | undefined;
       if (p.password) {
-        this.problems.push({ kind: 'BGPPeer', name: p.bgpPeer ?? p.name, field: 'spec.password', message: `peer ${p.address} wants TCP-MD5, which Petrel does not implement yet: session not started` });
-        continue;
+        const l = this.secrets.get(p.password);
+        if (l.state !== 'ok') {
+          const why = l.state === 'pending' ? 'waiting for its password Secret' : l.message;
+          this.problems.push({ kind: 'BGPPeer', name: p.bgpPeer ?? p.name, field: 'spec.password.secretKeyRef', message: `peer ${p.address}: ${why}: session not started` });
+          continue;
+        }
+        password = l.value;
       }
       const s: SpeakerPeer = {
         name: p.name, type: p.type, address: p.address, port: p.port, asn: p.asn, passive: p.passive, rrClient: p.rrClient,
         holdTime: p.holdTime, keepaliveTime: p.keepaliveTime, families: p.families, connectRetryTime: this.opts.connectRetryTime,
       };
       if (p.localAddress) s.localAddress = p.localAddress;
+      if (password) s.password = password;
       out.push(s);
     }
     return out;
@@ -332,7 +356,7 @@ export class Agent extends EventEmitter<{ converged: [] }> {
     this.stopped = true;
     clearTimeout(this.dataplaneRetry);
     this.speaker?.removeAllListeners('bestChanged');
-    await Promise.allSettled([this.cluster.stop(), this.speaker?.stop(reason), this.applying]);
+    await Promise.allSettled([this.cluster.stop(), this.speaker?.stop(reason), this.applying, this.annotator?.stop(), this.secrets.stop()]);
     await this.dataplane?.stop();
   }
 }

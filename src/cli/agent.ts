@@ -113,6 +113,7 @@ export async function run(argv: string[], mode: 'agent' | 'reflector' = 'agent')
     const convergence = new ConvergenceMetricsAdapter(metrics);
     const agent = new Agent(opts, {
       client, log,
+      ...(process.env.POD_NAMESPACE ? { secretsNamespace: process.env.POD_NAMESPACE } : {}),
       speakerMetrics: new BgpMetricsAdapter(metrics),
       reflectorMetrics: () => k8sMetrics,
       convergence: (path, s) => convergence.observe(path, s),
