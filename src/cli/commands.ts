@@ -16,5 +16,6 @@ export const commands: Command[] = [
   { name: 'agent', summary: 'run the node agent (DaemonSet): BGP per cluster topology, kernel routes (--node-name, --kubeconfig, ...)', run: async (a) => (await import('./agent.js')).run(a, 'agent') },
   { name: 'reflector', summary: 'run a cluster route reflector (Deployment on route-reflector nodes; no kernel routes)', run: async (a) => (await import('./agent.js')).run(a, 'reflector') },
   { name: 'lab', summary: 'the demo cluster in network namespaces: lab up [--keep] | lab status | lab down (needs root)', run: async (a) => (await import('./lab.js')).run(a) },
+  { name: 'cleanup', summary: 'remove every route, tunnel and NAT table Petrel owns on this node (--yes; --netns NAME)', run: async (a) => (await import('./cleanup.js')).run(a) },
   { name: 'version', summary: 'print the version', run: async (a) => (await import('./version.js')).run(a) },
 ];
