@@ -149,20 +149,17 @@ export async function run(argv: string[], mode: 'agent' | 'reflector' = 'agent')
     let api: StatusApi | undefined;
     try {
       await obs.start();
+      // Served from the start: /agent shows what the agent waits for; /status and /routes answer 503
+      // until the speaker exists (after the caches synced) and follow it if it is replaced.
+      api = await startStatusApi(() => agent.bgp, statusAt, { '/agent': () => agent.status() });
+      log.info({ address: statusAt.address, port: api.port }, 'status API listening');
       await agent.start();
     } catch (e) {
       log.error({ err: (e as Error).message }, 'cannot start');
       process.stderr.write(`petrel ${mode}: ${(e as Error).message}\n`);
-      await Promise.allSettled([agent.stop(), obs.close()]);
+      await Promise.allSettled([agent.stop(), obs.close(), api?.close()]);
       return 1;
     }
-    // The status API needs the speaker, which exists once the caches synced.
-    const statusReady = agent.synced().then(async () => {
-      for (let i = 0; i < 100 && !agent.bgp; i++) await new Promise((r) => setTimeout(r, 50));
-      if (!agent.bgp) return;
-      api = await startStatusApi(agent.bgp, statusAt);
-      log.info({ address: statusAt.address, port: api.port }, 'status API listening');
-    }).catch((e: unknown) => log.error({ err: (e as Error).message }, 'status API failed to start'));
 
     const condition = new NodeCondition(client, nodeName, log);
     if (mode === 'agent') {
@@ -185,7 +182,7 @@ export async function run(argv: string[], mode: 'agent' | 'reflector' = 'agent')
         hard.unref();
         void (async () => {
           if (mode === 'agent') await condition.setNow(true, 'PetrelIsDown', `petrel agent stopped (${signal})`);
-          await Promise.allSettled([agent.stop(`petrel ${mode}: ${signal}`), statusReady, obs.close()]);
+          await Promise.allSettled([agent.stop(`petrel ${mode}: ${signal}`), obs.close()]);
           await api?.close();
           clearTimeout(hard);
           resolve(0);

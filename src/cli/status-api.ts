@@ -14,7 +14,16 @@ export interface StatusApi {
   close(): Promise<void>;
 }
 
-export async function startStatusApi(speaker: Speaker, at: { address: string; port: number }): Promise<StatusApi> {
+/**
+ * `speaker` may be a getter: the agent replaces its speaker when the BGP identity changes, and the
+ * API must follow. `extra` adds read-only JSON paths (the agent serves its own state at /agent).
+ */
+export async function startStatusApi(
+  speakerOrGetter: Speaker | (() => Speaker | undefined),
+  at: { address: string; port: number },
+  extra: Record<string, () => unknown> = {},
+): Promise<StatusApi> {
+  const current = typeof speakerOrGetter === 'function' ? speakerOrGetter : () => speakerOrGetter;
   const server = createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://x');
     const reply = (code: number, body: unknown) => {
@@ -24,6 +33,10 @@ export async function startStatusApi(speaker: Speaker, at: { address: string; po
     };
     if (req.method !== 'GET') return reply(405, { error: 'only GET' });
     try {
+      const more = extra[url.pathname];
+      if (more) return reply(200, more());
+      const speaker = current();
+      if (!speaker) return reply(503, { error: 'the BGP speaker is not running yet (waiting for the Kubernetes caches)' });
       if (url.pathname === '/status') return reply(200, speaker.status());
       if (url.pathname === '/routes') {
         const p = url.searchParams.get('prefix');
@@ -37,7 +50,7 @@ export async function startStatusApi(speaker: Speaker, at: { address: string; po
         }
         return reply(200, { routes: speaker.routes(prefix ? { prefix } : undefined) });
       }
-      return reply(404, { error: `no such path ${url.pathname}; try /status or /routes` });
+      return reply(404, { error: `no such path ${url.pathname}; try ${['/status', '/routes', ...Object.keys(extra)].join(', ')}` });
     } catch (e) {
       return reply(500, { error: (e as Error).message });
     }
