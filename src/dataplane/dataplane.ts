@@ -8,16 +8,15 @@
  * by a NAT check period. An event-buffer overflow forces a full resync; a failed pass is retried on
  * the next trigger, with the full resync as backstop.
  *
- * Safety: with PETREL_REQUIRE_NETNS=1 (the tests set it) the dataplane refuses to program the
- * namespace of PID 1 and its own: it compares the inode of the netlink socket's namespace
- * (SIOCGSKNS) with /proc/1/ns/net and /proc/self/ns/net before writing anything (PID 1's may be
- * unreadable inside a container, so the process's own namespace is refused too).
+ * Safety: with PETREL_REQUIRE_NETNS=1 (the tests and the lab set it) the dataplane refuses to
+ * program the host's namespace before writing anything (rules in netns-guard.ts: PID 1's namespace
+ * when readable; otherwise the process's own unless `netns` named it).
  */
-import { statSync } from 'node:fs';
 import { PetrelError } from '../errors.js';
 import type { KernelLink, KernelNeigh, KernelOp, KernelPort } from './kernel.js';
 import { noopMetrics, silentLogger, type DataplaneMetrics, type DriftKind, type Logger, type RouteClass } from './log.js';
 import { NatTable, nftRunner, type NftRunner } from './nat.js';
+import { namespaceFacts, namespaceRefusal } from './netns-guard.js';
 import { vtepMac } from './names.js';
 import { NUD_PERMANENT, NTF_SELF } from './netlink/constants.js';
 import { RtnlKernel } from './netlink/rtnl.js';
@@ -60,7 +59,7 @@ export interface DataplaneOptions {
   /** Injected kernel (tests); default: rtnetlink in `netns`. */
   kernel?: KernelPort;
   nft?: NftRunner;
-  /** Refuse PID 1's namespace (default: PETREL_REQUIRE_NETNS=1). */
+  /** Refuse the host's namespace (default: PETREL_REQUIRE_NETNS=1; rules in netns-guard.ts). */
   requireNetns?: boolean;
 }
 
@@ -107,15 +106,6 @@ export interface Dataplane {
 
 export function createDataplane(opts: DataplaneOptions = {}): Dataplane {
   return new NodeDataplane(opts);
-}
-
-/** Inodes of namespaces a test must never program: PID 1's (when readable) and this process's own. */
-function forbiddenNsInodes(): number[] {
-  const out: number[] = [];
-  for (const p of ['/proc/1/ns/net', '/proc/self/ns/net']) {
-    try { out.push(statSync(p).ino); } catch { /* PID 1's may be unreadable in a container */ }
-  }
-  return out;
 }
 
 class NodeDataplane implements Dataplane {
@@ -169,9 +159,10 @@ class NodeDataplane implements Dataplane {
   private checkNamespace(): void {
     const require = this.opts.requireNetns ?? process.env.PETREL_REQUIRE_NETNS === '1';
     if (!require || this.checked) return;
-    if (this.port.nsInode <= 0 || forbiddenNsInodes().includes(this.port.nsInode)) {
+    const why = namespaceRefusal(namespaceFacts(this.port.nsInode, !!this.opts.netns));
+    if (why) {
       this.port.close();
-      throw new DataplaneError('DP_ERR_ROOT_NETNS', `refusing to program the host's (or this process's own) network namespace (inode ${this.port.nsInode}) with PETREL_REQUIRE_NETNS=1: pass netns`);
+      throw new DataplaneError('DP_ERR_ROOT_NETNS', `refusing to program this network namespace with PETREL_REQUIRE_NETNS=1: ${why}; pass netns`);
     }
     this.checked = true;
   }
