@@ -113,8 +113,8 @@ export class Agent extends EventEmitter<{ converged: [] }> {
   private readonly annotator: NodeAnnotator | undefined;
   private readonly secrets: SecretCache;
   private dataplaneError: string | undefined;
-  private dataplaneRetryMs = 1000;
-  private dataplaneRetry: NodeJS.Timeout | undefined;
+  private retryMs = 1000;
+  private retryTimer: NodeJS.Timeout | undefined;
 
   constructor(readonly opts: AgentOptions, private readonly deps: AgentDeps) {
     super();
@@ -186,7 +186,7 @@ export class Agent extends EventEmitter<{ converged: [] }> {
         // and try again after a backoff (the next cluster change also retries).
         this.dataplaneError = `${(e as { code?: string }).code ?? 'DP_ERR'}: ${(e as Error).message}`;
         this.deps.log.error({ err: this.dataplaneError }, 'cannot open the dataplane; kernel routes are not programmed');
-        this.retryDataplaneLater();
+        this.retryLater();
       }
     }
     const dp = this.dataplane;
@@ -268,7 +268,15 @@ export class Agent extends EventEmitter<{ converged: [] }> {
       if (this.dataplane && this.updateRemote()) this.applyDataplane('bgp_to_kernel', t0);
     });
     this.speaker = speaker;
-    speaker.start().catch((e: unknown) => this.deps.log.error({ err: (e as Error).message }, 'BGP speaker failed to start (will retry on the next change)'));
+    speaker.start().catch((e: unknown) => {
+      // E.g. the BGP port is taken (another routing daemon on the host): say so and try again later.
+      this.deps.log.error({ err: (e as Error).message }, 'BGP speaker failed to start (retrying with backoff)');
+      if (this.speaker !== speaker) return;
+      speaker.removeAllListeners('bestChanged');
+      void speaker.stop('petrel: start failed').catch(() => {});
+      this.speaker = undefined;
+      this.retryLater();
+    });
   }
 
   /** Recomputes remote routes from the best routes and the topology; true when the set changed. */
@@ -319,14 +327,15 @@ export class Agent extends EventEmitter<{ converged: [] }> {
     return this.speaker !== undefined;
   }
 
-  private retryDataplaneLater(): void {
-    if (this.dataplaneRetry || this.stopped) return;
-    this.dataplaneRetry = setTimeout(() => {
-      this.dataplaneRetry = undefined;
+  /** Recomputes after a backoff (1 s doubling to 30 s): a failed dataplane open or speaker start. */
+  private retryLater(): void {
+    if (this.retryTimer || this.stopped) return;
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = undefined;
       this.reconcile();
-    }, this.dataplaneRetryMs);
-    this.dataplaneRetry.unref();
-    this.dataplaneRetryMs = Math.min(this.dataplaneRetryMs * 2, 30_000);
+    }, this.retryMs);
+    this.retryTimer.unref();
+    this.retryMs = Math.min(this.retryMs * 2, 30_000);
   }
 
   status(): AgentStatus {
@@ -354,7 +363,7 @@ export class Agent extends EventEmitter<{ converged: [] }> {
   /** Stops watching and closes BGP sessions (Cease). Kernel routes stay (graceful restart relies on it). */
   async stop(reason = 'petrel agent shutting down'): Promise<void> {
     this.stopped = true;
-    clearTimeout(this.dataplaneRetry);
+    clearTimeout(this.retryTimer);
     this.speaker?.removeAllListeners('bestChanged');
     await Promise.allSettled([this.cluster.stop(), this.speaker?.stop(reason), this.applying, this.annotator?.stop(), this.secrets.stop()]);
     await this.dataplane?.stop();

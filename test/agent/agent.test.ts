@@ -5,6 +5,7 @@ import { KubeClient, Transport } from '../../src/k8s/index.js';
 import { TestApiServer } from '../../src/lab/apiserver/index.js';
 import { waitFor } from '../../src/lab/netns.js';
 import { readFileSync } from 'node:fs';
+import { createServer, connect } from 'node:net';
 import { parse } from 'yaml';
 import { hostVethName, type Dataplane } from '../../src/dataplane/index.js';
 
@@ -66,5 +67,31 @@ test('a dataplane that opens gets the local block as a blackhole and the pod rou
     const pods = calls.setLocalPods?.[0] as Array<{ prefix: string; ifName: string }>;
     assert.equal(pods[0].prefix, '198.18.1.2/32');
     assert.equal(pods[0].ifName, hostVethName('default', 'p1'));
+  });
+});
+
+test('a BGP port that is taken is retried with backoff until the speaker can listen', async (t) => {
+  await withServer(async (server, client) => {
+    const cfg = server.get('petrel.dev/v1', 'BGPConfiguration', 'default')!;
+    const port = cfg.spec.listenPort as number;
+    const squatter = createServer();
+    await new Promise<void>((r) => squatter.listen(port, '127.0.0.1', r));
+    const errors: string[] = [];
+    const log = { ...silent, error: (_o: object, m?: string) => { errors.push(m ?? ''); } };
+    const agent = new Agent(
+      { nodeName: 'n1', mode: 'reflector', bgpListenAddress: '127.0.0.1', connectRetryTime: 5, readyGraceMs: 0, vxlanVni: 4096 },
+      { client, log },
+    );
+    t.after(() => agent.stop());
+    await agent.start();
+    await waitFor('the failed start to be logged', () => errors.some((e) => e.includes('BGP speaker failed to start')), 10_000, 20);
+    await new Promise<void>((r) => squatter.close(() => r()));
+    // Nothing else listens there now: a connection that is accepted proves the speaker bound the port on a retry.
+    const accepts = () => new Promise<boolean>((resolve) => {
+      const c = connect(port, '127.0.0.1');
+      c.once('connect', () => { c.destroy(); resolve(true); });
+      c.once('error', () => resolve(false));
+    });
+    await waitFor('the speaker to listen after a retry', async () => agent.bgp !== undefined && (await accepts()), 15_000, 100);
   });
 });
