@@ -335,7 +335,7 @@ export class PetrelLab {
       ...(this.opts.agentArgs ?? []),
     ];
     const out = openSync(n.log, 'a');
-    n.proc = this.netns.spawn(n.name, n.ns, process.execPath, args, { stdio: ['ignore', out, out], detached: true });
+    n.proc = this.netns.spawn(n.name, n.ns, process.execPath, args, { stdio: ['ignore', out, out], detached: true, env: { ...process.env, PETREL_REQUIRE_NETNS: '1' } });
     closeSync(out);
     if (!this.destroyed) this.saveState();
     return n.proc;
