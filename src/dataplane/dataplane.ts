@@ -385,7 +385,8 @@ class NodeDataplane implements Dataplane {
       // Link events only say "links changed": the next pass re-reads them with a dump. Applying
       // them one by one raced our own deletes and re-creates (a stale RTM_NEWLINK for a device we had
       // just replaced made us replace it again).
-      link: () => { this.linksDirty = true; this.routes.markDirty(); this.neighDirty = true; this.schedule(); },
+      // The route table compares the next dump's indexes with the last ones itself.
+      link: () => { this.linksDirty = true; this.neighDirty = true; this.schedule(); },
       neigh: (_kind, n) => {
         const dev = this.links.get(this.vxlanName);
         if (dev && n.ifindex === dev.index && (n.state & NUD_PERMANENT || _kind === 'del')) { this.neighDirty = true; this.schedule(); }

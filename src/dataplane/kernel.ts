@@ -86,6 +86,22 @@ export type KernelOp =
   | { op: 'neigh-set'; neigh: KernelNeigh }
   | { op: 'neigh-delete'; neigh: KernelNeigh };
 
+/** Route verbs of a RouteBatch (numbers, so a batch's verbs fit one reused Uint8Array). */
+export const VERB_CREATE = 0; // NLM_F_CREATE|NLM_F_EXCL
+export const VERB_REPLACE = 1; // NLM_F_CREATE|NLM_F_REPLACE (ours only)
+export const VERB_DELETE = 2; // matched on dst, table and protocol
+
+/**
+ * Route writes straight from the reconciler's entries: `verbs[i]` applies to `routes[i]` for
+ * i < length. The arrays are the reconciler's own, reused from pass to pass (longer than `length`),
+ * and the routes are its cached objects: no KernelOp per route on the bulk path.
+ */
+export interface RouteBatch {
+  length: number;
+  verbs: Uint8Array;
+  routes: KernelRoute[];
+}
+
 export interface KernelEvents {
   route(kind: 'new' | 'del', route: KernelRoute): void;
   link(kind: 'new' | 'del', link: KernelLink): void;
@@ -107,6 +123,8 @@ export interface KernelPort {
   dumpNeighs(ifindex: number): Promise<KernelNeigh[]>;
   /** Applies ops in order, in as few system calls as possible; one entry per op: undefined = done. */
   write(ops: readonly KernelOp[]): Promise<Array<NetlinkError | undefined>>;
+  /** Applies a route batch in order, like write(); failures by batch index (absent = done). */
+  writeRoutes(batch: RouteBatch): Promise<Map<number, NetlinkError>>;
   /** Starts delivering events (route events only for `protocol`). Idempotent. */
   watch(protocol: number, events: KernelEvents): void;
   close(): void;

@@ -18,9 +18,20 @@
  *   (it is not counted as a repair), the route simply goes back to pending.
  * - Our own writes come back as events; the cache is updated from both, and an event that agrees
  *   with the desired state changes nothing.
+ *
+ * Cost (docs/dataplane.md has the measurements): a pass touches only what changed. Every desired
+ * route is one Entry holding its resolved kernel form (`route`, built once, reused as the cache
+ * value after a successful write, so a later comparison is often an identity check). Changes mark
+ * entries dirty (a flag and a push onto a list: no Set per route) and destinations without an entry
+ * go to a small key set (deletions, events); apply() looks at those, the pending entries and
+ * nothing else. A full diff happens only after a resync. Link changes: a new interface can only
+ * resolve pending entries; an interface that vanished or changed index makes one scan over the
+ * entries for its name (rare, no kernel work for the others). Writes go to the kernel as one
+ * RouteBatch of reused arrays — verbs and the cached route objects — encoded straight into the
+ * socket's send buffer.
  */
-import { routeKey, sameRoute, compareNextHops, type KernelOp, type KernelPort, type KernelRoute } from './kernel.js';
-import { NetlinkError } from './netlink/errors.js';
+import { routeKey, sameRoute, compareNextHops, VERB_CREATE, VERB_DELETE, VERB_REPLACE, type KernelPort, type KernelRoute, type RouteBatch } from './kernel.js';
+import type { NetlinkError } from './netlink/errors.js';
 import { RT_SCOPE_LINK, RT_SCOPE_UNIVERSE } from './netlink/constants.js';
 import type { DataplaneMetrics, Logger, RouteClass } from './log.js';
 
@@ -57,9 +68,20 @@ export interface RouteApplyResult {
 }
 
 interface Entry {
+  key: string;
   want: DesiredRoute;
+  /** The kernel form with today's link indexes; undefined until resolved or while a link is missing. */
+  route: KernelRoute | undefined;
   /** Set once the kernel held exactly this route; a later loss is drift. */
   confirmed: boolean;
+  /** Counted in the by-class counts (the kernel holds exactly `route`). */
+  counted: boolean;
+  /** On the dirty list already. */
+  dirty: boolean;
+  /** Still desired (false once removed: a stale reference on a list is skipped). */
+  live: boolean;
+  /** setClass generation that last saw it (unchanged entries are stamped, not copied). */
+  gen: number;
   pendingSince?: number;
 }
 
@@ -72,44 +94,91 @@ export interface RouteTableOptions {
   now?: () => number;
 }
 
+const NO_ERRORS = new Map<number, never>();
+
 export class RouteTable {
   private desired = new Map<string, Entry>();
-  private byClass = new Map<RouteClass, Set<string>>();
+  private byClass = new Map<RouteClass, Set<Entry>>();
   private kernel = new Map<string, KernelRoute>();
-  private dirty = true;
+  /** Entries to look at in the next pass (flag `dirty` set). */
+  private dirtyEntries: Entry[] = [];
+  /** Destinations without an entry to look at (deleted desired routes, kernel events). */
+  private dirtyKeys = new Set<string>();
+  /** Compare everything (after a resync or markDirty()). */
+  private full = true;
+  private pending = new Set<Entry>();
+  private links = new Map<string, number>();
+  private gen = 0;
   private readonly now: () => number;
+  private counts = emptyCounts();
+  /** The batch handed to the kernel, reused from pass to pass. */
+  private batch: RouteBatch = { length: 0, verbs: new Uint8Array(1024), routes: [] };
+  private batchEntries: Array<Entry | string> = [];
   repairs = 0;
   lastErrors: RouteError[] = [];
+  /** Destinations examined by the last pass (tests: a pass after one change looks at one route). */
+  lastExamined = 0;
 
   constructor(private readonly port: KernelPort, private readonly opts: RouteTableOptions) {
     this.now = opts.now ?? Date.now;
   }
 
+  private markEntry(e: Entry): void {
+    if (e.dirty) return;
+    e.dirty = true;
+    this.dirtyEntries.push(e);
+  }
+
+  private setCounted(e: Entry, v: boolean): void {
+    if (e.counted === v) return;
+    e.counted = v;
+    this.counts[e.want.cls] += v ? 1 : -1;
+  }
+
   /** Replaces the desired routes of one class (other classes keep theirs). */
-  setClass(cls: RouteClass, routes: DesiredRoute[]): void {
-    const keep = new Set<string>();
+  setClass(cls: RouteClass, routes: readonly DesiredRoute[]): void {
+    const gen = ++this.gen;
     const table = this.opts.table;
-    for (const r of routes) {
+    let members = this.byClass.get(cls);
+    if (!members) this.byClass.set(cls, (members = new Set()));
+    for (let i = 0; i < routes.length; i++) {
+      const r = routes[i];
       const key = table === 254 ? r.dst : `${table}:${r.dst}`; // routeKey() without an object per route
-      keep.add(key);
       const e = this.desired.get(key);
-      if (e && e.want.cls !== cls) {
+      if (e === undefined) {
+        const n: Entry = { key, want: r, route: undefined, confirmed: false, counted: false, dirty: false, live: true, gen };
+        this.desired.set(key, n);
+        members.add(n);
+        this.markEntry(n);
+        continue;
+      }
+      e.gen = gen;
+      if (e.want.cls === cls && sameDesired(e.want, r)) continue;
+      if (e.want.cls !== cls) {
         // Two classes want one destination: the later class wins; logged so it is visible.
         this.opts.log.warn({ dst: r.dst, was: e.want.cls, now: cls }, 'route claimed by two classes');
-        this.byClass.get(e.want.cls)?.delete(key);
+        this.byClass.get(e.want.cls)?.delete(e);
+        members.add(e);
       }
-      if (!e || !sameDesired(e.want, r)) {
-        this.desired.set(key, { want: r, confirmed: false });
-        this.dirty = true;
-      }
+      this.setCounted(e, false);
+      e.want = r;
+      e.route = undefined;
+      e.confirmed = false;
+      this.markEntry(e);
     }
-    for (const key of this.byClass.get(cls) ?? []) {
-      if (!keep.has(key) && this.desired.get(key)?.want.cls === cls) {
-        this.desired.delete(key);
-        this.dirty = true;
-      }
+    for (const e of members) {
+      if (e.gen === gen) continue;
+      members.delete(e);
+      this.removeEntry(e);
     }
-    this.byClass.set(cls, keep);
+  }
+
+  private removeEntry(e: Entry): void {
+    this.setCounted(e, false);
+    e.live = false;
+    this.desired.delete(e.key);
+    this.pending.delete(e);
+    this.dirtyKeys.add(e.key);
   }
 
   desiredRoutes(): DesiredRoute[] {
@@ -121,7 +190,7 @@ export class RouteTable {
   }
 
   isDirty(): boolean {
-    return this.dirty;
+    return this.full || this.dirtyEntries.length > 0 || this.dirtyKeys.size > 0 || this.pending.size > 0;
   }
 
   /** Replaces the cache with a fresh dump of our routes (full resync). Returns how many were read. */
@@ -129,7 +198,7 @@ export class RouteTable {
     const routes = await this.port.dumpRoutes(this.opts.protocol);
     this.kernel.clear();
     for (const r of routes) if (r.table === this.opts.table) this.kernel.set(routeKey(r), r);
-    this.dirty = true;
+    this.full = true;
     return this.kernel.size;
   }
 
@@ -143,12 +212,16 @@ export class RouteTable {
       if (had && sameRoute(had, r)) this.kernel.delete(key);
     }
     const e = this.desired.get(key);
-    if (kind === 'del' ? e !== undefined : !e || !this.matches(e, r)) this.dirty = true;
+    if (e === undefined) {
+      if (kind === 'new') this.dirtyKeys.add(key);
+      return;
+    }
+    if (kind === 'del' || e.route === undefined || !sameRoute(e.route, r)) this.markEntry(e);
   }
 
-  /** Called when links change: pending routes may now resolve, others may have lost their link. */
+  /** Compare every desired route with the cache in the next pass (not needed for link changes). */
   markDirty(): void {
-    this.dirty = true;
+    this.full = true;
   }
 
   /**
@@ -156,17 +229,19 @@ export class RouteTable {
    * forget them from the cache, and do not count their later reinstallation as drift.
    */
   linkGone(name: string, index: number): void {
-    for (const [key, r] of this.kernel) if (r.nexthops.some((n) => n.ifindex === index)) this.kernel.delete(key);
-    for (const e of this.desired.values()) if (e.want.nexthops.some((n) => n.ifName === name)) e.confirmed = false;
-    this.dirty = true;
+    for (const [key, r] of this.kernel) {
+      if (!r.nexthops.some((n) => n.ifindex === index)) continue;
+      this.kernel.delete(key);
+      const e = this.desired.get(key);
+      if (e) this.markEntry(e);
+    }
+    for (const e of this.desired.values()) {
+      if (!e.want.nexthops.some((n) => n.ifName === name)) continue;
+      e.confirmed = false;
+      this.setCounted(e, false);
+      this.markEntry(e);
+    }
   }
-
-  private matches(e: Entry, r: KernelRoute, links?: Map<string, number>): boolean {
-    const k = this.toKernel(e.want, links ?? this.lastLinks);
-    return k !== undefined && sameRoute(k, r);
-  }
-
-  private lastLinks = new Map<string, number>();
 
   private toKernel(d: DesiredRoute, links: Map<string, number>): KernelRoute | undefined {
     const nexthops = [];
@@ -175,7 +250,7 @@ export class RouteTable {
       if (ifindex === undefined) return undefined;
       nexthops.push(nh.gateway ? { gateway: nh.gateway, ifindex, onlink: nh.onlink } : { ifindex, onlink: nh.onlink });
     }
-    nexthops.sort(compareNextHops);
+    if (nexthops.length > 1) nexthops.sort(compareNextHops);
     return {
       dst: d.dst, table: this.opts.table, protocol: this.opts.protocol, type: d.type,
       // IPv6 routes have no scope: the kernel reports universe whatever was sent, so we send that.
@@ -184,114 +259,196 @@ export class RouteTable {
   }
 
   /**
+   * Link indexes changed since the last pass: a new name can only resolve pending entries; a name
+   * that vanished or moved to another index invalidates the entries through it (one scan, rare).
+   */
+  private diffLinks(links: Map<string, number>): void {
+    const old = this.links;
+    this.links = links;
+    let moved: Set<string> | undefined;
+    let appeared = false;
+    for (const [name, idx] of links) {
+      const was = old.get(name);
+      if (was === undefined) appeared = true;
+      else if (was !== idx) (moved ??= new Set()).add(name);
+    }
+    for (const name of old.keys()) if (!links.has(name)) (moved ??= new Set()).add(name);
+    if (appeared) for (const e of this.pending) this.markEntry(e);
+    if (!moved) return;
+    for (const e of this.desired.values()) {
+      if (e.route === undefined && !e.dirty) continue;
+      for (const nh of e.want.nexthops) {
+        if (!moved.has(nh.ifName)) continue;
+        e.route = undefined;
+        this.setCounted(e, false);
+        this.markEntry(e);
+        break;
+      }
+    }
+  }
+
+  /**
    * One reconciliation pass. `links` maps interface names to indexes as the kernel has them now.
    */
   async apply(links: Map<string, number>): Promise<RouteApplyResult> {
-    this.lastLinks = links;
+    this.diffLinks(links);
     const res: RouteApplyResult = { installed: 0, updated: 0, deleted: 0, unchanged: 0, pending: [], repaired: 0, errors: [] };
-    const ops: KernelOp[] = [];
-    const opKeys: string[] = [];
-    const opEntries: Array<Entry | undefined> = [];
-    const counts = emptyCounts();
-    const now = this.now();
+    const b = this.batch;
+    b.length = 0;
+    const bEntries = this.batchEntries;
     const log = this.opts.log;
-    for (const [key, e] of this.desired) {
-      const want = this.toKernel(e.want, links);
-      const have = this.kernel.get(key);
-      if (!want) {
-        if (e.pendingSince === undefined) e.pendingSince = now;
-        res.pending.push(e.want.dst);
-        const missing = e.want.nexthops.filter((nh) => !links.has(nh.ifName)).map((nh) => nh.ifName);
-        if (now - e.pendingSince >= this.opts.graceMs) {
-          res.errors.push({ dst: e.want.dst, code: 'DP_ERR_NO_LINK', op: 'resolve', message: `interface ${missing.join(', ')} still missing after ${this.opts.graceMs} ms` });
-        }
-        // A route of ours still in the kernel for a vanished interface is left alone until the link returns.
-        continue;
-      }
-      e.pendingSince = undefined;
-      if (have && sameRoute(have, want)) {
+    let examined = 0;
+
+    const look = (e: Entry): void => {
+      examined++;
+      e.dirty = false;
+      let want = e.route;
+      if (want === undefined) want = e.route = this.toKernel(e.want, links);
+      if (want === undefined) { this.pending.add(e); return; }
+      if (e.pendingSince !== undefined) { e.pendingSince = undefined; }
+      this.pending.delete(e);
+      const have = this.kernel.get(e.key);
+      if (have !== undefined && (have === want || sameRoute(have, want))) {
         if (!e.confirmed) log.debug({ dst: e.want.dst, cls: e.want.cls }, 'seen');
         e.confirmed = true;
+        this.setCounted(e, true);
         res.unchanged++;
-        counts[e.want.cls]++;
-        continue;
+        return;
       }
-      ops.push(have ? { op: 'route-replace', route: want } : { op: 'route-create', route: want });
-      opKeys.push(key);
-      opEntries.push(e);
+      this.setCounted(e, false);
+      this.push(have === undefined ? VERB_CREATE : VERB_REPLACE, want, e);
+    };
+
+    if (this.full) {
+      this.full = false;
+      for (const e of this.dirtyEntries) e.dirty = false;
+      this.dirtyEntries.length = 0;
+      this.dirtyKeys.clear();
+      for (const e of this.desired.values()) look(e);
+      for (const [key, have] of this.kernel) {
+        if (this.desired.has(key)) continue;
+        examined++;
+        this.push(VERB_DELETE, have, key);
+      }
+    } else {
+      const list = this.dirtyEntries;
+      this.dirtyEntries = [];
+      for (let i = 0; i < list.length; i++) if (list[i].live) look(list[i]);
+      for (const key of this.dirtyKeys) {
+        examined++;
+        const e = this.desired.get(key);
+        if (e !== undefined) { if (!e.dirty) look(e); continue; }
+        const have = this.kernel.get(key);
+        if (have !== undefined) this.push(VERB_DELETE, have, key);
+      }
+      this.dirtyKeys.clear();
     }
-    for (const [key, have] of this.kernel) {
-      if (this.desired.has(key)) continue;
-      ops.push({ op: 'route-delete', route: have });
-      opKeys.push(key);
-      opEntries.push(undefined);
+    this.lastExamined = examined;
+
+    // Pending entries: listed every pass, reported once their grace period is over.
+    const now = this.now();
+    for (const e of this.pending) {
+      if (e.pendingSince === undefined) e.pendingSince = now;
+      res.pending.push(e.want.dst);
+      if (now - e.pendingSince >= this.opts.graceMs) {
+        const missing = e.want.nexthops.filter((nh) => !links.has(nh.ifName)).map((nh) => nh.ifName);
+        res.errors.push({ dst: e.want.dst, code: 'DP_ERR_NO_LINK', op: 'resolve', message: `interface ${missing.join(', ')} still missing after ${this.opts.graceMs} ms` });
+      }
+      // A route of ours still in the kernel for a vanished interface is left alone until the link returns.
     }
-    this.counts = counts;
-    if (ops.length === 0) {
-      this.dirty = false;
+
+    const n = b.length;
+    if (n === 0) {
       this.lastErrors = res.errors;
       return res;
     }
-    let results: Array<NetlinkError | undefined>;
+    let errs: Map<number, NetlinkError>;
     try {
-      results = await this.port.write(ops);
+      errs = await this.port.writeRoutes(b);
     } catch (e) {
       // The whole batch failed (socket error, timeout): nothing is known; resync before the next pass.
-      this.dirty = true;
+      this.full = true;
       const err = e as Error & { code?: string; errno?: number };
-      for (let i = 0; i < ops.length; i++) res.errors.push({ dst: (ops[i] as { route: KernelRoute }).route.dst, code: err.code ?? 'NL_ERR_UNKNOWN', errno: err.errno, op: ops[i].op, message: err.message });
+      for (let i = 0; i < n; i++) res.errors.push({ dst: b.routes[i].dst, code: err.code ?? 'NL_ERR_UNKNOWN', errno: err.errno, op: verbOf(b.verbs[i]), message: err.message });
       this.lastErrors = res.errors;
+      this.clearBatch(n);
       throw e;
     }
+    if (errs.size === 0) errs = NO_ERRORS;
     // Per-route log lines for ordinary batches; one summary line per verb for bulk changes (a full
     // table of 100k routes would otherwise cost more in logging than in the kernel).
-    const perRoute = ops.length <= 1000;
-    for (let i = 0; i < ops.length; i++) {
-      const op = ops[i] as Extract<KernelOp, { route: KernelRoute }>;
-      const key = opKeys[i];
-      const err = results[i];
-      const e = opEntries[i];
-      if (err) {
-        if (op.op === 'route-delete' && (err.errno === 3 || err.errno === 2)) {
-          this.kernel.delete(key); // already gone (ESRCH/ENOENT): the goal is reached
+    const perRoute = n <= 1000;
+    const kernel = this.kernel;
+    for (let i = 0; i < n; i++) {
+      const verb = b.verbs[i];
+      const route = b.routes[i];
+      const who = bEntries[i];
+      const e = typeof who === 'string' ? undefined : who;
+      const key = typeof who === 'string' ? who : who.key;
+      const err = errs === NO_ERRORS ? undefined : errs.get(i);
+      if (err !== undefined) {
+        if (verb === VERB_DELETE && (err.errno === 3 || err.errno === 2)) {
+          kernel.delete(key); // already gone (ESRCH/ENOENT): the goal is reached
           res.deleted++;
           continue;
         }
-        const ignored = op.op === 'route-create' && err.errno === 17;
-        if (ignored) log.info({ dst: op.route.dst, cls: e?.want.cls }, 'ignore: a route of another protocol holds this destination');
-        else log.warn({ dst: op.route.dst, cls: e?.want.cls, err: err.message }, `${verbOf(op.op)} failed`);
-        res.errors.push({ dst: op.route.dst, code: ignored ? 'DP_ERR_CONFLICT' : err.code, errno: err.errno, op: err.op, message: err.message });
+        const ignored = verb === VERB_CREATE && err.errno === 17;
+        if (ignored) log.info({ dst: route.dst, cls: e?.want.cls }, 'ignore: a route of another protocol holds this destination');
+        else log.warn({ dst: route.dst, cls: e?.want.cls, err: err.message }, `${verbOf(verb)} failed`);
+        res.errors.push({ dst: route.dst, code: ignored ? 'DP_ERR_CONFLICT' : err.code, errno: err.errno, op: err.op, message: err.message });
         this.opts.metrics.error(ignored ? 'DP_ERR_CONFLICT' : err.code);
+        // Retried in the next pass.
+        if (e !== undefined) { if (e.live) this.markEntry(e); } else this.dirtyKeys.add(key);
         continue;
       }
-      if (op.op === 'route-delete') {
-        this.kernel.delete(key);
+      if (verb === VERB_DELETE) {
+        kernel.delete(key);
         res.deleted++;
-        if (perRoute) log.info({ dst: op.route.dst }, 'delete');
+        if (perRoute) log.info({ dst: route.dst }, 'delete');
         continue;
       }
-      this.kernel.set(key, op.route);
-      if (op.op === 'route-create') res.installed++; else res.updated++;
-      if (e) counts[e.want.cls]++;
-      if (e?.confirmed) {
+      kernel.set(key, route);
+      if (verb === VERB_CREATE) res.installed++; else res.updated++;
+      if (e === undefined) continue;
+      if (e.live) this.setCounted(e, true);
+      if (e.confirmed) {
         res.repaired++;
         this.repairs++;
         this.opts.metrics.driftRepair('route');
       }
-      if (e) e.confirmed = true;
-      if (perRoute) log.info({ dst: op.route.dst, cls: e?.want.cls, via: op.route.nexthops.map((n) => n.gateway ?? n.ifindex) }, verbOf(op.op));
+      e.confirmed = true;
+      if (perRoute) log.info({ dst: route.dst, cls: e.want.cls, via: route.nexthops.map((x) => x.gateway ?? x.ifindex) }, verbOf(verb));
     }
+    this.clearBatch(n);
     if (!perRoute) {
       if (res.installed) log.info({ routes: res.installed }, 'install');
       if (res.updated) log.info({ routes: res.updated }, 'update');
       if (res.deleted) log.info({ routes: res.deleted }, 'delete');
     }
-    this.dirty = res.errors.length > 0 || res.pending.length > 0;
     this.lastErrors = res.errors;
     return res;
   }
 
-  private counts = emptyCounts();
+  private push(verb: number, route: KernelRoute, who: Entry | string): void {
+    const b = this.batch;
+    if (b.length === b.verbs.length) {
+      const next = new Uint8Array(b.verbs.length * 2);
+      next.set(b.verbs);
+      b.verbs = next;
+    }
+    b.verbs[b.length] = verb;
+    b.routes[b.length] = route;
+    this.batchEntries[b.length] = who;
+    b.length++;
+  }
+
+  /** Drops the batch's references (the arrays stay allocated for the next pass). */
+  private clearBatch(n: number): void {
+    this.batch.length = 0;
+    if (n > 4096) { this.batch.routes = []; this.batchEntries = []; return; }
+    this.batch.routes.length = 0;
+    this.batchEntries.length = 0;
+  }
 
   /** Our routes in the kernel by class, as of the last apply (for metrics and status). */
   countsByClass(): Record<RouteClass, number> {
@@ -301,13 +458,14 @@ export class RouteTable {
   /** Deletes every route with our protocol from the kernel (cleanup). */
   async deleteAll(): Promise<number> {
     await this.resync();
-    const ops: KernelOp[] = [...this.kernel.values()].map((route) => ({ op: 'route-delete', route }));
-    const res = await this.port.write(ops);
-    const failed = res.filter((e) => e && e.errno !== 3 && e.errno !== 2);
-    if (failed.length) throw failed[0];
+    const routes = [...this.kernel.values()];
+    const res = await this.port.writeRoutes({ length: routes.length, verbs: new Uint8Array(routes.length).fill(VERB_DELETE), routes });
+    for (const err of res.values()) if (err.errno !== 3 && err.errno !== 2) throw err;
     this.kernel.clear();
+    for (const e of this.desired.values()) { this.setCounted(e, false); e.confirmed = false; }
     this.counts = emptyCounts();
-    return ops.length;
+    this.full = true;
+    return routes.length;
   }
 }
 
@@ -315,11 +473,17 @@ function emptyCounts(): Record<RouteClass, number> {
   return { 'local-pod': 0, 'remote-direct': 0, 'remote-ipip': 0, 'remote-vxlan': 0, 'local-block': 0 };
 }
 
-function verbOf(op: string): 'install' | 'update' | 'delete' {
-  return op === 'route-create' ? 'install' : op === 'route-replace' ? 'update' : 'delete';
+function verbOf(verb: number): 'install' | 'update' | 'delete' {
+  return verb === VERB_CREATE ? 'install' : verb === VERB_REPLACE ? 'update' : 'delete';
 }
 
 function sameDesired(a: DesiredRoute, b: DesiredRoute): boolean {
+  if (a === b) return true;
   if (a.cls !== b.cls || a.type !== b.type || a.scope !== b.scope || a.nexthops.length !== b.nexthops.length) return false;
-  return a.nexthops.every((n, i) => n.gateway === b.nexthops[i].gateway && n.ifName === b.nexthops[i].ifName && n.onlink === b.nexthops[i].onlink);
+  for (let i = 0; i < a.nexthops.length; i++) {
+    const x = a.nexthops[i];
+    const y = b.nexthops[i];
+    if (x !== y && (x.gateway !== y.gateway || x.ifName !== y.ifName || x.onlink !== y.onlink)) return false;
+  }
+  return true;
 }

@@ -3,10 +3,11 @@
  * create-exclusive answers EEXIST when any route holds the destination, replace needs no owner check
  * (the reconciler only replaces its own), delete matches the protocol (ESRCH otherwise), a route's
  * nexthop interface must exist (ENODEV), removing a link silently drops its routes (as IPv4 does),
- * an ipip link is refused with EOPNOTSUPP when `ipip` is false. Every write batch is recorded.
+ * an ipip link is refused with EOPNOTSUPP when `ipip` is false. Every write batch is recorded (route
+ * batches as the KernelOps they stand for), and `routeOps` counts route requests received.
  */
 import { NetlinkError } from '../../src/dataplane/netlink/errors.js';
-import { routeKey, type KernelAddr, type KernelEvents, type KernelLink, type KernelNeigh, type KernelOp, type KernelPort, type KernelRoute } from '../../src/dataplane/kernel.js';
+import { routeKey, VERB_CREATE, VERB_REPLACE, type RouteBatch, type KernelAddr, type KernelEvents, type KernelLink, type KernelNeigh, type KernelOp, type KernelPort, type KernelRoute } from '../../src/dataplane/kernel.js';
 
 export class FakeKernel implements KernelPort {
   nsInode = 4026539999;
@@ -73,9 +74,26 @@ export class FakeKernel implements KernelPort {
     return this.neighs.filter((n) => n.ifindex === ifindex).map((n) => ({ ...n }));
   }
 
+  /** Route requests received so far (write() and writeRoutes()). */
+  routeOps = 0;
+
   async write(ops: readonly KernelOp[]): Promise<Array<NetlinkError | undefined>> {
     this.batches.push(ops.map((o) => structuredClone(o)));
+    for (const o of ops) if (o.op.startsWith('route-')) this.routeOps++;
     return ops.map((o) => this.one(o));
+  }
+
+  async writeRoutes(b: RouteBatch): Promise<Map<number, NetlinkError>> {
+    const ops: KernelOp[] = [];
+    for (let i = 0; i < b.length; i++) {
+      const op = b.verbs[i] === VERB_CREATE ? 'route-create' : b.verbs[i] === VERB_REPLACE ? 'route-replace' : 'route-delete';
+      ops.push({ op, route: structuredClone(b.routes[i]) });
+    }
+    this.batches.push(ops);
+    this.routeOps += ops.length;
+    const out = new Map<number, NetlinkError>();
+    ops.forEach((o, i) => { const e = this.one(o); if (e) out.set(i, e); });
+    return out;
   }
 
   private one(o: KernelOp): NetlinkError | undefined {

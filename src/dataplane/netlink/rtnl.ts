@@ -13,7 +13,7 @@ import { encodeAddr, encodeLink, encodeLinkDelete, encodeNeigh, encodeRoute, par
 import { NetlinkError } from './errors.js';
 import { loadNative, type NativeNetlink } from './native.js';
 import { NlSocket } from './socket.js';
-import type { KernelAddr, KernelEvents, KernelLink, KernelNeigh, KernelOp, KernelPort, KernelRoute } from '../kernel.js';
+import { VERB_CREATE, VERB_REPLACE, type KernelAddr, type KernelEvents, type KernelLink, type KernelNeigh, type KernelOp, type KernelPort, type KernelRoute, type RouteBatch } from '../kernel.js';
 
 export interface RtnlOptions {
   /** Network namespace name (/run/netns/NAME) or an absolute path to a namespace file. */
@@ -127,6 +127,22 @@ export class RtnlKernel implements KernelPort {
     if (ops.length === 0) return out;
     const errs = await this.request().transact(ops.length, (w, i, seq) => encodeOp(w, ops[i], seq), `batch of ${ops.length}`);
     for (const [i, errno] of errs) out[i] = new NetlinkError(errno, describeOp(ops[i]));
+    return out;
+  }
+
+  async writeRoutes(batch: RouteBatch): Promise<Map<number, NetlinkError>> {
+    const out = new Map<number, NetlinkError>();
+    if (batch.length === 0) return out;
+    const { verbs, routes } = batch;
+    // One closure per batch; each route is encoded from the caller's object into the send buffer.
+    const errs = await this.request().transact(batch.length, (w, i, seq) => {
+      const v = verbs[i];
+      encodeRoute(w, v === VERB_CREATE ? 'create' : v === VERB_REPLACE ? 'replace' : 'delete', routes[i], seq);
+    }, `batch of ${batch.length} routes`);
+    for (const [i, errno] of errs) {
+      const v = verbs[i];
+      out.set(i, new NetlinkError(errno, `${v === VERB_CREATE ? 'RTM_NEWROUTE(create)' : v === VERB_REPLACE ? 'RTM_NEWROUTE(replace)' : 'RTM_DELROUTE'} ${routes[i].dst}`));
+    }
     return out;
   }
 
