@@ -2,16 +2,27 @@
  * The cluster as one node's agent sees it: five list-watch informers (all Nodes, the Pods on this
  * node, and Petrel's three CRDs), each object converted and validated by k8s/resources.ts.
  *
- * Every informer event marks the view dirty and schedules one `changed` emission on the next turn of
- * the event loop (setImmediate): a burst of events — a relist, a rollout — becomes one recompute, and
- * nothing waits on a timer or a poll. Objects that do not convert are skipped and reported in
- * `problems` (the agent logs each once); the rest of the cluster keeps working.
+ * Every relevant informer event marks the view dirty and schedules one `changed` emission on the next
+ * turn of the event loop (setImmediate): a burst of events — a relist, a rollout — becomes one
+ * recompute, and nothing waits on a timer or a poll. Objects that do not convert are skipped and
+ * reported in `problems` (the agent logs each once); the rest of the cluster keeps working.
+ *
+ * What burned us (the convergence benchmark, 50 agents on 2 cores): every Node write wakes every agent
+ * in the cluster, and most Node writes are nothing any agent reads — the kubelet's heartbeats and
+ * conditions, our own NetworkUnavailable patch, another controller's annotation. So:
+ *   - an update is relevant only when the converted object (NodeInfo, PodInfo: what the topology and
+ *     the dataplane read) differs; for this agent's own Node also its annotations, labels, podCIDRs and
+ *     addresses, the raw inputs of the node annotator. Anything else is counted in `skipped` and wakes
+ *     nothing. Adds, deletes and CRD updates are always relevant.
+ *   - conversions are cached per object (the informer replaces the object on every update, so the
+ *     object's identity is its version): view() converts only what changed since the last view instead
+ *     of every object of the cluster.
  */
 import { EventEmitter } from 'node:events';
 import { Informer, type KubeClient, type KubeObject, type Logger, type ReflectorMetrics } from '../k8s/index.js';
 import {
-  convertAll, convertBgpPeer, convertIpPool, convertNode, convertPod, selectBgpConfiguration,
-  type BgpConfiguration, type BgpPeer, type IpPool, type NodeInfo, type PodInfo, type ResourceError,
+  convertBgpPeer, convertIpPool, convertNode, convertPod, selectBgpConfiguration,
+  type BgpConfiguration, type BgpPeer, type Converted, type IpPool, type NodeInfo, type PodInfo, type ResourceError,
 } from '../k8s/resources.js';
 
 export interface ClusterView {
@@ -40,6 +51,10 @@ export class ClusterWatch extends EventEmitter<{ changed: [] }> {
   private readonly informers = new Map<Resource, Informer<KubeObject>>();
   private scheduled = false;
   private oldest: number | undefined;
+  /** Conversion of each raw object, by identity (a new version is a new object). */
+  private readonly converted = new WeakMap<object, Converted<unknown>>();
+  /** Updates that changed nothing the agent reads (no recompute). */
+  skipped = 0;
 
   constructor(client: KubeClient, private readonly o: ClusterWatchOptions) {
     super();
@@ -51,7 +66,11 @@ export class ClusterWatch extends EventEmitter<{ changed: [] }> {
         ...(o.reflector?.backoff ? { backoff: o.reflector.backoff } : {}),
       });
       const touch = () => this.touch();
-      inf.addHandlers({ add: touch, update: touch, delete: touch });
+      const update = (oldObj: KubeObject, newObj: KubeObject) => {
+        if (this.relevant(r, oldObj, newObj)) this.touch();
+        else this.skipped++;
+      };
+      inf.addHandlers({ add: touch, update, delete: touch });
       this.informers.set(r, inf);
     };
     add('nodes', client.listWatcher('nodes'));
@@ -69,6 +88,37 @@ export class ClusterWatch extends EventEmitter<{ changed: [] }> {
       this.scheduled = false;
       this.emit('changed');
     });
+  }
+
+  /** Whether an update changes anything the agent reads (see the header). */
+  private relevant(r: Resource, oldObj: KubeObject, newObj: KubeObject): boolean {
+    if (r === 'nodes') {
+      if (newObj.metadata?.name === this.o.nodeName && ownNodeKey(oldObj) !== ownNodeKey(newObj)) return true;
+      return !sameConversion(this.convert(oldObj, convertNode), this.convert(newObj, convertNode));
+    }
+    if (r === 'pods') return !sameConversion(this.convert(oldObj, convertPod), this.convert(newObj, convertPod));
+    return true;
+  }
+
+  private convert<T>(obj: unknown, fn: (o: unknown) => Converted<T>): Converted<T> {
+    if (!obj || typeof obj !== 'object') return fn(obj);
+    let c = this.converted.get(obj) as Converted<T> | undefined;
+    if (!c) {
+      c = fn(obj);
+      this.converted.set(obj, c);
+    }
+    return c;
+  }
+
+  private convertList<T>(objs: readonly unknown[], fn: (o: unknown) => Converted<T>): { ok: T[]; errors: ResourceError[] } {
+    const ok: T[] = [];
+    const errors: ResourceError[] = [];
+    for (const o of objs) {
+      const c = this.convert(o, fn);
+      if ('ok' in c) ok.push(c.ok);
+      else errors.push(c.error);
+    }
+    return { ok, errors };
   }
 
   start(): void {
@@ -103,11 +153,11 @@ export class ClusterWatch extends EventEmitter<{ changed: [] }> {
   /** The converted view; takes (and clears) the oldest-unseen-event mark. */
   view(): ClusterView {
     const list = (r: Resource) => this.informers.get(r)?.list() ?? [];
-    const nodes = convertAll(list('nodes'), convertNode);
-    const pods = convertAll(list('pods'), convertPod);
+    const nodes = this.convertList(list('nodes'), convertNode);
+    const pods = this.convertList(list('pods'), convertPod);
     const cfg = selectBgpConfiguration(list('bgpconfigurations'));
-    const peers = convertAll(list('bgppeers'), convertBgpPeer);
-    const pools = convertAll(list('ippools'), convertIpPool);
+    const peers = this.convertList(list('bgppeers'), convertBgpPeer);
+    const pools = this.convertList(list('ippools'), convertIpPool);
     const v: ClusterView = {
       nodes: nodes.ok,
       pods: pods.ok,
@@ -149,4 +199,15 @@ function plainResource(resource: Resource, sink: ReflectorMetrics): ReflectorMet
     restart: (_r, reason) => sink.restart(resource, reason),
     error: (_r, code) => sink.error(resource, code),
   };
+}
+
+/** Converted objects compare by value; their fields are built in a fixed order, so JSON is a faithful key. */
+function sameConversion(a: Converted<unknown>, b: Converted<unknown>): boolean {
+  return JSON.stringify(a) === JSON.stringify(b);
+}
+
+/** What the node annotator reads from this agent's own Node, beyond its NodeInfo. */
+function ownNodeKey(obj: KubeObject): string {
+  const o = obj as { metadata?: { annotations?: unknown; labels?: unknown }; spec?: { podCIDR?: unknown; podCIDRs?: unknown }; status?: { addresses?: unknown } };
+  return JSON.stringify([o.metadata?.annotations, o.metadata?.labels, o.spec?.podCIDR, o.spec?.podCIDRs, o.status?.addresses]);
 }
