@@ -20,7 +20,7 @@ import { namespaceFacts, namespaceRefusal } from './netns-guard.js';
 import { vtepMac } from './names.js';
 import { NUD_PERMANENT, NTF_SELF } from './netlink/constants.js';
 import { RtnlKernel } from './netlink/rtnl.js';
-import { RouteTable, type DesiredRoute, type RouteError } from './route-table.js';
+import { RouteTable, type DesiredNextHop, type DesiredRoute, type RouteError } from './route-table.js';
 import { IPIP_DEVICE, IPIP_OVERHEAD, Tunnels, VXLAN_OVERHEAD_V4, type IpipWanted, type TunnelIssue, type VxlanWanted } from './tunnels.js';
 import type { LocalBlock, LocalPodRoute, NatPoolSpec, RemoteBlockRoute, TunnelSettings } from '../model/routes.js';
 
@@ -213,28 +213,35 @@ class NodeDataplane implements Dataplane {
     };
   }
 
+  /**
+   * The desired routes by class. Remote blocks sharing a prefix are merged into one ECMP route by
+   * the route table; next-hop objects are shared by every route through the same next hop (the
+   * table resolves each distinct one once).
+   */
   private desiredRoutes(): Map<RouteClass, DesiredRoute[]> {
-    const by = new Map<RouteClass, DesiredRoute[]>([['local-pod', []], ['remote-direct', []], ['remote-ipip', []], ['remote-vxlan', []], ['local-block', []]]);
-    for (const p of this.pods) by.get('local-pod')!.push({ dst: p.prefix, cls: 'local-pod', type: 'unicast', scope: 'link', nexthops: [{ ifName: p.ifName, onlink: false }] });
-    for (const b of this.localBlocks) by.get('local-block')!.push({ dst: b.prefix, cls: 'local-block', type: 'blackhole', scope: 'universe', nexthops: [] });
-    // One pass over the remote blocks; entries sharing a prefix become one route's next hops (ECMP).
+    const pods: DesiredRoute[] = [];
+    const blocks: DesiredRoute[] = [];
+    const direct: DesiredRoute[] = [];
+    const ipip: DesiredRoute[] = [];
+    const vxlan: DesiredRoute[] = [];
+    for (const p of this.pods) pods.push({ dst: p.prefix, cls: 'local-pod', type: 'unicast', scope: 'link', nexthops: [{ ifName: p.ifName, onlink: false }] });
+    for (const b of this.localBlocks) blocks.push({ dst: b.prefix, cls: 'local-block', type: 'blackhole', scope: 'universe', nexthops: [] });
     const uplinkName = this.opts.uplink ?? this.uplinkByAddress?.name ?? '(no uplink)';
-    const byPrefix = new Map<string, DesiredRoute>();
+    const hops = { direct: new Map<string, DesiredNextHop>(), ipip: new Map<string, DesiredNextHop>(), vxlan: new Map<string, DesiredNextHop>() };
     for (const r of this.remote) {
-      const nh = r.mode === 'ipip' ? { gateway: r.nextHop, ifName: IPIP_DEVICE, onlink: true }
-        : r.mode === 'vxlan' ? { gateway: r.vtep?.address ?? r.nextHop, ifName: this.vxlanName, onlink: true }
-          : { gateway: r.nextHop, ifName: uplinkName, onlink: false };
-      const have = byPrefix.get(r.prefix);
-      if (!have) {
-        const cls = (r.mode === 'ipip' ? 'remote-ipip' : r.mode === 'vxlan' ? 'remote-vxlan' : 'remote-direct') as RouteClass;
-        const d: DesiredRoute = { dst: r.prefix, cls, type: 'unicast', scope: 'universe', nexthops: [nh] };
-        byPrefix.set(r.prefix, d);
-        by.get(cls)!.push(d);
-      } else if (!have.nexthops.some((x) => x.ifName === nh.ifName && x.gateway === nh.gateway)) {
-        have.nexthops.push(nh);
+      const gateway = r.mode === 'vxlan' ? r.vtep?.address ?? r.nextHop : r.nextHop;
+      const cache = hops[r.mode];
+      let nh = cache.get(gateway);
+      if (nh === undefined) {
+        nh = r.mode === 'ipip' ? { gateway, ifName: IPIP_DEVICE, onlink: true }
+          : r.mode === 'vxlan' ? { gateway, ifName: this.vxlanName, onlink: true }
+            : { gateway, ifName: uplinkName, onlink: false };
+        cache.set(gateway, nh);
       }
+      const cls: RouteClass = r.mode === 'ipip' ? 'remote-ipip' : r.mode === 'vxlan' ? 'remote-vxlan' : 'remote-direct';
+      (r.mode === 'ipip' ? ipip : r.mode === 'vxlan' ? vxlan : direct).push({ dst: r.prefix, cls, type: 'unicast', scope: 'universe', nexthops: [nh] });
     }
-    return by;
+    return new Map<RouteClass, DesiredRoute[]>([['local-pod', pods], ['remote-direct', direct], ['remote-ipip', ipip], ['remote-vxlan', vxlan], ['local-block', blocks]]);
   }
 
   private async loadLinks(): Promise<void> {
@@ -293,7 +300,7 @@ class NodeDataplane implements Dataplane {
       // The desired routes are recomputed only when an input changed (setters, tunnels, uplink).
       if (this.routesDirty) {
         this.routesDirty = false;
-        for (const [cls, rs] of this.desiredRoutes()) this.routes.setClass(cls, rs);
+        this.routes.setClasses(this.desiredRoutes());
       }
       const idx = new Map<string, number>();
       for (const [name, l] of this.links) idx.set(name, l.index);

@@ -30,7 +30,7 @@
  * RouteBatch of reused arrays — verbs and the cached route objects — encoded straight into the
  * socket's send buffer.
  */
-import { routeKey, sameRoute, compareNextHops, VERB_CREATE, VERB_DELETE, VERB_REPLACE, type KernelPort, type KernelRoute, type RouteBatch } from './kernel.js';
+import { routeKey, sameRoute, compareNextHops, VERB_CREATE, VERB_DELETE, VERB_REPLACE, type KernelNextHop, type KernelPort, type KernelRoute, type RouteBatch } from './kernel.js';
 import type { NetlinkError } from './netlink/errors.js';
 import { RT_SCOPE_LINK, RT_SCOPE_UNIVERSE } from './netlink/constants.js';
 import type { DataplaneMetrics, Logger, RouteClass } from './log.js';
@@ -80,8 +80,12 @@ interface Entry {
   dirty: boolean;
   /** Still desired (false once removed: a stale reference on a list is skipped). */
   live: boolean;
-  /** setClass generation that last saw it (unchanged entries are stamped, not copied). */
+  /** setClasses generation that last saw it (unchanged entries are stamped, not copied). */
   gen: number;
+  /** The route asked for in the running setClasses call (ECMP next hops merged), compared after it. */
+  next: DesiredRoute | undefined;
+  /** In the pending set. */
+  pending: boolean;
   pendingSince?: number;
 }
 
@@ -98,16 +102,18 @@ const NO_ERRORS = new Map<number, never>();
 
 export class RouteTable {
   private desired = new Map<string, Entry>();
-  private byClass = new Map<RouteClass, Set<Entry>>();
   private kernel = new Map<string, KernelRoute>();
   /** Entries to look at in the next pass (flag `dirty` set). */
   private dirtyEntries: Entry[] = [];
-  /** Destinations without an entry to look at (deleted desired routes, kernel events). */
+  /** Destinations without an entry to look at (kernel events); removed entries go on dirtyEntries. */
   private dirtyKeys = new Set<string>();
   /** Compare everything (after a resync or markDirty()). */
   private full = true;
   private pending = new Set<Entry>();
   private links = new Map<string, number>();
+  /** Resolved next-hop lists by desired next hop (callers share those objects); cleared when links change. */
+  private nhCache = new Map<DesiredNextHop, KernelNextHop[]>();
+  private touched: Entry[] = [];
   private gen = 0;
   private readonly now: () => number;
   private counts = emptyCounts();
@@ -137,39 +143,58 @@ export class RouteTable {
 
   /** Replaces the desired routes of one class (other classes keep theirs). */
   setClass(cls: RouteClass, routes: readonly DesiredRoute[]): void {
+    this.setClasses(new Map([[cls, routes]]));
+  }
+
+  /**
+   * Replaces the desired routes of the given classes (others keep theirs), in one generation.
+   * Remote-block routes sharing a destination become one route with all their next hops (ECMP,
+   * in input order, duplicates dropped); any other two claims of one destination: the later wins,
+   * with a warning. Unchanged routes are stamped, changed ones go on the dirty list.
+   */
+  setClasses(byClass: ReadonlyMap<RouteClass, readonly DesiredRoute[]>): void {
     const gen = ++this.gen;
     const table = this.opts.table;
-    let members = this.byClass.get(cls);
-    if (!members) this.byClass.set(cls, (members = new Set()));
-    for (let i = 0; i < routes.length; i++) {
-      const r = routes[i];
-      const key = table === 254 ? r.dst : `${table}:${r.dst}`; // routeKey() without an object per route
-      const e = this.desired.get(key);
-      if (e === undefined) {
-        const n: Entry = { key, want: r, route: undefined, confirmed: false, counted: false, dirty: false, live: true, gen };
-        this.desired.set(key, n);
-        members.add(n);
-        this.markEntry(n);
-        continue;
+    const touched = this.touched;
+    for (const [cls, routes] of byClass) {
+      for (let i = 0; i < routes.length; i++) {
+        const r = routes[i];
+        const key = table === 254 ? r.dst : `${table}:${r.dst}`; // routeKey() without an object per route
+        let e = this.desired.get(key);
+        if (e === undefined) {
+          e = { key, want: r, route: undefined, confirmed: false, counted: false, dirty: false, live: true, gen: 0, next: undefined, pending: false };
+          this.desired.set(key, e);
+          this.markEntry(e);
+        }
+        if (e.gen !== gen) {
+          e.gen = gen;
+          e.next = r;
+          touched.push(e);
+          continue;
+        }
+        const first = e.next!;
+        if (first.cls.startsWith('remote-') && cls.startsWith('remote-')) e.next = mergeNextHops(first, r);
+        else {
+          this.opts.log.warn({ dst: r.dst, was: first.cls, now: cls }, 'route claimed by two classes');
+          e.next = r;
+        }
       }
-      e.gen = gen;
-      if (e.want.cls === cls && sameDesired(e.want, r)) continue;
-      if (e.want.cls !== cls) {
-        // Two classes want one destination: the later class wins; logged so it is visible.
-        this.opts.log.warn({ dst: r.dst, was: e.want.cls, now: cls }, 'route claimed by two classes');
-        this.byClass.get(e.want.cls)?.delete(e);
-        members.add(e);
-      }
+    }
+    for (let i = 0; i < touched.length; i++) {
+      const e = touched[i];
+      const r = e.next!;
+      e.next = undefined;
+      // Same object (the caller kept it, or the entry was created just now and is listed already).
+      if (e.want === r || sameDesired(e.want, r)) continue;
       this.setCounted(e, false);
       e.want = r;
       e.route = undefined;
       e.confirmed = false;
       this.markEntry(e);
     }
-    for (const e of members) {
-      if (e.gen === gen) continue;
-      members.delete(e);
-      this.removeEntry(e);
+    touched.length = 0;
+    for (const e of this.desired.values()) {
+      if (e.gen !== gen && byClass.has(e.want.cls)) this.removeEntry(e);
     }
   }
 
@@ -177,8 +202,9 @@ export class RouteTable {
     this.setCounted(e, false);
     e.live = false;
     this.desired.delete(e.key);
-    this.pending.delete(e);
-    this.dirtyKeys.add(e.key);
+    if (e.pending) { e.pending = false; this.pending.delete(e); }
+    // Its destination is looked at in the next pass (a delete unless a new entry took the key).
+    this.markEntry(e);
   }
 
   desiredRoutes(): DesiredRoute[] {
@@ -244,13 +270,27 @@ export class RouteTable {
   }
 
   private toKernel(d: DesiredRoute, links: Map<string, number>): KernelRoute | undefined {
-    const nexthops = [];
-    for (const nh of d.nexthops) {
-      const ifindex = links.get(nh.ifName);
-      if (ifindex === undefined) return undefined;
-      nexthops.push(nh.gateway ? { gateway: nh.gateway, ifindex, onlink: nh.onlink } : { ifindex, onlink: nh.onlink });
+    let nexthops: KernelNextHop[];
+    if (d.nexthops.length === 1) {
+      // One resolved list per distinct next hop, shared by every route through it (never mutated).
+      const nh = d.nexthops[0];
+      const hit = this.nhCache.get(nh);
+      if (hit !== undefined) nexthops = hit;
+      else {
+        const ifindex = links.get(nh.ifName);
+        if (ifindex === undefined) return undefined;
+        nexthops = [nh.gateway ? { gateway: nh.gateway, ifindex, onlink: nh.onlink } : { ifindex, onlink: nh.onlink }];
+        this.nhCache.set(nh, nexthops);
+      }
+    } else {
+      nexthops = [];
+      for (const nh of d.nexthops) {
+        const ifindex = links.get(nh.ifName);
+        if (ifindex === undefined) return undefined;
+        nexthops.push(nh.gateway ? { gateway: nh.gateway, ifindex, onlink: nh.onlink } : { ifindex, onlink: nh.onlink });
+      }
+      if (nexthops.length > 1) nexthops.sort(compareNextHops);
     }
-    if (nexthops.length > 1) nexthops.sort(compareNextHops);
     return {
       dst: d.dst, table: this.opts.table, protocol: this.opts.protocol, type: d.type,
       // IPv6 routes have no scope: the kernel reports universe whatever was sent, so we send that.
@@ -273,6 +313,7 @@ export class RouteTable {
       else if (was !== idx) (moved ??= new Set()).add(name);
     }
     for (const name of old.keys()) if (!links.has(name)) (moved ??= new Set()).add(name);
+    if (appeared || moved) this.nhCache.clear();
     if (appeared) for (const e of this.pending) this.markEntry(e);
     if (!moved) return;
     for (const e of this.desired.values()) {
@@ -304,9 +345,11 @@ export class RouteTable {
       e.dirty = false;
       let want = e.route;
       if (want === undefined) want = e.route = this.toKernel(e.want, links);
-      if (want === undefined) { this.pending.add(e); return; }
-      if (e.pendingSince !== undefined) { e.pendingSince = undefined; }
-      this.pending.delete(e);
+      if (want === undefined) {
+        if (!e.pending) { e.pending = true; this.pending.add(e); }
+        return;
+      }
+      if (e.pending) { e.pending = false; e.pendingSince = undefined; this.pending.delete(e); }
       const have = this.kernel.get(e.key);
       if (have !== undefined && (have === want || sameRoute(have, want))) {
         if (!e.confirmed) log.debug({ dst: e.want.dst, cls: e.want.cls }, 'seen');
@@ -333,7 +376,16 @@ export class RouteTable {
     } else {
       const list = this.dirtyEntries;
       this.dirtyEntries = [];
-      for (let i = 0; i < list.length; i++) if (list[i].live) look(list[i]);
+      for (let i = 0; i < list.length; i++) {
+        const e = list[i];
+        if (e.live) { look(e); continue; }
+        // A removed entry: its destination is deleted unless a new entry took the key.
+        e.dirty = false;
+        if (this.desired.has(e.key)) continue;
+        examined++;
+        const have = this.kernel.get(e.key);
+        if (have !== undefined) this.push(VERB_DELETE, have, e.key);
+      }
       for (const key of this.dirtyKeys) {
         examined++;
         const e = this.desired.get(key);
@@ -475,6 +527,18 @@ function emptyCounts(): Record<RouteClass, number> {
 
 function verbOf(verb: number): 'install' | 'update' | 'delete' {
   return verb === VERB_CREATE ? 'install' : verb === VERB_REPLACE ? 'update' : 'delete';
+}
+
+/** `a` with `b`'s next hops appended (those it lacks): a new object, the inputs stay as given. */
+function mergeNextHops(a: DesiredRoute, b: DesiredRoute): DesiredRoute {
+  let out: DesiredRoute | undefined;
+  for (const nh of b.nexthops) {
+    const cur = out ?? a;
+    if (cur.nexthops.some((x) => x.ifName === nh.ifName && x.gateway === nh.gateway)) continue;
+    out ??= { ...a, nexthops: [...a.nexthops] };
+    out.nexthops.push(nh);
+  }
+  return out ?? a;
 }
 
 function sameDesired(a: DesiredRoute, b: DesiredRoute): boolean {

@@ -111,11 +111,14 @@ export class Writer {
 
   attrIp(type: number, ip: string): void {
     if (ip.includes(':')) this.attrBytes(type, ipv6Bytes(ip));
-    else {
-      this.attrHeader(type, 4);
-      writeIpv4(this.buf, this.offset, ip);
-      this.offset += 4;
-    }
+    else this.attrIpv4(type, ip, ip.length);
+  }
+
+  /** The dotted-quad IPv4 address in `s` before index `end` (a prefix's address part, read in place). */
+  attrIpv4(type: number, s: string, end: number): void {
+    this.attrHeader(type, 4);
+    writeIpv4(this.buf, this.offset, s, end);
+    this.offset += 4;
   }
 
   nestStart(type: number): void {
@@ -154,10 +157,10 @@ export class Writer {
 
 // ---- addresses -------------------------------------------------------------------------------
 
-function writeIpv4(buf: Buffer, at: number, ip: string): void {
+function writeIpv4(buf: Buffer, at: number, ip: string, end: number): void {
   let part = 0;
   let i = 0;
-  for (let k = 0; k < ip.length; k++) {
+  for (let k = 0; k < end; k++) {
     const c = ip.charCodeAt(k);
     if (c === 46) { buf[at + i++] = part; part = 0; } else part = part * 10 + (c - 48);
   }
@@ -204,12 +207,6 @@ function fmtMac(b: Uint8Array, o: number, len: number): string {
   return s;
 }
 
-function splitPrefix(p: string): { ip: string; len: number; v6: boolean } {
-  const slash = p.indexOf('/');
-  const ip = p.slice(0, slash);
-  return { ip, len: Number(p.slice(slash + 1)), v6: ip.includes(':') };
-}
-
 // ---- requests ---------------------------------------------------------------------------------
 
 export function encodeDump(w: Writer, type: number, family: number, seq: number): void {
@@ -232,11 +229,16 @@ export function encodeRoute(w: Writer, verb: RouteVerb, r: KernelRoute, seq: num
   const flags = C.NLM_F_REQUEST | (ack ? C.NLM_F_ACK : 0) |
     (verb === 'create' ? C.NLM_F_CREATE | C.NLM_F_EXCL : verb === 'replace' ? C.NLM_F_CREATE | C.NLM_F_REPLACE : 0);
   w.begin(verb === 'delete' ? C.RTM_DELROUTE : C.RTM_NEWROUTE, flags, seq);
-  const d = splitPrefix(r.dst);
+  // The prefix is read in place (no substrings): address up to the slash, length after it.
+  const dst = r.dst;
+  const slash = dst.indexOf('/');
+  let plen = 0;
+  for (let k = slash + 1; k < dst.length; k++) plen = plen * 10 + (dst.charCodeAt(k) - 48);
+  const v6 = dst.indexOf(':') >= 0;
   const h = w.header(C.RTMSG_LEN);
   const b = w.buf;
-  b[h] = d.v6 ? C.AF_INET6 : C.AF_INET;
-  b[h + 1] = d.len; // rtm_dst_len
+  b[h] = v6 ? C.AF_INET6 : C.AF_INET;
+  b[h + 1] = plen; // rtm_dst_len
   b[h + 4] = r.table < 256 ? r.table : 252; // RT_TABLE_COMPAT when the table needs RTA_TABLE
   b[h + 5] = r.protocol; // rtm_protocol: ownership (delete matches it too)
   // A delete with RT_SCOPE_NOWHERE matches any scope (as `ip route del` does).
@@ -245,7 +247,8 @@ export function encodeRoute(w: Writer, verb: RouteVerb, r: KernelRoute, seq: num
   const single = r.nexthops.length === 1 ? r.nexthops[0] : undefined;
   if (verb !== 'delete' && single?.onlink) w.view.setUint32(h + 8, C.RTNH_F_ONLINK, true);
   if (r.table >= 256) w.attrU32(C.RTA_TABLE, r.table);
-  w.attrIp(C.RTA_DST, d.ip);
+  if (v6) w.attrIp(C.RTA_DST, dst.slice(0, slash));
+  else w.attrIpv4(C.RTA_DST, dst, slash);
   if (verb !== 'delete') {
     if (single) {
       if (single.gateway) w.attrIp(C.RTA_GATEWAY, single.gateway);
