@@ -372,12 +372,9 @@ export class Speaker extends EventEmitter<SpeakerEvents> {
       families,
       codec: n.codec,
       nextHopSelf: this.nextHopSelf(e.spec, n),
+      // One call per flush: the session writes the batch with one writev (cork/uncork).
       send: (frames) => {
-        // One call per flush. A session offering sendMany (cork, write each, uncork: one writev)
-        // gets the batch whole; otherwise frame by frame.
-        const s = e.session as Session & { sendMany?: (frames: Uint8Array[]) => boolean };
-        if (typeof s.sendMany === 'function') s.sendMany(frames);
-        else for (const f of frames) s.send(f);
+        e.session.sendMany(frames);
       },
     });
   }

@@ -185,13 +185,13 @@ export class AdjRibOut {
       const inCohort = new Set(cohort);
       const buckets = new Map<number, Bucket>();
       let exported = 0;
-      for (const [prefix, slot] of loc.entries) {
+      loc.forEachEntry((prefix, slot) => {
         const best = Array.isArray(slot) ? slot[0] : slot;
-        if (!g.families.includes(best.attrs.family)) continue;
-        if (!exportable(best.peer, g.kind, this.ctx)) continue;
+        if (!g.families.includes(best.attrs.family)) return;
+        if (!exportable(best.peer, g.kind, this.ctx)) return;
         exported++;
         addToBucket(buckets, best.attrs.family, best.attrs, best.peer, prefix);
-      }
+      });
       if (g.members.size === 0) g.exported = exported;
       for (const bk of buckets.values()) {
         const exclude = inCohort.has(bk.src) ? bk.src : undefined;

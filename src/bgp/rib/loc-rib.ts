@@ -8,18 +8,26 @@
  * changes back costs nothing. The caller (rib.ts) schedules flushes with setImmediate.
  *
  * Memory is what shaped this (1M paths within 150 MB RSS; an earlier version with an entry object
- * per prefix and a path object per prefix took ~125 bytes of heap per path):
- * - a map value is the Path itself when the prefix has one path, an array (best at [0]) otherwise;
- * - Path objects are interned (one per peer × attribute set, paths.ts), so 100k prefixes from one
- *   peer with one attribute set share a single Path; what a prefix costs is its key string and its
- *   map slot;
- * - keys are stored as flat strings (see upsert);
- * - "what was best before" lives in a separate map only while the prefix is dirty;
- * - there is no per-peer index: a peer going down is one scan of the map.
+ * per prefix and a path object per prefix took ~125 bytes of heap per path, the next one with a
+ * Map<string, Slot> ~61 bytes):
+ * - IPv4 prefixes live in a typed-array hash table (prefix-table.ts): no key string per prefix,
+ *   ~26 bytes per entry; IPv6 prefixes (and any IPv4 text that would not round-trip) in a Map keyed
+ *   by flat strings;
+ * - a slot is the Path itself when the prefix has one path, an array (best at [0]) otherwise;
+ * - Path objects are interned (one per peer × attribute set, rib.ts), so 100k prefixes from one
+ *   peer with one attribute set share a single Path;
+ * - "what was best before" lives in a separate map only while the prefix is dirty (IPv4 keys there
+ *   are numbers, addr × 64 + len);
+ * - there is no per-peer index: a peer going down is one scan of the table.
+ * Iteration order is table order for IPv4, then insertion order for the rest.
  */
 import type { Family } from '../../model/ip.js';
 import { better, selectBest } from './best-path.js';
+import { V4Table, formatV4Key, lastParsedLen, parseV4Key } from './prefix-table.js';
 import type { Path, RibPeer } from './types.js';
+
+const ADDED = Object.freeze({ replaced: undefined, added: true });
+const NOTHING = Object.freeze({ replaced: undefined, added: false });
 
 /** A prefix's paths: one Path, or an array of two or more with the best at index 0. */
 export type Slot = Path | Path[];
@@ -48,20 +56,47 @@ function reorder(ps: Path[]): void {
   }
 }
 
+/** Dirty keys: IPv4 prefixes as addr × 64 + len (exact in a double), others as their text. */
+type DirtyKey = number | string;
+
 export class LocRib {
-  readonly entries = new Map<string, Slot>();
-  private dirty = new Map<string, Path | undefined>();
+  /** IPv4 prefixes that round-trip through parseV4Key (prefix-table.ts). */
+  private readonly v4 = new V4Table<Slot>(1024);
+  /** Everything else (IPv6, and IPv4 text spelled in a way the table cannot give back). */
+  private readonly other = new Map<string, Slot>();
+  private dirty = new Map<DirtyKey, Path | undefined>();
+  /** upsertSlot's new slot (a field, not a returned pair: no allocation per prefix). */
+  private slotOut: Slot | undefined;
 
   get dirtyCount(): number {
     return this.dirty.size;
   }
 
-  get(prefix: string): Slot | undefined {
-    return this.entries.get(prefix);
+  /** Every prefix and its paths (IPv4 in table order, then the rest); `size` is the prefix count. */
+  get entries(): Iterable<[string, Slot]> & { readonly size: number } {
+    const { v4, other } = this;
+    return {
+      size: v4.size + other.size,
+      *[Symbol.iterator]() {
+        yield* v4.entries();
+        yield* other;
+      },
+    };
   }
 
-  private touch(prefix: string, s: Slot | undefined): void {
-    if (!this.dirty.has(prefix)) this.dirty.set(prefix, bestOf(s));
+  /** Like iterating `entries`, without an iterator object per entry. */
+  forEachEntry(fn: (prefix: string, s: Slot) => void): void {
+    this.v4.forEach((addr, len, s) => fn(formatV4Key(addr, len), s));
+    for (const [prefix, s] of this.other) fn(prefix, s);
+  }
+
+  get(prefix: string): Slot | undefined {
+    const addr = parseV4Key(prefix);
+    return addr >= 0 ? this.v4.get(addr, lastParsedLen()) : this.other.get(prefix);
+  }
+
+  private touch(key: DirtyKey, s: Slot | undefined): void {
+    if (!this.dirty.has(key)) this.dirty.set(key, bestOf(s));
   }
 
   /**
@@ -69,70 +104,105 @@ export class LocRib {
    * the caller's to drop) and whether a path was added. Setting the path already held changes nothing.
    */
   upsert(text: string, path: Path): { replaced: Path | undefined; added: boolean } {
-    // The decoder builds prefixes with template literals: V8 ConsStrings (a tree of pieces) that
-    // cost ~130 bytes each when kept as a map key (here or in `dirty`). normalize() returns a flat
-    // copy (~60 bytes) at no measurable cost (hashing the key flattens it anyway), and the pieces
-    // die young. Measured with 1M /32 keys, Node 20. Copying first is ~15% faster than looking the
-    // cons string up (V8 flattens it to hash it) and copying after: one copy, one hash.
-    const prefix = text.normalize();
-    const s = this.entries.get(prefix);
-    if (s === undefined) {
-      if (!this.dirty.has(prefix)) this.dirty.set(prefix, undefined);
-      this.entries.set(prefix, path);
-      return { replaced: undefined, added: true };
+    const addr = parseV4Key(text);
+    if (addr >= 0) {
+      const len = lastParsedLen();
+      const key = addr * 64 + len;
+      const s = this.v4.get(addr, len);
+      const r = this.upsertSlot(key, s, path);
+      if (this.slotOut !== s) this.v4.set(addr, len, this.slotOut as Slot);
+      return r;
     }
+    // The decoder builds IPv6 prefixes with template literals: V8 ConsStrings (a tree of pieces)
+    // that cost ~130 bytes each when kept as a map key; normalize() returns a flat copy.
+    const prefix = text.normalize();
+    const s = this.other.get(prefix);
+    const r = this.upsertSlot(prefix, s, path);
+    if (this.slotOut !== s) this.other.set(prefix, this.slotOut as Slot);
+    return r;
+  }
+
+  /** Adds `path` to `s`, leaving the new slot in `slotOut`; `touch`es the key when the best path may change. */
+  private upsertSlot(key: DirtyKey, s: Slot | undefined, path: Path): { replaced: Path | undefined; added: boolean } {
+    if (s === undefined) {
+      if (!this.dirty.has(key)) this.dirty.set(key, undefined);
+      this.slotOut = path;
+      return ADDED;
+    }
+    this.slotOut = s;
     if (!Array.isArray(s)) {
-      if (s === path) return { replaced: undefined, added: false };
-      this.touch(prefix, s);
+      if (s === path) return NOTHING;
+      this.touch(key, s);
       if (s.peer === path.peer) {
-        this.entries.set(prefix, path);
+        this.slotOut = path;
         return { replaced: s, added: false };
       }
-      this.entries.set(prefix, better(path, s) ? [path, s] : [s, path]);
-      return { replaced: undefined, added: true };
+      this.slotOut = better(path, s) ? [path, s] : [s, path];
+      return ADDED;
     }
     for (let i = 0; i < s.length; i++) {
       const old = s[i];
       if (old.peer !== path.peer) continue;
-      if (old === path) return { replaced: undefined, added: false };
-      this.touch(prefix, s);
+      if (old === path) return NOTHING;
+      this.touch(key, s);
       s[i] = path;
       reorder(s);
       return { replaced: old, added: false };
     }
-    this.touch(prefix, s);
+    this.touch(key, s);
     s.push(path);
     if (better(path, s[0])) {
       s[s.length - 1] = s[0];
       s[0] = path;
     }
-    return { replaced: undefined, added: true };
+    return ADDED;
   }
 
   /** Removes `peer`'s path for `prefix`; returns it, or undefined when there was none. */
   remove(text: string, peer: RibPeer): Path | undefined {
+    const addr = parseV4Key(text);
+    if (addr >= 0) {
+      const len = lastParsedLen();
+      const s = this.v4.get(addr, len);
+      if (s === undefined) return undefined;
+      const r = this.removeFromSlot(addr * 64 + len, s, peer);
+      if (r.slot === undefined) this.v4.delete(addr, len);
+      else if (r.slot !== s) this.v4.set(addr, len, r.slot);
+      return r.old;
+    }
     const prefix = text.normalize();
-    const s = this.entries.get(prefix);
+    const s = this.other.get(prefix);
     if (s === undefined) return undefined;
+    const r = this.removeFromSlot(prefix, s, peer);
+    if (r.slot === undefined) this.other.delete(prefix);
+    else if (r.slot !== s) this.other.set(prefix, r.slot);
+    return r.old;
+  }
+
+  private removeFromSlot(key: DirtyKey, s: Slot, peer: RibPeer): { slot: Slot | undefined; old: Path | undefined } {
     if (!Array.isArray(s)) {
-      if (s.peer !== peer) return undefined;
-      this.touch(prefix, s);
-      this.entries.delete(prefix);
-      return s;
+      if (s.peer !== peer) return { slot: s, old: undefined };
+      this.touch(key, s);
+      return { slot: undefined, old: s };
     }
     const i = s.findIndex((p) => p.peer === peer);
-    if (i < 0) return undefined;
-    this.touch(prefix, s);
+    if (i < 0) return { slot: s, old: undefined };
+    this.touch(key, s);
     const [old] = s.splice(i, 1);
-    if (s.length === 1) this.entries.set(prefix, s[0]);
-    else if (i === 0) reorder(s);
-    return old;
+    if (s.length === 1) return { slot: s[0], old };
+    if (i === 0) reorder(s);
+    return { slot: s, old };
   }
 
   /** Removes every path of `peer` (peer down); calls `onRemoved` for each. */
   removePeer(peer: RibPeer, onRemoved: (p: Path) => void): void {
-    for (const [prefix, s] of this.entries) {
-      if (Array.isArray(s) ? !s.some((p) => p.peer === peer) : s.peer !== peer) continue;
+    const has = (s: Slot) => (Array.isArray(s) ? s.some((p) => p.peer === peer) : s.peer === peer);
+    // Collected first: removing from the table while walking it would move entries under us.
+    const prefixes: string[] = [];
+    this.forEachEntry((prefix, s) => {
+      if (has(s)) prefixes.push(prefix);
+    });
+    for (const prefix of prefixes) {
       const old = this.remove(prefix, peer);
       if (old) onRemoved(old);
     }
@@ -148,8 +218,19 @@ export class LocRib {
     if (dirty.size === 0) return 0;
     this.dirty = new Map();
     let n = 0;
-    for (const [prefix, before] of dirty) {
-      const after = bestOf(this.entries.get(prefix));
+    for (const [key, before] of dirty) {
+      let prefix: string;
+      let after: Path | undefined;
+      if (typeof key === 'number') {
+        const len = key % 64;
+        const addr = (key - len) / 64;
+        after = bestOf(this.v4.get(addr, len));
+        if (before === after) continue;
+        prefix = formatV4Key(addr, len);
+      } else {
+        prefix = key;
+        after = bestOf(this.other.get(prefix));
+      }
       if (before === after) continue;
       if (before) before.peer.bestCount--;
       if (after) after.peer.bestCount++;

@@ -190,6 +190,22 @@ export class Connection {
     return s.write(frame);
   }
 
+  /**
+   * Writes many encoded messages with one system call: cork, write each, uncork (libuv then hands
+   * the whole batch to writev). One write per UPDATE to a veth cost tens of µs of kernel time each,
+   * most of a reflector's CPU with many clients. False = the socket's buffer is full.
+   */
+  writeFrames(frames: readonly Uint8Array[]): boolean {
+    const s = this.socket;
+    if (!s || s.destroyed || !s.writable) return false;
+    if (frames.length === 1) return s.write(frames[0]);
+    s.cork();
+    let ok = true;
+    for (let i = 0; i < frames.length; i++) ok = s.write(frames[i]);
+    s.uncork();
+    return ok;
+  }
+
   /** Encodes and writes a message the FSM sends. */
   send(m: BgpMessage): void {
     const s = this.socket;

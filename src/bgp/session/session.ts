@@ -175,6 +175,25 @@ export class Session extends EventEmitter {
   }
 
   /**
+   * Sends many encoded messages in order with one system call (the Adj-RIB-Out's batch for this
+   * peer). Same return value and dropping rules as send().
+   */
+  sendMany(frames: readonly Uint8Array[]): boolean {
+    const c = this.primary;
+    if (c.fsm.name !== 'Established' || !c.socket) return false;
+    if (frames.length === 0) return true;
+    for (let i = 0; i < frames.length; i++) {
+      const type = frames[i][18];
+      if (type === MsgType.Update) {
+        this.stats.updatesOut++;
+        this.metrics.updateSent();
+      }
+      this.metrics.messageSent?.(TYPE_NAME[type] ?? 'unknown');
+    }
+    return c.writeFrames(frames);
+  }
+
+  /**
    * Called by BgpListener with a connection from this peer's address. Returns false (and closes it)
    * when the FSM refuses connections now (Idle), or a connection to this peer is already Established
    * or already racing.
