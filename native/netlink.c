@@ -9,6 +9,11 @@
  *       nsPath the socket is created inside that network namespace: setns() on the calling thread,
  *       socket(), setns() back. A socket keeps the namespace it was created in for its whole life.
  *   send(fd, buffer, length) -> bytes sent or -errno
+ *   sendAsync(fd, buffer, length, callback) -> undefined; the sendmsg() runs on libuv's thread pool
+ *       and callback(bytes sent or -errno) runs on the event loop. rtnetlink does a request's work
+ *       inside the sender's sendmsg(), so this is what lets the caller encode the next chunk while
+ *       the kernel applies this one. The buffer is referenced until the callback; the caller must
+ *       not touch it (nor close the fd) before then.
  *   recv(fd, buffer) -> bytes received or -errno (-EAGAIN: nothing queued; -ENOBUFS: the kernel
  *       dropped messages because our receive buffer was full — the caller must resynchronise)
  *   poll(fd, callback) -> handle; callback() runs on the event loop whenever fd is readable
@@ -218,6 +223,81 @@ static napi_value js_send(napi_env env, napi_callback_info info) {
   return make_int(env, n < 0 ? -errno : n);
 }
 
+typedef struct {
+  napi_async_work work;
+  napi_ref buf_ref;
+  napi_ref cb_ref;
+  int fd;
+  void *data;
+  size_t len;
+  ssize_t result;
+} send_job;
+
+static void send_execute(napi_env env, void *p) {
+  send_job *j = p;
+  struct sockaddr_nl kernel;
+  memset(&kernel, 0, sizeof kernel);
+  kernel.nl_family = AF_NETLINK;
+  struct iovec iov = {j->data, j->len};
+  struct msghdr mh;
+  memset(&mh, 0, sizeof mh);
+  mh.msg_name = &kernel;
+  mh.msg_namelen = sizeof kernel;
+  mh.msg_iov = &iov;
+  mh.msg_iovlen = 1;
+  ssize_t n;
+  do n = sendmsg(j->fd, &mh, 0); while (n < 0 && errno == EINTR);
+  j->result = n < 0 ? -errno : n;
+}
+
+static void send_complete(napi_env env, napi_status status, void *p) {
+  send_job *j = p;
+  napi_value cb = NULL, recv, arg;
+  napi_get_reference_value(env, j->cb_ref, &cb);
+  napi_get_undefined(env, &recv);
+  napi_create_int64(env, status == napi_ok ? (int64_t)j->result : -ECANCELED, &arg);
+  napi_delete_reference(env, j->cb_ref);
+  napi_delete_reference(env, j->buf_ref);
+  napi_delete_async_work(env, j->work);
+  free(j);
+  if (cb) napi_call_function(env, recv, cb, 1, &arg, NULL);
+}
+
+static napi_value js_send_async(napi_env env, napi_callback_info info) {
+  size_t argc = 4;
+  napi_value argv[4];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  int32_t fd, length;
+  void *data;
+  size_t cap;
+  napi_valuetype t = napi_undefined;
+  if (argc >= 4) napi_typeof(env, argv[3], &t);
+  if (argc < 4 || get_int(env, argv[0], &fd) || get_buffer(env, argv[1], &data, &cap) || get_int(env, argv[2], &length) || length < 0 || (size_t)length > cap || t != napi_function) {
+    napi_throw_type_error(env, "NL_ERR_ARGS", "sendAsync(fd, Uint8Array, length, callback)");
+    return NULL;
+  }
+  send_job *j = calloc(1, sizeof *j);
+  if (!j) {
+    napi_throw_error(env, "NL_ERR_NOMEM", "sendAsync: out of memory");
+    return NULL;
+  }
+  j->fd = fd;
+  j->data = data;
+  j->len = (size_t)length;
+  napi_value name;
+  CHECK(napi_create_string_utf8(env, "petrel_netlink_send", NAPI_AUTO_LENGTH, &name));
+  if (napi_create_reference(env, argv[1], 1, &j->buf_ref) != napi_ok || napi_create_reference(env, argv[3], 1, &j->cb_ref) != napi_ok ||
+      napi_create_async_work(env, NULL, name, send_execute, send_complete, j, &j->work) != napi_ok || napi_queue_async_work(env, j->work) != napi_ok) {
+    if (j->work) napi_delete_async_work(env, j->work);
+    if (j->cb_ref) napi_delete_reference(env, j->cb_ref);
+    if (j->buf_ref) napi_delete_reference(env, j->buf_ref);
+    free(j);
+    napi_throw_error(env, "NL_ERR_ASYNC", "sendAsync: could not queue the send");
+    return NULL;
+  }
+  return NULL;
+}
+
 static napi_value js_recv(napi_env env, napi_callback_info info) {
   size_t argc = 2;
   napi_value argv[2];
@@ -353,6 +433,7 @@ static napi_value init(napi_env env, napi_value exports) {
   napi_property_descriptor d[] = {
       {"open", 0, js_open, 0, 0, 0, napi_default, 0},
       {"send", 0, js_send, 0, 0, 0, napi_default, 0},
+      {"sendAsync", 0, js_send_async, 0, 0, 0, napi_default, 0},
       {"recv", 0, js_recv, 0, 0, 0, napi_default, 0},
       {"poll", 0, js_poll, 0, 0, 0, napi_default, 0},
       {"pollStop", 0, js_poll_stop, 0, 0, 0, napi_default, 0},

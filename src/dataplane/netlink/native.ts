@@ -12,6 +12,8 @@ import { NetlinkStateError } from './errors.js';
 export interface NativeNetlink {
   open(protocol: number, groups: number[], rcvbuf: number, nsPath: string | null): { fd: number; port: number; nsInode: number } | { errno: number; op: string } | number;
   send(fd: number, buf: Uint8Array, len: number): number;
+  /** sendmsg() on the thread pool; `cb(bytes or -errno)` on the event loop. Absent in older builds. */
+  sendAsync?(fd: number, buf: Uint8Array, len: number, cb: (n: number) => void): void;
   recv(fd: number, buf: Uint8Array): number;
   poll(fd: number, cb: (status: number) => void): unknown;
   pollStop(handle: unknown): void;

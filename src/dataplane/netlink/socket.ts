@@ -9,6 +9,14 @@
  * every error of the batch has arrived before it: per-request errors without per-request ACKs.
  * The socket is drained after each sendmsg() so error replies never pile up in the receive buffer.
  *
+ * Pipelining: rtnetlink applies requests inside the sender's sendmsg(), so a synchronous send keeps
+ * the event loop waiting while the kernel works. A batch larger than one chunk goes out with the
+ * addon's sendAsync (sendmsg on libuv's thread pool) from two alternating buffers: chunk N+1 is
+ * encoded while the kernel applies chunk N; chunks stay in order (the next is sent only when the
+ * previous returned). The fd is never closed while a send is in flight (it could be reused by the
+ * next socket): close and reopen wait for it. Small batches keep the synchronous path, and so does
+ * everything with PETREL_NETLINK_SYNC=1 (a diagnostic switch; the benchmark compares both).
+ *
  * Bounded: every operation has a timeout (the socket is reopened after one); receive loops stop
  * after a fixed number of reads per wake-up (the poll is level-triggered, so the rest is read on the
  * next turn of the loop); an ENOBUFS on a request socket fails the operation in flight (the caller
@@ -43,6 +51,8 @@ interface Op {
 }
 
 const FLUSH_AT = 256 * 1024;
+/** Batches of at least this many requests (several chunks) are pipelined. */
+const PIPELINE_MIN = 4096;
 const MAX_READS_PER_WAKE = 4096;
 const SEQ_WRAP = 0x7fff0000;
 
@@ -52,6 +62,9 @@ export class NlSocket {
   private poller: unknown;
   private readonly rbuf = Buffer.alloc(1 << 20);
   private readonly w = new Writer();
+  private w2: Writer | undefined;
+  /** A sendAsync in flight: the fd must stay open until it returns. */
+  private inflight: Promise<number> | undefined;
   private seq = 1;
   private active: Op | undefined;
   private chain: Promise<unknown> = Promise.resolve();
@@ -76,7 +89,7 @@ export class NlSocket {
   /** Closes and reopens the socket (after a timeout or an overflow): nothing stale is read later. */
   private reopen(): void {
     this.native.pollStop(this.poller);
-    this.native.close(this.fd);
+    this.closeFd(this.fd);
     const r = this.openFd();
     this.fd = r.fd;
     this.poller = this.native.poll(this.fd, () => this.drain());
@@ -86,9 +99,16 @@ export class NlSocket {
     if (this.closed) return;
     this.closed = true;
     this.native.pollStop(this.poller);
-    this.native.close(this.fd);
+    this.closeFd(this.fd);
     this.active?.reject(new NetlinkStateError('NL_ERR_CLOSED', 'close', 'socket closed'));
     this.active = undefined;
+  }
+
+  /** Closes fd now, or once the send in flight on it has returned. */
+  private closeFd(fd: number): void {
+    const pending = this.inflight;
+    if (pending) void pending.then(() => this.native.close(fd));
+    else this.native.close(fd);
   }
 
   private nextSeq(n: number): number {
@@ -136,6 +156,11 @@ export class NlSocket {
     return this.serial(() => new Promise<Map<number, number>>((resolve, reject) => {
       const first = this.nextSeq(count);
       const op: Op = { first, last: first + count, dump: false, errors: new Map(), interrupted: false, resolve, reject };
+      if (count >= PIPELINE_MIN && this.native.sendAsync && process.env.PETREL_NETLINK_SYNC !== '1') {
+        try { this.start(op, what); } catch (e) { this.finish(op); reject(e as Error); return; }
+        this.pump(op, count, encode).catch((e: Error) => { this.finish(op); reject(e); });
+        return;
+      }
       try {
         this.start(op, what);
         const w = this.w;
@@ -153,6 +178,42 @@ export class NlSocket {
         reject(e as Error);
       }
     }));
+  }
+
+  /** The pipelined batch: encode a chunk, wait for the previous send, send it, swap buffers. */
+  private async pump(op: Op, count: number, encode: (w: Writer, index: number, seq: number) => void): Promise<void> {
+    let w = this.w;
+    let spare = (this.w2 ??= new Writer());
+    let sending: Promise<void> | undefined;
+    let i = 0;
+    for (;;) {
+      w.reset();
+      for (; i < count && w.offset < FLUSH_AT; i++) encode(w, i, op.first + i);
+      const last = i >= count;
+      if (last) encodeFence(w, op.last);
+      if (sending) await sending;
+      if (this.active !== op) return; // ended meanwhile (timeout, overflow, close): send nothing more
+      this.drain();
+      sending = this.sendAsync(w);
+      if (last) break;
+      const t = w; w = spare; spare = t;
+    }
+    await sending;
+    this.drain();
+  }
+
+  /** One chunk through sendAsync, retried (bounded) while the kernel says EAGAIN/ENOBUFS. */
+  private async sendAsync(w: Writer): Promise<void> {
+    for (let attempt = 0; attempt < 1000; attempt++) {
+      const p = new Promise<number>((res) => this.native.sendAsync!(this.fd, w.buf, w.offset, res));
+      this.inflight = p;
+      const n = await p;
+      if (this.inflight === p) this.inflight = undefined;
+      if (n >= 0) return;
+      if (-n !== C.EAGAIN && -n !== C.ENOBUFS) throw new NetlinkError(-n, 'sendmsg');
+      this.drain();
+    }
+    throw new NetlinkError(C.EAGAIN, 'sendmsg', 'socket stayed busy');
   }
 
   /** A dump (NLM_F_DUMP) of `type` for `family`; `onMessage` sees every reply message in place. */

@@ -128,3 +128,89 @@ test('operations on one socket run one at a time, in order', async () => {
   assert.deepEqual(seqs, [...seqs].sort((a, b) => a - b));
   s.close();
 });
+
+/** The fake addon plus sendAsync: the "kernel" reads the chunk when the send completes, later. */
+function withAsync(f: ReturnType<typeof fakeNative>, reply: (msgs: Sent[]) => Array<Buffer | number>) {
+  const log = { calls: 0, overwritten: 0, concurrent: 0, inFlight: 0, encodedWhileInFlight: 0 };
+  f.native.sendAsync = (fd, buf, len, cb) => {
+    log.calls++;
+    if (log.inFlight) log.concurrent++;
+    log.inFlight++;
+    const snapshot = Buffer.from(buf.subarray(0, len));
+    setImmediate(() => {
+      if (!snapshot.equals(Buffer.from(buf.buffer, buf.byteOffset, len))) log.overwritten++;
+      const msgs: Sent[] = [];
+      for (let o = 0; o < len;) { const l = snapshot.readUInt32LE(o); msgs.push({ type: snapshot.readUInt16LE(o + 4), flags: snapshot.readUInt16LE(o + 6), seq: snapshot.readUInt32LE(o + 8) }); o += (l + 3) & ~3; }
+      f.state.sent.push(...msgs);
+      f.state.queue.push(...reply(msgs));
+      log.inFlight--;
+      cb(len);
+    });
+  };
+  return log;
+}
+
+test('a large batch is pipelined: chunks in order, one send in flight, its buffer untouched until it returns, errors by index', async () => {
+  const f = fakeNative(() => []);
+  const reply = (msgs: Sent[]) => {
+    const out: Buffer[] = [];
+    for (const m of msgs) {
+      if (m.flags & C.NLM_F_ACK && m.type === C.NLMSG_NOOP) out.push(errorMsg(m.seq, 0));
+      else if (m.seq % 1000 === 7) out.push(errorMsg(m.seq, 17));
+    }
+    return out;
+  };
+  const log = withAsync(f, reply);
+  const s = new NlSocket(f.native, { protocol: 0 });
+  let encoded = 0;
+  const count = 40_000; // 16-byte requests: three chunks of 256 KiB
+  const errs = await s.transact(count, (w, i, seq) => {
+    encoded++;
+    if (log.inFlight) log.encodedWhileInFlight++;
+    w.begin(C.NLMSG_NOOP, C.NLM_F_REQUEST, seq);
+    w.end();
+  });
+  assert.equal(encoded, count);
+  assert.ok(log.calls >= 3, `${log.calls} sends`);
+  assert.equal(log.concurrent, 0, 'never two sends at once');
+  assert.equal(log.overwritten, 0, 'a buffer in flight is never written');
+  assert.ok(log.encodedWhileInFlight > 0, 'the next chunk is encoded while the previous is in the kernel');
+  const seqs = f.state.sent.map((m) => m.seq);
+  assert.deepEqual(seqs, [...seqs].sort((a, b) => a - b));
+  assert.equal(seqs.length, count + 1);
+  const first = seqs[0];
+  const want = [...Array(count).keys()].filter((i) => (first + i) % 1000 === 7);
+  assert.deepEqual([...errs.keys()].sort((a, b) => a - b), want);
+  s.close();
+});
+
+test('PETREL_NETLINK_SYNC=1 keeps large batches on the synchronous send', async () => {
+  const f = fakeNative((msgs) => { const last = msgs.at(-1)!; return last.type === C.NLMSG_NOOP && last.flags & C.NLM_F_ACK ? [errorMsg(last.seq, 0)] : []; });
+  const log = withAsync(f, () => []);
+  const s = new NlSocket(f.native, { protocol: 0 });
+  process.env.PETREL_NETLINK_SYNC = '1';
+  try {
+    await s.transact(10_000, noop);
+  } finally {
+    delete process.env.PETREL_NETLINK_SYNC;
+  }
+  assert.equal(log.calls, 0);
+  s.close();
+});
+
+test('a pipelined batch that times out sends nothing more, and the fd is closed only after the send in flight returns', async () => {
+  const f = fakeNative(() => []);
+  let release: (() => void) | undefined;
+  let sends = 0;
+  f.native.sendAsync = (_fd, _buf, len, cb) => { sends++; release = () => cb(len); };
+  const s = new NlSocket(f.native, { protocol: 0, timeoutMs: 20 });
+  const p = s.transact(40_000, (w, _i, seq) => { w.begin(C.NLMSG_NOOP, C.NLM_F_REQUEST, seq); w.end(); });
+  await assert.rejects(p, (e: Error & { code?: string }) => e.code === 'NL_ERR_TIMEOUT');
+  assert.equal(sends, 1);
+  assert.equal(f.state.closes, 0, 'not closed while the send is in flight');
+  release!();
+  await new Promise((r) => setImmediate(r));
+  assert.equal(f.state.closes, 1);
+  assert.equal(sends, 1, 'no later chunk after the timeout');
+  s.close();
+});
