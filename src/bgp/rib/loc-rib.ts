@@ -11,7 +11,7 @@
  * per prefix and a path object per prefix took ~125 bytes of heap per path, the next one with a
  * Map<string, Slot> ~61 bytes):
  * - IPv4 prefixes live in a typed-array hash table (prefix-table.ts): no key string per prefix,
- *   ~26 bytes per entry; IPv6 prefixes (and any IPv4 text that would not round-trip) in a Map keyed
+ *   9-18 bytes per entry (values are path ids, see `byId`); IPv6 prefixes (and any IPv4 text that would not round-trip) in a Map keyed
  *   by flat strings;
  * - a slot is the Path itself when the prefix has one path, an array (best at [0]) otherwise;
  * - Path objects are interned (one per peer × attribute set, rib.ts), so 100k prefixes from one
@@ -26,6 +26,7 @@ import { better, selectBest } from './best-path.js';
 import { V4Table, formatV4Key, lastParsedLen, parseV4Key } from './prefix-table.js';
 import type { Path, RibPeer } from './types.js';
 
+const MULTI = 0x80000000;
 const ADDED = Object.freeze({ replaced: undefined, added: true });
 const NOTHING = Object.freeze({ replaced: undefined, added: false });
 
@@ -61,12 +62,56 @@ type DirtyKey = number | string;
 
 export class LocRib {
   /** IPv4 prefixes that round-trip through parseV4Key (prefix-table.ts). */
-  private readonly v4 = new V4Table<Slot>(1024);
+  private readonly v4 = new V4Table(1024);
   /** Everything else (IPv6, and IPv4 text spelled in a way the table cannot give back). */
   private readonly other = new Map<string, Slot>();
   private dirty = new Map<DirtyKey, Path | undefined>();
   /** upsertSlot's new slot (a field, not a returned pair: no allocation per prefix). */
   private slotOut: Slot | undefined;
+  /**
+   * What the IPv4 table's numbers stand for: a path id (index into `byId`, set in Path.lid while
+   * the path is stored), or MULTI | index into `multi` for a prefix with several paths.
+   */
+  private readonly byId: Array<Path | undefined> = [undefined];
+  private readonly freeIds: number[] = [];
+  private readonly multi: Array<Path[] | undefined> = [];
+  private readonly freeMulti: number[] = [];
+
+  private slotOfNum(v: number): Slot | undefined {
+    if (v === 0) return undefined;
+    return v >= MULTI ? this.multi[v - MULTI] : this.byId[v];
+  }
+
+  /** The number standing for `s` in the table, given the number `old` it replaces (0 for none). */
+  private numOfSlot(s: Slot, old: number): number {
+    if (Array.isArray(s)) {
+      if (old >= MULTI && this.multi[old - MULTI] === s) return old;
+      if (old >= MULTI) this.freeMulti.push(old - MULTI);
+      const i = this.freeMulti.pop() ?? this.multi.length;
+      this.multi[i] = s;
+      return MULTI + i;
+    }
+    if (old >= MULTI) {
+      this.multi[old - MULTI] = undefined;
+      this.freeMulti.push(old - MULTI);
+    }
+    let id = s.lid;
+    if (id === 0) {
+      id = this.freeIds.pop() ?? this.byId.length;
+      if (id >= MULTI) throw new Error('Loc-RIB: too many distinct paths');
+      this.byId[id] = s;
+      s.lid = id;
+    }
+    return id;
+  }
+
+  /** The path is no longer stored under any prefix (rib.ts calls this when its refs reach 0). */
+  forget(p: Path): void {
+    if (p.lid === 0) return;
+    this.byId[p.lid] = undefined;
+    this.freeIds.push(p.lid);
+    p.lid = 0;
+  }
 
   get dirtyCount(): number {
     return this.dirty.size;
@@ -75,10 +120,11 @@ export class LocRib {
   /** Every prefix and its paths (IPv4 in table order, then the rest); `size` is the prefix count. */
   get entries(): Iterable<[string, Slot]> & { readonly size: number } {
     const { v4, other } = this;
+    const slotOf = (v: number) => this.slotOfNum(v) as Slot;
     return {
       size: v4.size + other.size,
       *[Symbol.iterator]() {
-        yield* v4.entries();
+        for (const [prefix, v] of v4.entries()) yield [prefix, slotOf(v)] as [string, Slot];
         yield* other;
       },
     };
@@ -86,13 +132,13 @@ export class LocRib {
 
   /** Like iterating `entries`, without an iterator object per entry. */
   forEachEntry(fn: (prefix: string, s: Slot) => void): void {
-    this.v4.forEach((addr, len, s) => fn(formatV4Key(addr, len), s));
+    this.v4.forEach((addr, len, v) => fn(formatV4Key(addr, len), this.slotOfNum(v) as Slot));
     for (const [prefix, s] of this.other) fn(prefix, s);
   }
 
   get(prefix: string): Slot | undefined {
     const addr = parseV4Key(prefix);
-    return addr >= 0 ? this.v4.get(addr, lastParsedLen()) : this.other.get(prefix);
+    return addr >= 0 ? this.slotOfNum(this.v4.get(addr, lastParsedLen())) : this.other.get(prefix);
   }
 
   private touch(key: DirtyKey, s: Slot | undefined): void {
@@ -108,9 +154,10 @@ export class LocRib {
     if (addr >= 0) {
       const len = lastParsedLen();
       const key = addr * 64 + len;
-      const s = this.v4.get(addr, len);
+      const v = this.v4.get(addr, len);
+      const s = this.slotOfNum(v);
       const r = this.upsertSlot(key, s, path);
-      if (this.slotOut !== s) this.v4.set(addr, len, this.slotOut as Slot);
+      if (this.slotOut !== s) this.v4.set(addr, len, this.numOfSlot(this.slotOut as Slot, v));
       return r;
     }
     // The decoder builds IPv6 prefixes with template literals: V8 ConsStrings (a tree of pieces)
@@ -163,11 +210,17 @@ export class LocRib {
     const addr = parseV4Key(text);
     if (addr >= 0) {
       const len = lastParsedLen();
-      const s = this.v4.get(addr, len);
+      const v = this.v4.get(addr, len);
+      const s = this.slotOfNum(v);
       if (s === undefined) return undefined;
       const r = this.removeFromSlot(addr * 64 + len, s, peer);
-      if (r.slot === undefined) this.v4.delete(addr, len);
-      else if (r.slot !== s) this.v4.set(addr, len, r.slot);
+      if (r.slot === undefined) {
+        this.v4.delete(addr, len);
+        if (v >= MULTI) {
+          this.multi[v - MULTI] = undefined;
+          this.freeMulti.push(v - MULTI);
+        }
+      } else if (r.slot !== s) this.v4.set(addr, len, this.numOfSlot(r.slot, v));
       return r.old;
     }
     const prefix = text.normalize();
@@ -224,7 +277,7 @@ export class LocRib {
       if (typeof key === 'number') {
         const len = key % 64;
         const addr = (key - len) / 64;
-        after = bestOf(this.v4.get(addr, len));
+        after = bestOf(this.slotOfNum(this.v4.get(addr, len)));
         if (before === after) continue;
         prefix = formatV4Key(addr, len);
       } else {

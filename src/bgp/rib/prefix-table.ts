@@ -4,10 +4,10 @@
  *
  * Why not a Map<string, Slot>: each entry there costs the key string (a heap object of ~32 bytes
  * for "100.64.1.2/32", promoted to old space after two scavenges) plus ~30 bytes of map slot, and
- * every insert hashes the string. Here a prefix is two numbers in typed arrays (address: 4 bytes,
- * length + 1: 1 byte; 0 marks a free slot) and its value is one pointer in a plain array — about
- * 26 bytes per entry at the worst load factor, and nothing for the garbage collector to trace but
- * the value array. Measured at 10 clients × 100k /32s (Node 20): the RR's peak RSS fell from ~175 MB
+ * every insert hashes the string. Here a prefix is three numbers in typed arrays (address: 4 bytes,
+ * length + 1: 1 byte, 0 marking a free slot; value: 4 bytes, a path id the Loc-RIB resolves) —
+ * 9-18 bytes per entry by load factor, and nothing at all for the garbage collector to trace
+ * (a plain array of value pointers would be 8 bytes a slot more, and traced). Measured at 10 clients × 100k /32s (Node 20): the RR's peak RSS fell from ~175 MB
  * to the figure in docs/benchmarks.md.
  *
  * Open addressing with linear probing, at most 3/4 full, grown by doubling; deletion shifts the
@@ -77,10 +77,11 @@ function hash(addr: number, len: number): number {
   return h ^ (h >>> 16);
 }
 
-export class V4Table<V> {
+/** Values are non-zero 32-bit numbers (the Loc-RIB stores path ids); 0 means absent. */
+export class V4Table {
   private addrs: Uint32Array;
   private lens: Uint8Array; // length + 1; 0 = free
-  private vals: Array<V | undefined>;
+  private vals: Uint32Array;
   private mask: number;
   size = 0;
 
@@ -89,7 +90,7 @@ export class V4Table<V> {
     while (cap < capacity) cap *= 2;
     this.addrs = new Uint32Array(cap);
     this.lens = new Uint8Array(cap);
-    this.vals = new Array<V | undefined>(cap).fill(undefined);
+    this.vals = new Uint32Array(cap);
     this.mask = cap - 1;
   }
 
@@ -106,12 +107,13 @@ export class V4Table<V> {
     }
   }
 
-  get(addr: number, len: number): V | undefined {
+  /** The value of (addr, len), 0 when absent. */
+  get(addr: number, len: number): number {
     const i = this.find(addr, len);
-    return i < 0 ? undefined : this.vals[i];
+    return i < 0 ? 0 : this.vals[i];
   }
 
-  set(addr: number, len: number, v: V): void {
+  set(addr: number, len: number, v: number): void {
     const lens = this.lens;
     const addrs = this.addrs;
     const l1 = len + 1;
@@ -152,7 +154,7 @@ export class V4Table<V> {
     }
     lens[i] = 0;
     addrs[i] = 0;
-    vals[i] = undefined;
+    vals[i] = 0;
     this.size--;
     return true;
   }
@@ -162,20 +164,20 @@ export class V4Table<V> {
     const cap = (this.mask + 1) * 2;
     this.addrs = new Uint32Array(cap);
     this.lens = new Uint8Array(cap);
-    this.vals = new Array<V | undefined>(cap).fill(undefined);
+    this.vals = new Uint32Array(cap);
     this.mask = cap - 1;
     this.size = 0;
-    for (let i = 0; i < lens.length; i++) if (lens[i] !== 0) this.set(addrs[i], lens[i] - 1, vals[i] as V);
+    for (let i = 0; i < lens.length; i++) if (lens[i] !== 0) this.set(addrs[i], lens[i] - 1, vals[i]);
   }
 
   /** Calls `fn` for every entry (slot order). `fn` must not change the table. */
-  forEach(fn: (addr: number, len: number, v: V) => void): void {
+  forEach(fn: (addr: number, len: number, v: number) => void): void {
     const { addrs, lens, vals } = this;
-    for (let i = 0; i < lens.length; i++) if (lens[i] !== 0) fn(addrs[i], lens[i] - 1, vals[i] as V);
+    for (let i = 0; i < lens.length; i++) if (lens[i] !== 0) fn(addrs[i], lens[i] - 1, vals[i]);
   }
 
-  *entries(): IterableIterator<[string, V]> {
+  *entries(): IterableIterator<[string, number]> {
     const { addrs, lens, vals } = this;
-    for (let i = 0; i < lens.length; i++) if (lens[i] !== 0) yield [formatV4Key(addrs[i], lens[i] - 1), vals[i] as V];
+    for (let i = 0; i < lens.length; i++) if (lens[i] !== 0) yield [formatV4Key(addrs[i], lens[i] - 1), vals[i]];
   }
 }

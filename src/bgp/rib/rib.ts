@@ -194,7 +194,7 @@ export class Rib {
     const key = set.id * 1_048_576 + peer.id;
     let p = this.paths.get(key);
     if (!p) {
-      p = { peer, attrs: set, refs: 0 };
+      p = { peer, attrs: set, refs: 0, lid: 0 };
       this.paths.set(key, p);
       set.refs++;
     }
@@ -206,6 +206,7 @@ export class Rib {
     if (!unused) p.refs--;
     if (p.refs > 0) return;
     this.paths.delete(p.attrs.id * 1_048_576 + p.peer.id);
+    this.loc.forget(p);
     this.attrs.unref(p.attrs);
   }
 

@@ -88,6 +88,8 @@ export interface Path {
   readonly peer: RibPeer;
   readonly attrs: AttrSet;
   refs: number;
+  /** The Loc-RIB's id for it while stored under some IPv4 prefix (loc-rib.ts), 0 otherwise. */
+  lid: number;
 }
 
 /** A best route as consumers (the agent's dataplane, the CLI) see it: plain data. */

@@ -136,3 +136,47 @@ test('a peer that goes down without paths does not touch the Loc-RIB', () => {
   assert.equal(scanned, 1);
   assert.equal(rib.flush().length, 1);
 });
+
+test('random announcements and withdrawals from three peers leave the Loc-RIB equal to a simple model', async () => {
+  const fc = (await import('fast-check')).default;
+  const prefixes = ['198.18.0.0/24', '198.18.0.1/32', '198.18.1.0/24', '2001:db8:1::/48', '198.18.0.0/16', '0.0.0.0/0'];
+  const op = fc.tuple(fc.integer({ min: 0, max: 2 }), fc.constantFrom(...prefixes), fc.integer({ min: 0, max: 3 }));
+  fc.assert(
+    fc.property(fc.array(op, { maxLength: 200 }), (ops) => {
+      const rib = new Rib({ localAsn: 64512, routerId: '192.0.2.1', encoder: countingEncoder(), schedule: () => {} });
+      const peers = [1, 2, 3].map((i) => rib.addPeer({ address: `192.0.2.1${i}`, asn: 65000 + i }));
+      const model = new Map<string, number>(); // `${peer}|${prefix}` → path length (0 = withdrawn)
+      let step = 0;
+      for (const [pi, prefix, len] of ops) {
+        const peer = peers[pi];
+        const v6 = prefix.includes(':');
+        if (len === 0) {
+          rib.applyUpdate(peer, v6
+            ? { type: 'update', withdrawn: [], nlri: [], attrs: { mpUnreach: { afi: 2, safi: 1, withdrawn: [prefix] } } }
+            : { type: 'update', withdrawn: [prefix], nlri: [], attrs: {} });
+          model.delete(`${pi}|${prefix}`);
+        } else {
+          const path = seq(...Array.from({ length: len }, () => 65001 + pi));
+          rib.applyUpdate(peer, v6
+            ? { type: 'update', withdrawn: [], nlri: [], attrs: { origin: 0, asPath: path, mpReach: { afi: 2, safi: 1, nextHops: ['2001:db8::1'], nlri: [prefix] } } }
+            : { type: 'update', withdrawn: [], nlri: [prefix], attrs: attrs(`192.0.2.1${pi + 1}`, ...path[0].asns) });
+          model.set(`${pi}|${prefix}`, len);
+        }
+        if (++step % 3 === 0) rib.flush(); // changes both within and across flushes
+      }
+      rib.flush();
+      for (const prefix of prefixes) {
+        const held = [...model].filter(([k]) => k.endsWith(`|${prefix}`));
+        const rows = rib.routes({ prefix });
+        assert.equal(rows.length, held.length, prefix);
+        if (held.length === 0) continue;
+        // Shortest AS_PATH wins; ties go to the lowest peer address, here the lowest peer index.
+        const best = held.map(([k, l]) => ({ pi: Number(k.split('|')[0]), l })).sort((x, y) => x.l - y.l || x.pi - y.pi)[0];
+        const bestRow = rows.find((r) => r.best);
+        assert.equal(bestRow?.peer, `192.0.2.1${best.pi + 1}`, prefix);
+      }
+      assert.equal(rib.size.prefixes, new Set([...model.keys()].map((k) => k.split('|')[1])).size);
+    }),
+    { numRuns: 100 },
+  );
+});
