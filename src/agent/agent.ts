@@ -26,7 +26,7 @@ import type { BestRoute } from '../bgp/rib/types.js';
 import type { Dataplane } from '../dataplane/index.js';
 import { hostVethName } from '../dataplane/index.js';
 import type { KubeClient, ReflectorMetrics } from '../k8s/index.js';
-import { computeTopology, diffTopology } from '../k8s/topology.js';
+import { computeTopology } from '../k8s/topology.js';
 import type { NodeInfo, ResourceError } from '../k8s/resources.js';
 import { canonicalPrefix } from '../model/ip.js';
 import type { LocalPodRoute, TunnelSettings } from '../model/routes.js';
@@ -113,6 +113,10 @@ export class Agent extends EventEmitter<{ converged: [] }> {
   private readonly annotator: NodeAnnotator | undefined;
   private readonly secrets: SecretCache;
   private dataplaneError: string | undefined;
+  /** What was last handed to the speaker and the dataplane, by setter (see `differs`). */
+  private readonly handed = new Map<string, { target: object; json: string }>();
+  private lastApplyOk = false;
+  private annotated: { raw: unknown; pools: string } | undefined;
   private retryMs = 1000;
   private retryTimer: NodeJS.Timeout | undefined;
 
@@ -165,13 +169,15 @@ export class Agent extends EventEmitter<{ converged: [] }> {
     const before = this.topo;
     this.topo = topo;
     this.reportProblems([...view.problems, ...topo.problems]);
-    this.annotator?.sync(this.cluster.rawNode(this.opts.nodeName), topo.pools);
+    this.syncAnnotations(topo);
     this.secrets.want(topo.peers.flatMap((p) => (p.password ? [p.password] : [])));
 
-    if (!this.speaker || (before && diffTopology(before, topo).identityChanged)) this.restartSpeaker(topo);
+    if (!this.speaker || (before && identityChanged(before, topo))) this.restartSpeaker(topo);
     const speaker = this.speaker!;
-    speaker.setPeers(this.peersFor(topo));
-    speaker.setLocalRoutes(topo.advertise.map((a) => ({ prefix: a.prefix, ...(a.communities.length ? { communities: a.communities } : {}) })));
+    const peers = this.peersFor(topo);
+    if (this.differs('peers', peers, speaker)) speaker.setPeers(peers);
+    const local = topo.advertise.map((a) => ({ prefix: a.prefix, ...(a.communities.length ? { communities: a.communities } : {}) }));
+    if (this.differs('localRoutes', local, speaker)) speaker.setLocalRoutes(local);
     if (view.oldestEventAt !== undefined) this.deps.convergence?.('k8s_to_bgp', (performance.now() - view.oldestEventAt) / 1000);
 
     const me = view.nodes.find((n) => n.name === this.opts.nodeName);
@@ -191,12 +197,48 @@ export class Agent extends EventEmitter<{ converged: [] }> {
     }
     const dp = this.dataplane;
     if (!dp) return;
-    dp.setLocalBlocks(topo.localBlocks);
-    dp.setLocalPods(this.localPods(view.pods));
-    dp.setNatPools(topo.pools);
-    dp.setTunnels(this.tunnels(topo, me?.vxlanTunnelAddress, me?.vxlanTunnelMac));
-    this.updateRemote();
-    this.applyDataplane('k8s_to_kernel', view.oldestEventAt);
+    // Each setter marks the dataplane dirty (a recompute of its desired routes, a neighbour dump):
+    // only what differs from what it was last given is handed over (see `differs`).
+    let changed = false;
+    const localPods = this.localPods(view.pods);
+    const tunnels = this.tunnels(topo, me?.vxlanTunnelAddress, me?.vxlanTunnelMac);
+    if (this.differs('localBlocks', topo.localBlocks, dp)) { dp.setLocalBlocks(topo.localBlocks); changed = true; }
+    if (this.differs('localPods', localPods, dp)) { dp.setLocalPods(localPods); changed = true; }
+    if (this.differs('natPools', topo.pools, dp)) { dp.setNatPools(topo.pools); changed = true; }
+    if (this.differs('tunnels', tunnels, dp)) { dp.setTunnels(tunnels); changed = true; }
+    if (this.updateRemote()) changed = true;
+    this.applyDataplane('k8s_to_kernel', view.oldestEventAt, changed);
+  }
+
+  /**
+   * Hands this node's raw object and the pools to the annotator when either changed since the last
+   * time (or its last patch failed: the next reconcile retries it). Its answer depends on nothing
+   * else the watch brings, and working it out reads every local interface (getifaddrs).
+   */
+  private syncAnnotations(topo: Topology): void {
+    if (!this.annotator) return;
+    const raw = this.cluster.rawNode(this.opts.nodeName);
+    const pools = JSON.stringify(topo.pools);
+    const last = this.annotated;
+    if (last && last.raw === raw && last.pools === pools && this.annotator.lastError === undefined) return;
+    this.annotated = { raw, pools };
+    this.annotator.sync(raw, topo.pools);
+  }
+
+  /**
+   * True when `value` differs from what was last handed to `target` under `key` (and records it).
+   * What burned us: every Node event in the cluster reached every agent's speaker and dataplane as a
+   * full set of "new" desired state, and the dataplane, whose setters mark everything dirty, redid its
+   * whole pass — at 50 nodes on 2 cores that queueing was most of the convergence time. The values
+   * are small (a node's peers, blocks, pods): their JSON is the comparison. A new speaker or dataplane
+   * (`target`) always gets everything.
+   */
+  private differs(key: string, value: unknown, target: object): boolean {
+    const json = JSON.stringify(value);
+    const last = this.handed.get(key);
+    if (last && last.target === target && last.json === json) return false;
+    this.handed.set(key, { target, json });
+    return true;
   }
 
   private reportProblems(problems: Array<TopologyProblem | ResourceError>): void {
@@ -265,7 +307,7 @@ export class Agent extends EventEmitter<{ converged: [] }> {
         if (d.after) this.best.set(d.prefix, d.after);
         else this.best.delete(d.prefix);
       }
-      if (this.dataplane && this.updateRemote()) this.applyDataplane('bgp_to_kernel', t0);
+      if (this.dataplane && this.updateRemote()) this.applyDataplane('bgp_to_kernel', t0, true);
     });
     this.speaker = speaker;
     speaker.start().catch((e: unknown) => {
@@ -287,15 +329,26 @@ export class Agent extends EventEmitter<{ converged: [] }> {
     const r = remoteRoutes(this.best.values(), this.topo, subnets);
     this.ignored = r.ignored;
     this.remoteCount = r.routes.length;
+    if (!this.differs('remoteBlocks', r.routes, dp)) return false;
     dp.setRemoteBlocks(r.routes);
     return true;
   }
 
-  private applyDataplane(path: string, since: number | undefined): void {
+  /**
+   * Runs a dataplane pass after the setters (serialised). With nothing handed over (`changed` false)
+   * the pass is skipped unless the last one left errors (those are retried on the next change, as
+   * before); 'converged' is emitted either way, in order.
+   */
+  private applyDataplane(path: string, since: number | undefined, changed: boolean): void {
     const dp = this.dataplane;
     if (!dp) return;
     this.applying = this.applying.then(async () => {
+      if (!changed && this.lastApplyOk) {
+        this.emit('converged');
+        return;
+      }
       const report = await dp.apply();
+      this.lastApplyOk = report.ok;
       if (since !== undefined) this.deps.convergence?.(path, (performance.now() - since) / 1000);
       if (!report.ok) this.deps.log.warn({ errors: report.errors.length, pending: report.pending.length, issues: report.issues.map((i) => i.message) }, 'dataplane apply left errors (retried on the next change and at resync)');
       this.emit('converged');
@@ -368,4 +421,9 @@ export class Agent extends EventEmitter<{ converged: [] }> {
     await Promise.allSettled([this.cluster.stop(), this.speaker?.stop(reason), this.applying, this.annotator?.stop(), this.secrets.stop()]);
     await this.dataplane?.stop();
   }
+}
+
+/** The speaker's identity (RFC 4271 OPEN: AS, BGP Identifier; RFC 4456 CLUSTER_ID) or its port changed: it must restart. */
+function identityChanged(a: Topology, b: Topology): boolean {
+  return a.localAsn !== b.localAsn || a.routerId !== b.routerId || a.clusterId !== b.clusterId || a.listenPort !== b.listenPort;
 }

@@ -53,6 +53,8 @@ export class ClusterWatch extends EventEmitter<{ changed: [] }> {
   private oldest: number | undefined;
   /** Conversion of each raw object, by identity (a new version is a new object). */
   private readonly converted = new WeakMap<object, Converted<unknown>>();
+  /** selectBgpConfiguration of the last list of BGPConfigurations (same objects: same answer). */
+  private cfgMemo: { objs: readonly unknown[]; result: ReturnType<typeof selectBgpConfiguration> } | undefined;
   /** Updates that changed nothing the agent reads (no recompute). */
   skipped = 0;
 
@@ -155,7 +157,10 @@ export class ClusterWatch extends EventEmitter<{ changed: [] }> {
     const list = (r: Resource) => this.informers.get(r)?.list() ?? [];
     const nodes = this.convertList(list('nodes'), convertNode);
     const pods = this.convertList(list('pods'), convertPod);
-    const cfg = selectBgpConfiguration(list('bgpconfigurations'));
+    const cfgObjs = list('bgpconfigurations');
+    const memo = this.cfgMemo;
+    const cfg = memo && memo.objs.length === cfgObjs.length && memo.objs.every((o, i) => o === cfgObjs[i]) ? memo.result : selectBgpConfiguration(cfgObjs);
+    this.cfgMemo = { objs: cfgObjs, result: cfg };
     const peers = this.convertList(list('bgppeers'), convertBgpPeer);
     const pools = this.convertList(list('ippools'), convertIpPool);
     const v: ClusterView = {
@@ -163,6 +168,7 @@ export class ClusterWatch extends EventEmitter<{ changed: [] }> {
       pods: pods.ok,
       bgpPeers: peers.ok,
       ipPools: pools.ok,
+      // A copy: the agent appends its own problems to the view's list.
       problems: [...nodes.errors, ...pods.errors, ...cfg.errors, ...peers.errors, ...pools.errors],
     };
     if (cfg.config) v.bgpConfiguration = cfg.config;
