@@ -9,13 +9,15 @@
  * every error of the batch has arrived before it: per-request errors without per-request ACKs.
  * The socket is drained after each sendmsg() so error replies never pile up in the receive buffer.
  *
- * Pipelining: rtnetlink applies requests inside the sender's sendmsg(), so a synchronous send keeps
- * the event loop waiting while the kernel works. A batch larger than one chunk goes out with the
- * addon's sendAsync (sendmsg on libuv's thread pool) from two alternating buffers: chunk N+1 is
- * encoded while the kernel applies chunk N; chunks stay in order (the next is sent only when the
- * previous returned). The fd is never closed while a send is in flight (it could be reused by the
- * next socket): close and reopen wait for it. Small batches keep the synchronous path, and so does
- * everything with PETREL_NETLINK_SYNC=1 (a diagnostic switch; the benchmark compares both).
+ * Pipelining (opt-in, PETREL_NETLINK_PIPELINE=1): rtnetlink applies requests inside the sender's
+ * sendmsg(), so a synchronous send keeps the event loop waiting while the kernel works. A pipelined
+ * batch larger than one chunk goes out with the addon's sendAsync (sendmsg on libuv's thread pool)
+ * from two alternating buffers: chunk N+1 is encoded while the kernel applies chunk N; chunks stay in
+ * order (the next is sent only when the previous returned). The fd is never closed while a send is
+ * in flight (it could be reused by the next socket): close and reopen wait for it.
+ * Why opt-in: measured on this shared 2-core machine it was 0-20% *slower* than synchronous sends
+ * (encoding is ~0.3 us of the ~4.5 us a route costs, and every chunk's hand-off to a pool thread
+ * waits for a busy scheduler); docs/dataplane.md has the figures. Worth re-measuring on idle cores.
  *
  * Bounded: every operation has a timeout (the socket is reopened after one); receive loops stop
  * after a fixed number of reads per wake-up (the poll is level-triggered, so the rest is read on the
@@ -156,7 +158,7 @@ export class NlSocket {
     return this.serial(() => new Promise<Map<number, number>>((resolve, reject) => {
       const first = this.nextSeq(count);
       const op: Op = { first, last: first + count, dump: false, errors: new Map(), interrupted: false, resolve, reject };
-      if (count >= PIPELINE_MIN && this.native.sendAsync && process.env.PETREL_NETLINK_SYNC !== '1') {
+      if (count >= PIPELINE_MIN && this.native.sendAsync && process.env.PETREL_NETLINK_PIPELINE === '1') {
         try { this.start(op, what); } catch (e) { this.finish(op); reject(e as Error); return; }
         this.pump(op, count, encode).catch((e: Error) => { this.finish(op); reject(e); });
         return;

@@ -150,7 +150,7 @@ function withAsync(f: ReturnType<typeof fakeNative>, reply: (msgs: Sent[]) => Ar
   return log;
 }
 
-test('a large batch is pipelined: chunks in order, one send in flight, its buffer untouched until it returns, errors by index', async () => {
+test('with PETREL_NETLINK_PIPELINE=1 a large batch is pipelined: chunks in order, one send in flight, its buffer untouched until it returns, errors by index', async (t) => {
   const f = fakeNative(() => []);
   const reply = (msgs: Sent[]) => {
     const out: Buffer[] = [];
@@ -163,6 +163,8 @@ test('a large batch is pipelined: chunks in order, one send in flight, its buffe
   const log = withAsync(f, reply);
   const s = new NlSocket(f.native, { protocol: 0 });
   let encoded = 0;
+  process.env.PETREL_NETLINK_PIPELINE = '1';
+  t.after(() => { delete process.env.PETREL_NETLINK_PIPELINE; });
   const count = 40_000; // 16-byte requests: three chunks of 256 KiB
   const errs = await s.transact(count, (w, i, seq) => {
     encoded++;
@@ -184,21 +186,24 @@ test('a large batch is pipelined: chunks in order, one send in flight, its buffe
   s.close();
 });
 
-test('PETREL_NETLINK_SYNC=1 keeps large batches on the synchronous send', async () => {
+test('without PETREL_NETLINK_PIPELINE=1 large batches use the synchronous send', async () => {
   const f = fakeNative((msgs) => { const last = msgs.at(-1)!; return last.type === C.NLMSG_NOOP && last.flags & C.NLM_F_ACK ? [errorMsg(last.seq, 0)] : []; });
   const log = withAsync(f, () => []);
   const s = new NlSocket(f.native, { protocol: 0 });
-  process.env.PETREL_NETLINK_SYNC = '1';
+  const was = process.env.PETREL_NETLINK_PIPELINE;
+  delete process.env.PETREL_NETLINK_PIPELINE;
   try {
     await s.transact(10_000, noop);
   } finally {
-    delete process.env.PETREL_NETLINK_SYNC;
+    if (was !== undefined) process.env.PETREL_NETLINK_PIPELINE = was;
   }
   assert.equal(log.calls, 0);
   s.close();
 });
 
-test('a pipelined batch that times out sends nothing more, and the fd is closed only after the send in flight returns', async () => {
+test('a pipelined batch that times out sends nothing more, and the fd is closed only after the send in flight returns', async (t) => {
+  process.env.PETREL_NETLINK_PIPELINE = '1';
+  t.after(() => { delete process.env.PETREL_NETLINK_PIPELINE; });
   const f = fakeNative(() => []);
   let release: (() => void) | undefined;
   let sends = 0;
