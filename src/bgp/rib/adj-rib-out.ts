@@ -19,7 +19,7 @@
 import type { Family } from '../../model/ip.js';
 import type { CodecContext } from '../wire/types.js';
 import { exportAttrs, exportable, groupKindOf, selfNextHops, type ExportContext, type GroupKind } from './export.js';
-import { familyOf, type Change, type LocRib } from './loc-rib.js';
+import { familyOfKey, type Change, type LocRib, type PrefixKey } from './loc-rib.js';
 import type { AttrSet, OutPeerState, Path, RibPeer, UpdateEncoder } from './types.js';
 
 export class UpdateGroup {
@@ -38,17 +38,28 @@ export class UpdateGroup {
   ) {}
 }
 
+/** Prefixes to send: IPv4 ones as Loc-RIB keys (numbers, no strings built), the rest as text. */
+interface Prefixes {
+  text: string[];
+  keys: number[];
+}
+
 interface Pending {
-  withdrawn: Map<Family, string[]>;
+  withdrawn: Map<Family, Prefixes>;
   buckets: Map<number, Bucket>;
-  ownWithdrawals: Map<RibPeer, Map<Family, string[]>>;
+  ownWithdrawals: Map<RibPeer, Map<Family, Prefixes>>;
 }
 
 interface Bucket {
   family: Family;
   set: AttrSet;
   src: RibPeer;
-  nlri: string[];
+  nlri: Prefixes;
+}
+
+function addPrefix(list: Prefixes, key: PrefixKey): void {
+  if (typeof key === 'number') list.keys.push(key);
+  else list.text.push(key);
 }
 
 export interface AdjRibOutStats {
@@ -126,10 +137,10 @@ export class AdjRibOut {
   }
 
   /** One best-path change, exported to every active group (RFC 4456 §6 via `exportable`). */
-  change(prefix: string, before: Path | undefined, after: Path | undefined): void {
+  change(prefix: PrefixKey, before: Path | undefined, after: Path | undefined): void {
     const groups = this.active;
     if (groups.length === 0) return;
-    const family = familyOf(prefix);
+    const family = familyOfKey(prefix);
     for (let i = 0; i < groups.length; i++) {
       const g = groups[i];
       const p = g.pending as Pending;
@@ -144,8 +155,8 @@ export class AdjRibOut {
       } else if (b) {
         g.exported--;
         let list = p.withdrawn.get(family);
-        if (!list) p.withdrawn.set(family, (list = []));
-        list.push(prefix);
+        if (!list) p.withdrawn.set(family, (list = { text: [], keys: [] }));
+        addPrefix(list, prefix);
       }
     }
   }
@@ -185,7 +196,7 @@ export class AdjRibOut {
       const inCohort = new Set(cohort);
       const buckets = new Map<number, Bucket>();
       let exported = 0;
-      loc.forEachEntry((prefix, slot) => {
+      loc.forEachKey((prefix, slot) => {
         const best = Array.isArray(slot) ? slot[0] : slot;
         if (!g.families.includes(best.attrs.family)) return;
         if (!exportable(best.peer, g.kind, this.ctx)) return;
@@ -212,14 +223,14 @@ export class AdjRibOut {
     const ex = exportAttrs(bk.set, bk.src, g.kind, this.ctx, selfNextHops(g.nextHopSelf, bk.family));
     this.stats.encodings++;
     return this.encoder.encodeUpdates(
-      { family: bk.family, attrs: ex.attrs, nextHops: ex.nextHops, nlri: bk.nlri, withdrawn: [] },
+      { family: bk.family, attrs: ex.attrs, nextHops: ex.nextHops, nlri: bk.nlri.text, nlriKeys: bk.nlri.keys, withdrawn: [] },
       g.codec,
     );
   }
 
-  private encodeWithdraw(g: UpdateGroup, family: Family, withdrawn: string[]): Uint8Array[] {
+  private encodeWithdraw(g: UpdateGroup, family: Family, withdrawn: Prefixes): Uint8Array[] {
     this.stats.encodings++;
-    return this.encoder.encodeUpdates({ family, attrs: {}, nextHops: [], nlri: [], withdrawn }, g.codec);
+    return this.encoder.encodeUpdates({ family, attrs: {}, nextHops: [], nlri: [], withdrawn: withdrawn.text, withdrawnKeys: withdrawn.keys }, g.codec);
   }
 
   /** Queues frames for the peers (shared, not copied); `deliver` hands each peer its list once. */
@@ -247,18 +258,18 @@ export class AdjRibOut {
   }
 }
 
-function addToBucket(buckets: Map<number, Bucket>, family: Family, set: AttrSet, src: RibPeer, prefix: string): void {
+function addToBucket(buckets: Map<number, Bucket>, family: Family, set: AttrSet, src: RibPeer, prefix: PrefixKey): void {
   // Attribute set ids and peer ids are small integers; one number keys the pair.
   const key = set.id * 1_048_576 + src.id;
   let bk = buckets.get(key);
-  if (!bk) buckets.set(key, (bk = { family, set, src, nlri: [] }));
-  bk.nlri.push(prefix);
+  if (!bk) buckets.set(key, (bk = { family, set, src, nlri: { text: [], keys: [] } }));
+  addPrefix(bk.nlri, prefix);
 }
 
-function push(m: Map<RibPeer, Map<Family, string[]>>, peer: RibPeer, family: Family, prefix: string): void {
+function push(m: Map<RibPeer, Map<Family, Prefixes>>, peer: RibPeer, family: Family, prefix: PrefixKey): void {
   let byFamily = m.get(peer);
   if (!byFamily) m.set(peer, (byFamily = new Map()));
   let list = byFamily.get(family);
-  if (!list) byFamily.set(family, (list = []));
-  list.push(prefix);
+  if (!list) byFamily.set(family, (list = { text: [], keys: [] }));
+  addPrefix(list, prefix);
 }

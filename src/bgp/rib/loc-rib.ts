@@ -26,7 +26,8 @@ import { better, selectBest } from './best-path.js';
 import { V4Table, formatV4Key, lastParsedLen, parseV4Key } from './prefix-table.js';
 import type { Path, RibPeer } from './types.js';
 
-const MULTI = 0x80000000;
+/** Table values at or above this are multi-path slots (prefix-table.ts keeps 26 bits of value). */
+const MULTI = 0x2000000;
 const ADDED = Object.freeze({ replaced: undefined, added: true });
 const NOTHING = Object.freeze({ replaced: undefined, added: false });
 
@@ -57,8 +58,19 @@ function reorder(ps: Path[]): void {
   }
 }
 
-/** Dirty keys: IPv4 prefixes as addr × 64 + len (exact in a double), others as their text. */
-type DirtyKey = number | string;
+/** A prefix as the Loc-RIB hands it out: IPv4 as address × 64 + length (exact in a double), others as text. */
+export type PrefixKey = number | string;
+type DirtyKey = PrefixKey;
+
+export function prefixKeyText(key: PrefixKey): string {
+  if (typeof key === 'string') return key;
+  const len = key % 64;
+  return formatV4Key((key - len) / 64, len);
+}
+
+export function familyOfKey(key: PrefixKey): Family {
+  return typeof key === 'number' ? 'ipv4' : familyOf(key);
+}
 
 export class LocRib {
   /** IPv4 prefixes that round-trip through parseV4Key (prefix-table.ts). */
@@ -88,6 +100,7 @@ export class LocRib {
       if (old >= MULTI && this.multi[old - MULTI] === s) return old;
       if (old >= MULTI) this.freeMulti.push(old - MULTI);
       const i = this.freeMulti.pop() ?? this.multi.length;
+      if (i >= MULTI) throw new Error('Loc-RIB: too many multi-path prefixes');
       this.multi[i] = s;
       return MULTI + i;
     }
@@ -130,6 +143,15 @@ export class LocRib {
     };
   }
 
+  /**
+   * Every prefix and its slot, IPv4 ones by key (address × 64 + length; prefixKeyText gives the
+   * text) so that a dump to a new peer formats no strings.
+   */
+  forEachKey(fn: (key: PrefixKey, s: Slot) => void): void {
+    this.v4.forEach((addr, len, v) => fn(addr * 64 + len, this.slotOfNum(v) as Slot));
+    for (const [prefix, s] of this.other) fn(prefix, s);
+  }
+
   /** Like iterating `entries`, without an iterator object per entry. */
   forEachEntry(fn: (prefix: string, s: Slot) => void): void {
     this.v4.forEach((addr, len, v) => fn(formatV4Key(addr, len), this.slotOfNum(v) as Slot));
@@ -154,10 +176,16 @@ export class LocRib {
     if (addr >= 0) {
       const len = lastParsedLen();
       const key = addr * 64 + len;
-      const v = this.v4.get(addr, len);
+      const at = this.v4.locate(addr, len);
+      const v = at >= 0 ? this.v4.valueAt(at) : 0;
       const s = this.slotOfNum(v);
       const r = this.upsertSlot(key, s, path);
-      if (this.slotOut !== s) this.v4.set(addr, len, this.numOfSlot(this.slotOut as Slot, v));
+      if (this.slotOut !== s) {
+        // numOfSlot may register the path; the table itself is unchanged since locate().
+        const nv = this.numOfSlot(this.slotOut as Slot, v);
+        if (at >= 0) this.v4.setAt(at, nv);
+        else this.v4.insertAt(at, addr, len, nv);
+      }
       return r;
     }
     // The decoder builds IPv6 prefixes with template literals: V8 ConsStrings (a tree of pieces)
@@ -210,17 +238,18 @@ export class LocRib {
     const addr = parseV4Key(text);
     if (addr >= 0) {
       const len = lastParsedLen();
-      const v = this.v4.get(addr, len);
-      const s = this.slotOfNum(v);
-      if (s === undefined) return undefined;
+      const at = this.v4.locate(addr, len);
+      if (at < 0) return undefined;
+      const v = this.v4.valueAt(at);
+      const s = this.slotOfNum(v) as Slot;
       const r = this.removeFromSlot(addr * 64 + len, s, peer);
       if (r.slot === undefined) {
-        this.v4.delete(addr, len);
+        this.v4.deleteAt(at);
         if (v >= MULTI) {
           this.multi[v - MULTI] = undefined;
           this.freeMulti.push(v - MULTI);
         }
-      } else if (r.slot !== s) this.v4.set(addr, len, this.numOfSlot(r.slot, v));
+      } else if (r.slot !== s) this.v4.setAt(at, this.numOfSlot(r.slot, v));
       return r.old;
     }
     const prefix = text.normalize();
@@ -263,32 +292,25 @@ export class LocRib {
 
   /**
    * Hands every prefix whose best path changed since the last flush to `visit` (no list is built:
-   * at 1M changed prefixes a list of change objects alone was ~50 MB) and forgets them.
-   * Returns the number of changes.
+   * at 1M changed prefixes a list of change objects alone was ~50 MB) and forgets them. IPv4
+   * prefixes come as numeric keys (see PrefixKey). Returns the number of changes.
    */
-  flush(visit: (prefix: string, before: Path | undefined, after: Path | undefined) => void): number {
+  flush(visit: (key: PrefixKey, before: Path | undefined, after: Path | undefined) => void): number {
     const dirty = this.dirty;
     if (dirty.size === 0) return 0;
     this.dirty = new Map();
     let n = 0;
     for (const [key, before] of dirty) {
-      let prefix: string;
       let after: Path | undefined;
       if (typeof key === 'number') {
         const len = key % 64;
-        const addr = (key - len) / 64;
-        after = bestOf(this.slotOfNum(this.v4.get(addr, len)));
-        if (before === after) continue;
-        prefix = formatV4Key(addr, len);
-      } else {
-        prefix = key;
-        after = bestOf(this.other.get(prefix));
-      }
+        after = bestOf(this.slotOfNum(this.v4.get((key - len) / 64, len)));
+      } else after = bestOf(this.other.get(key));
       if (before === after) continue;
       if (before) before.peer.bestCount--;
       if (after) after.peer.bestCount++;
       n++;
-      visit(prefix, before, after);
+      visit(key, before, after);
     }
     return n;
   }

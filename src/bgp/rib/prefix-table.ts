@@ -4,10 +4,10 @@
  *
  * Why not a Map<string, Slot>: each entry there costs the key string (a heap object of ~32 bytes
  * for "100.64.1.2/32", promoted to old space after two scavenges) plus ~30 bytes of map slot, and
- * every insert hashes the string. Here a prefix is three numbers in typed arrays (address: 4 bytes,
- * length + 1: 1 byte, 0 marking a free slot; value: 4 bytes, a path id the Loc-RIB resolves) —
- * 9-18 bytes per entry by load factor, and nothing at all for the garbage collector to trace
- * (a plain array of value pointers would be 8 bytes a slot more, and traced). Measured at 10 clients × 100k /32s (Node 20): the RR's peak RSS fell from ~175 MB
+ * every insert hashes the string. Here a prefix is two 32-bit words side by side in one Uint32Array
+ * (the address; the length + 1 and a 26-bit value, a path id the Loc-RIB resolves) — 8 bytes a
+ * slot, 11-21 bytes per entry by load factor, one cache line per probe, and nothing for the garbage
+ * collector to trace (a plain array of value pointers would be 8 bytes a slot more, and traced). Measured at 10 clients × 100k /32s (Node 20): the RR's peak RSS fell from ~175 MB
  * to the figure in docs/benchmarks.md.
  *
  * Open addressing with linear probing, at most 3/4 full, grown by doubling; deletion shifts the
@@ -77,107 +77,123 @@ function hash(addr: number, len: number): number {
   return h ^ (h >>> 16);
 }
 
-/** Values are non-zero 32-bit numbers (the Loc-RIB stores path ids); 0 means absent. */
+/** Values are numbers in 1..VALUE_MAX (the Loc-RIB stores path ids); 0 means absent. */
+export const VALUE_MAX = 0x3ffffff;
+
+/**
+ * Slot i is cells[2i] = address and cells[2i+1] = (length + 1) << 26 | value, so one probe reads
+ * one cache line (three parallel arrays cost three misses per probe in a table of tens of MB).
+ * A meta word of 0 marks a free slot.
+ */
 export class V4Table {
-  private addrs: Uint32Array;
-  private lens: Uint8Array; // length + 1; 0 = free
-  private vals: Uint32Array;
+  private cells: Uint32Array;
   private mask: number;
   size = 0;
 
   constructor(capacity = 1024) {
     let cap = 16;
     while (cap < capacity) cap *= 2;
-    this.addrs = new Uint32Array(cap);
-    this.lens = new Uint8Array(cap);
-    this.vals = new Uint32Array(cap);
+    this.cells = new Uint32Array(cap * 2);
     this.mask = cap - 1;
   }
 
-  /** The slot holding (addr, len), or -1. */
-  private find(addr: number, len: number): number {
-    const lens = this.lens;
-    const addrs = this.addrs;
-    const l1 = len + 1;
+  /** The slot holding (addr, len) if present (≥ 0), else ~(the free slot where it would go). */
+  locate(addr: number, len: number): number {
+    const cells = this.cells;
     const mask = this.mask;
+    const want = len + 1;
     for (let i = hash(addr, len) & mask; ; i = (i + 1) & mask) {
-      const l = lens[i];
-      if (l === 0) return -1;
-      if (l === l1 && addrs[i] === addr) return i;
+      const meta = cells[2 * i + 1];
+      if (meta === 0) return ~i;
+      if (meta >>> 26 === want && cells[2 * i] === addr) return i;
     }
+  }
+
+  /** The value in a slot `locate` found. */
+  valueAt(i: number): number {
+    return this.cells[2 * i + 1] & VALUE_MAX;
+  }
+
+  /** Replaces the value in a slot `locate` found. */
+  setAt(i: number, v: number): void {
+    const m = 2 * i + 1;
+    this.cells[m] = ((this.cells[m] >>> 26) << 26 | v) >>> 0;
+  }
+
+  /** Fills the free slot ~`where` (from `locate`, nothing changed since) with (addr, len) → v. */
+  insertAt(where: number, addr: number, len: number, v: number): void {
+    const i = ~where;
+    this.cells[2 * i] = addr;
+    this.cells[2 * i + 1] = ((len + 1) << 26 | v) >>> 0;
+    if (++this.size * 4 > (this.mask + 1) * 3) this.grow();
   }
 
   /** The value of (addr, len), 0 when absent. */
   get(addr: number, len: number): number {
-    const i = this.find(addr, len);
-    return i < 0 ? 0 : this.vals[i];
+    const i = this.locate(addr, len);
+    return i < 0 ? 0 : this.valueAt(i);
   }
 
   set(addr: number, len: number, v: number): void {
-    const lens = this.lens;
-    const addrs = this.addrs;
-    const l1 = len + 1;
-    const mask = this.mask;
-    let i = hash(addr, len) & mask;
-    for (; ; i = (i + 1) & mask) {
-      const l = lens[i];
-      if (l === 0) break;
-      if (l === l1 && addrs[i] === addr) {
-        this.vals[i] = v;
-        return;
-      }
-    }
-    lens[i] = l1;
-    addrs[i] = addr;
-    this.vals[i] = v;
-    if (++this.size * 4 > (mask + 1) * 3) this.grow();
+    const i = this.locate(addr, len);
+    if (i >= 0) this.setAt(i, v);
+    else this.insertAt(i, addr, len, v);
   }
 
   /** Removes (addr, len); true when it was there. */
   delete(addr: number, len: number): boolean {
-    let i = this.find(addr, len);
-    if (i < 0) return false;
-    const lens = this.lens;
-    const addrs = this.addrs;
-    const vals = this.vals;
-    const mask = this.mask;
-    // Backward-shift deletion: move later members of the cluster into the hole when their home
-    // slot does not lie (cyclically) between the hole and where they sit.
-    for (let j = (i + 1) & mask; lens[j] !== 0; j = (j + 1) & mask) {
-      const home = hash(addrs[j], lens[j] - 1) & mask;
-      const between = i <= j ? home > i && home <= j : home > i || home <= j;
-      if (between) continue;
-      lens[i] = lens[j];
-      addrs[i] = addrs[j];
-      vals[i] = vals[j];
-      i = j;
-    }
-    lens[i] = 0;
-    addrs[i] = 0;
-    vals[i] = 0;
-    this.size--;
+    const found = this.locate(addr, len);
+    if (found < 0) return false;
+    this.deleteAt(found);
     return true;
   }
 
+  /** Empties a slot `locate` found. */
+  deleteAt(found: number): void {
+    const cells = this.cells;
+    const mask = this.mask;
+    let i = found;
+    // Backward-shift deletion: move later members of the cluster into the hole when their home
+    // slot does not lie (cyclically) between the hole and where they sit.
+    for (let j = (i + 1) & mask; cells[2 * j + 1] !== 0; j = (j + 1) & mask) {
+      const home = hash(cells[2 * j], (cells[2 * j + 1] >>> 26) - 1) & mask;
+      const between = i <= j ? home > i && home <= j : home > i || home <= j;
+      if (between) continue;
+      cells[2 * i] = cells[2 * j];
+      cells[2 * i + 1] = cells[2 * j + 1];
+      i = j;
+    }
+    cells[2 * i] = 0;
+    cells[2 * i + 1] = 0;
+    this.size--;
+  }
+
   private grow(): void {
-    const { addrs, lens, vals } = this;
+    const old = this.cells;
     const cap = (this.mask + 1) * 2;
-    this.addrs = new Uint32Array(cap);
-    this.lens = new Uint8Array(cap);
-    this.vals = new Uint32Array(cap);
+    this.cells = new Uint32Array(cap * 2);
     this.mask = cap - 1;
     this.size = 0;
-    for (let i = 0; i < lens.length; i++) if (lens[i] !== 0) this.set(addrs[i], lens[i] - 1, vals[i]);
+    for (let i = 0; i < old.length; i += 2) {
+      const meta = old[i + 1];
+      if (meta !== 0) this.set(old[i], (meta >>> 26) - 1, meta & VALUE_MAX);
+    }
   }
 
   /** Calls `fn` for every entry (slot order). `fn` must not change the table. */
   forEach(fn: (addr: number, len: number, v: number) => void): void {
-    const { addrs, lens, vals } = this;
-    for (let i = 0; i < lens.length; i++) if (lens[i] !== 0) fn(addrs[i], lens[i] - 1, vals[i]);
+    const cells = this.cells;
+    for (let i = 0; i < cells.length; i += 2) {
+      const meta = cells[i + 1];
+      if (meta !== 0) fn(cells[i], (meta >>> 26) - 1, meta & VALUE_MAX);
+    }
   }
 
   *entries(): IterableIterator<[string, number]> {
-    const { addrs, lens, vals } = this;
-    for (let i = 0; i < lens.length; i++) if (lens[i] !== 0) yield [formatV4Key(addrs[i], lens[i] - 1), vals[i]];
+    const cells = this.cells;
+    for (let i = 0; i < cells.length; i += 2) {
+      const meta = cells[i + 1];
+      if (meta !== 0) yield [formatV4Key(cells[i], (meta >>> 26) - 1), meta & VALUE_MAX];
+    }
   }
 }

@@ -16,7 +16,7 @@ import type { PathAttributes, UpdateMessage } from '../wire/types.js';
 import { AdjRibOut } from './adj-rib-out.js';
 import { AttrStore, ipv4ToNum } from './attrs.js';
 import { bestReason, comparePaths } from './best-path.js';
-import { LocRib, bestOf, pathsOf, type Change } from './loc-rib.js';
+import { LocRib, bestOf, pathsOf, prefixKeyText, type Change } from './loc-rib.js';
 import type { AttrSet, OutPeerState, Path, PeerKind, RibPeer, RouteView, UpdateEncoder } from './types.js';
 import { toBestRoute, toRouteView } from './views.js';
 
@@ -258,9 +258,9 @@ export class Rib {
     const out: Change[] = [];
     this.flushes++;
     this.out.begin();
-    const n = this.loc.flush((prefix, before, after) => {
-      this.out.change(prefix, before, after);
-      if (collect) out.push({ prefix, before, after });
+    const n = this.loc.flush((key, before, after) => {
+      this.out.change(key, before, after);
+      if (collect) out.push({ prefix: prefixKeyText(key), before, after });
     });
     this.out.end();
     this.bestChanges += n;

@@ -139,7 +139,11 @@ export interface RouteView {
 /** What the Adj-RIB-Out needs to encode UPDATEs: the codec's functions, injectable to count calls. */
 export interface UpdateEncoder {
   encodeUpdates(
-    input: { family: Family; attrs: PathAttributes; nextHops: string[]; nlri: string[]; withdrawn: string[] },
+    input: {
+      family: Family; attrs: PathAttributes; nextHops: string[]; nlri: string[]; withdrawn: string[];
+      /** IPv4 prefixes as address × 64 + length (the Loc-RIB's table keys), after the strings. */
+      nlriKeys?: readonly number[]; withdrawnKeys?: readonly number[];
+    },
     ctx: CodecContext,
   ): Uint8Array[];
   encodeEndOfRib(family: Family): Uint8Array;

@@ -221,6 +221,28 @@ export function writePrefix(w: Writer, prefix: string, family: Family): void {
   w.bytes(p.addr.subarray(0, n));
 }
 
+/**
+ * IPv4 prefixes as numbers: address × 64 + length (exact in a double). The RIB keeps IPv4 prefixes
+ * this way (rib/prefix-table.ts), so handing them to the encoder as numbers saves formatting a
+ * string per prefix and parsing it back (a third of a reflector's encoding time at 1M prefixes).
+ */
+export function v4KeyWireLength(key: number): number {
+  return 1 + (((key % 64) + 7) >> 3);
+}
+
+/** Writes one IPv4 prefix given as address × 64 + length; host bits are cleared. */
+export function writeV4Key(w: Writer, key: number): void {
+  const len = key % 64;
+  if (!(len <= 32 && key >= 0 && key < 0x4000000000)) throw new BgpEncodeError(`not an IPv4 prefix key: ${key}`);
+  const addr = (key - len) / 64;
+  const n = (len + 7) >> 3;
+  w.u8(len);
+  for (let i = 0; i < n; i++) {
+    const b = (addr >>> (24 - 8 * i)) & 0xff;
+    w.u8(i === n - 1 && len & 7 ? b & (0xff << (8 - (len & 7))) : b);
+  }
+}
+
 export function writePrefixes(w: Writer, prefixes: readonly string[], family: Family, pathIds?: readonly number[]): void {
   for (let i = 0; i < prefixes.length; i++) {
     if (pathIds) w.u32(pathIds[i] ?? 0);

@@ -14,7 +14,7 @@ import { BgpEncodeError, updateProblem } from './errors.js';
 import { attributesLength, decodeAttributes, writeAttributes } from './attributes/index.js';
 import { addPathFor } from './attributes/multiprotocol.js';
 import { writeHeader } from './header.js';
-import { decodePrefixes, prefixWireLength, writePrefix, writePrefixes } from './nlri.js';
+import { decodePrefixes, prefixWireLength, v4KeyWireLength, writePrefix, writePrefixes, writeV4Key } from './nlri.js';
 import { AttrType, HEADER_LEN, MAX_EXTENDED_MESSAGE_LEN, MAX_MESSAGE_LEN, MsgType, type AttributeProblem, type CodecContext, type MpUnreach, type PathAttributes, type UpdateMessage } from './types.js';
 import { Writer } from './writer.js';
 
@@ -175,6 +175,20 @@ export interface UpdatesInput {
   nextHops: string[];
   nlri: string[];
   withdrawn: string[];
+  /** More IPv4 prefixes to announce, as address × 64 + length (nlri.ts writeV4Key); after `nlri`. */
+  nlriKeys?: readonly number[];
+  /** More IPv4 prefixes to withdraw, as address × 64 + length; after `withdrawn`. */
+  withdrawnKeys?: readonly number[];
+}
+
+/** Prefix k of a string list followed by a key list: its wire length, and writing it. */
+function itemLength(list: readonly string[], keys: readonly number[] | undefined, k: number): number {
+  return k < list.length ? prefixWireLength(list[k]) : v4KeyWireLength((keys as readonly number[])[k - list.length]);
+}
+
+function writeItem(w: Writer, list: readonly string[], keys: readonly number[] | undefined, k: number, family: Family): void {
+  if (k < list.length) writePrefix(w, list[k], family);
+  else writeV4Key(w, (keys as readonly number[])[k - list.length]);
 }
 
 /**
@@ -190,23 +204,29 @@ export function encodeUpdates(input: UpdatesInput, ctx: CodecContext): Uint8Arra
   const v4 = family === 'ipv4';
   const afi = afiOf(family);
 
+  const { withdrawn, nlri, withdrawnKeys, nlriKeys } = input;
+  if (!v4 && ((withdrawnKeys?.length ?? 0) > 0 || (nlriKeys?.length ?? 0) > 0)) throw new BgpEncodeError('prefix keys are IPv4 only');
+  const nWithdrawn = withdrawn.length + (withdrawnKeys?.length ?? 0);
+  const nNlri = nlri.length + (nlriKeys?.length ?? 0);
+
   // Withdrawals.
   const fixedW = HEADER_LEN + 4 + (v4 ? 0 : 4 + 3);
-  for (let i = 0; i < input.withdrawn.length; ) {
+  for (let i = 0; i < nWithdrawn; ) {
     let bytes = 0;
     let j = i;
-    while (j < input.withdrawn.length) {
-      const l = prefixWireLength(input.withdrawn[j]);
+    while (j < nWithdrawn) {
+      const l = itemLength(withdrawn, withdrawnKeys, j);
       if (fixedW + bytes + l > max) break;
       bytes += l;
       j++;
     }
     if (j === i) throw new BgpEncodeError('a single prefix does not fit an UPDATE');
-    const slice = input.withdrawn.slice(i, j);
+    const from = i;
+    const to = j;
     out.push(frame(fixedW - HEADER_LEN + bytes, (w) => {
       if (v4) {
         w.u16(bytes);
-        writePrefixes(w, slice, 'ipv4');
+        for (let k = from; k < to; k++) writeItem(w, withdrawn, withdrawnKeys, k, 'ipv4');
         w.u16(0);
       } else {
         w.u16(0);
@@ -216,13 +236,13 @@ export function encodeUpdates(input: UpdatesInput, ctx: CodecContext): Uint8Arra
         w.u16(3 + bytes);
         w.u16(afi);
         w.u8(Safi.Unicast);
-        writePrefixes(w, slice, family);
+        for (let k = from; k < to; k++) writeItem(w, withdrawn, withdrawnKeys, k, family);
       }
     }));
     i = j;
   }
 
-  if (input.nlri.length === 0) return out;
+  if (nNlri === 0) return out;
   // Announcements: the shared attributes are encoded once and copied into each UPDATE.
   const shared: PathAttributes = v4 ? { ...input.attrs, nextHop: input.nextHops[0] ?? input.attrs.nextHop } : { ...input.attrs, nextHop: undefined };
   if (v4 && shared.nextHop === undefined) throw new BgpEncodeError('an IPv4 announcement needs a next hop');
@@ -235,11 +255,11 @@ export function encodeUpdates(input: UpdatesInput, ctx: CodecContext): Uint8Arra
     mpFixed = 4 + 2 + 1 + 1 + 16 * input.nextHops.length + 1;
   }
   const fixedA = HEADER_LEN + 4 + sharedLen + mpFixed;
-  for (let i = 0; i < input.nlri.length; ) {
+  for (let i = 0; i < nNlri; ) {
     let bytes = 0;
     let j = i;
-    while (j < input.nlri.length) {
-      const l = prefixWireLength(input.nlri[j]);
+    while (j < nNlri) {
+      const l = itemLength(nlri, nlriKeys, j);
       if (fixedA + bytes + l > max) break;
       bytes += l;
       j++;
@@ -259,10 +279,10 @@ export function encodeUpdates(input: UpdatesInput, ctx: CodecContext): Uint8Arra
         w.u8(16 * input.nextHops.length);
         for (const nh of input.nextHops) w.ip(nh, 16);
         w.u8(0);
-        for (let k = from; k < to; k++) writePrefix(w, input.nlri[k], family);
+        for (let k = from; k < to; k++) writeItem(w, nlri, nlriKeys, k, family);
       }
       w.bytes(sharedBytes);
-      if (v4) for (let k = from; k < to; k++) writePrefix(w, input.nlri[k], 'ipv4');
+      if (v4) for (let k = from; k < to; k++) writeItem(w, nlri, nlriKeys, k, 'ipv4');
     }));
     i = j;
   }

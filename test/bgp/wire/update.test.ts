@@ -278,3 +278,25 @@ test('Unknown transitive attributes are passed on with the Partial bit, non-tran
   // rawAttributes, what a reflector forwards, already has Partial set and lacks the non-transitive one.
   assert.equal(toHex(d.rawAttributes!), '40010100400200400304c0000201e06303010203');
 });
+
+test('IPv4 prefixes given as numeric keys encode exactly like the same prefixes given as text', async () => {
+  const { encodeUpdates: enc, decodeMessage: dec } = await import('../../../src/bgp/wire/index.js');
+  const ctx = { fourOctetAs: true, extendedMessage: false };
+  const text = Array.from({ length: 1500 }, (_, i) => `100.64.${i >> 8}.${i & 255}/32`).concat(['198.18.0.0/15', '0.0.0.0/0', '203.0.113.128/25']);
+  const key = (p: string) => {
+    const [a, l] = p.split('/');
+    const n = a.split('.').reduce((x, o) => x * 256 + Number(o), 0);
+    return n * 64 + Number(l);
+  };
+  const attrs = { origin: 0 as const, asPath: [] };
+  const byText = enc({ family: 'ipv4', attrs, nextHops: ['192.0.2.1'], nlri: text, withdrawn: text.slice(0, 900) }, ctx);
+  const byKey = enc({ family: 'ipv4', attrs, nextHops: ['192.0.2.1'], nlri: [], withdrawn: [], nlriKeys: text.map(key), withdrawnKeys: text.slice(0, 900).map(key) }, ctx);
+  assert.deepEqual(byKey, byText);
+  assert.ok(byText.length > 2, 'packed into several UPDATEs');
+  const back = byKey.flatMap((f) => {
+    const m = dec(f, ctx).message;
+    return m.type === 'update' ? m.nlri : [];
+  });
+  assert.deepEqual(back, text);
+  assert.throws(() => enc({ family: 'ipv6', attrs, nextHops: ['2001:db8::1'], nlri: [], withdrawn: [], nlriKeys: [1] }, ctx), /IPv4 only/);
+});
