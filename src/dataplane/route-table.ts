@@ -70,6 +70,8 @@ export interface RouteApplyResult {
 interface Entry {
   key: string;
   want: DesiredRoute;
+  /** What the kernel holds at this destination (our protocol), as last read or written. */
+  have: KernelRoute | undefined;
   /** The kernel form with today's link indexes; undefined until resolved or while a link is missing. */
   route: KernelRoute | undefined;
   /** Set once the kernel held exactly this route; a later loss is drift. */
@@ -78,7 +80,8 @@ interface Entry {
   counted: boolean;
   /** On the dirty list already. */
   dirty: boolean;
-  /** Still desired (false once removed: a stale reference on a list is skipped). */
+  /** Still desired. A removed entry stays in the map (holding `have`) until its delete is done, so
+   *  re-adding the destination before that revives it instead of creating a second object. */
   live: boolean;
   /** setClasses generation that last saw it (unchanged entries are stamped, not copied). */
   gen: number;
@@ -102,7 +105,8 @@ const NO_ERRORS = new Map<number, never>();
 
 export class RouteTable {
   private desired = new Map<string, Entry>();
-  private kernel = new Map<string, KernelRoute>();
+  /** Our routes in the kernel at destinations without an entry (entries hold theirs in `have`). */
+  private orphans = new Map<string, KernelRoute>();
   /** Entries to look at in the next pass (flag `dirty` set). */
   private dirtyEntries: Entry[] = [];
   /** Destinations without an entry to look at (kernel events); removed entries go on dirtyEntries. */
@@ -162,8 +166,19 @@ export class RouteTable {
         const key = table === 254 ? r.dst : `${table}:${r.dst}`; // routeKey() without an object per route
         let e = this.desired.get(key);
         if (e === undefined) {
-          e = { key, want: r, route: undefined, confirmed: false, counted: false, dirty: false, live: true, gen: 0, next: undefined, pending: false };
+          e = { key, want: r, have: undefined, route: undefined, confirmed: false, counted: false, dirty: false, live: true, gen: 0, next: undefined, pending: false };
+          if (this.orphans.size > 0) {
+            const o = this.orphans.get(key);
+            if (o !== undefined) { e.have = o; this.orphans.delete(key); }
+          }
           this.desired.set(key, e);
+          this.markEntry(e);
+        } else if (!e.live) {
+          // Removed and wanted again before its delete went out: revived, looked at afresh.
+          e.live = true;
+          e.want = r;
+          e.route = undefined;
+          e.confirmed = false;
           this.markEntry(e);
         }
         if (e.gen !== gen) {
@@ -194,25 +209,28 @@ export class RouteTable {
     }
     touched.length = 0;
     for (const e of this.desired.values()) {
-      if (e.gen !== gen && byClass.has(e.want.cls)) this.removeEntry(e);
+      if (e.live && e.gen !== gen && byClass.has(e.want.cls)) this.removeEntry(e);
     }
   }
 
   private removeEntry(e: Entry): void {
     this.setCounted(e, false);
     e.live = false;
-    this.desired.delete(e.key);
     if (e.pending) { e.pending = false; this.pending.delete(e); }
     // Its destination is looked at in the next pass (a delete unless a new entry took the key).
     this.markEntry(e);
   }
 
   desiredRoutes(): DesiredRoute[] {
-    return [...this.desired.values()].map((e) => e.want);
+    const out: DesiredRoute[] = [];
+    for (const e of this.desired.values()) if (e.live) out.push(e.want);
+    return out;
   }
 
   kernelRoutes(): KernelRoute[] {
-    return [...this.kernel.values()];
+    const out: KernelRoute[] = [...this.orphans.values()];
+    for (const e of this.desired.values()) if (e.have !== undefined) out.push(e.have);
+    return out;
   }
 
   isDirty(): boolean {
@@ -222,27 +240,39 @@ export class RouteTable {
   /** Replaces the cache with a fresh dump of our routes (full resync). Returns how many were read. */
   async resync(): Promise<number> {
     const routes = await this.port.dumpRoutes(this.opts.protocol);
-    this.kernel.clear();
-    for (const r of routes) if (r.table === this.opts.table) this.kernel.set(routeKey(r), r);
+    for (const e of this.desired.values()) e.have = undefined;
+    this.orphans.clear();
+    let n = 0;
+    for (const r of routes) {
+      if (r.table !== this.opts.table) continue;
+      n++;
+      const key = routeKey(r);
+      const e = this.desired.get(key);
+      if (e !== undefined) e.have = r;
+      else this.orphans.set(key, r);
+    }
     this.full = true;
-    return this.kernel.size;
+    return n;
   }
 
   /** A route event with our protocol (from the monitor socket). */
   onRouteEvent(kind: 'new' | 'del', r: KernelRoute): void {
     if (r.table !== this.opts.table) return;
     const key = routeKey(r);
-    if (kind === 'new') this.kernel.set(key, r);
-    else {
-      const had = this.kernel.get(key);
-      if (had && sameRoute(had, r)) this.kernel.delete(key);
-    }
     const e = this.desired.get(key);
     if (e === undefined) {
-      if (kind === 'new') this.dirtyKeys.add(key);
+      if (kind === 'new') {
+        this.orphans.set(key, r);
+        this.dirtyKeys.add(key);
+      } else {
+        const had = this.orphans.get(key);
+        if (had && sameRoute(had, r)) this.orphans.delete(key);
+      }
       return;
     }
-    if (kind === 'del' || e.route === undefined || !sameRoute(e.route, r)) this.markEntry(e);
+    if (kind === 'new') e.have = r;
+    else if (e.have !== undefined && sameRoute(e.have, r)) e.have = undefined;
+    if (!e.live || kind === 'del' || e.route === undefined || !sameRoute(e.route, r)) this.markEntry(e);
   }
 
   /** Compare every desired route with the cache in the next pass (not needed for link changes). */
@@ -255,14 +285,13 @@ export class RouteTable {
    * forget them from the cache, and do not count their later reinstallation as drift.
    */
   linkGone(name: string, index: number): void {
-    for (const [key, r] of this.kernel) {
-      if (!r.nexthops.some((n) => n.ifindex === index)) continue;
-      this.kernel.delete(key);
-      const e = this.desired.get(key);
-      if (e) this.markEntry(e);
-    }
+    for (const [key, r] of this.orphans) if (r.nexthops.some((n) => n.ifindex === index)) this.orphans.delete(key);
     for (const e of this.desired.values()) {
-      if (!e.want.nexthops.some((n) => n.ifName === name)) continue;
+      if (e.have !== undefined && e.have.nexthops.some((n) => n.ifindex === index)) {
+        e.have = undefined;
+        this.markEntry(e);
+      }
+      if (!e.live || !e.want.nexthops.some((n) => n.ifName === name)) continue;
       e.confirmed = false;
       this.setCounted(e, false);
       this.markEntry(e);
@@ -317,7 +346,7 @@ export class RouteTable {
     if (appeared) for (const e of this.pending) this.markEntry(e);
     if (!moved) return;
     for (const e of this.desired.values()) {
-      if (e.route === undefined && !e.dirty) continue;
+      if (!e.live || (e.route === undefined && !e.dirty)) continue;
       for (const nh of e.want.nexthops) {
         if (!moved.has(nh.ifName)) continue;
         e.route = undefined;
@@ -341,7 +370,6 @@ export class RouteTable {
     let examined = 0;
 
     const look = (e: Entry): void => {
-      examined++;
       e.dirty = false;
       let want = e.route;
       if (want === undefined) want = e.route = this.toKernel(e.want, links);
@@ -350,7 +378,7 @@ export class RouteTable {
         return;
       }
       if (e.pending) { e.pending = false; e.pendingSince = undefined; this.pending.delete(e); }
-      const have = this.kernel.get(e.key);
+      const have = e.have;
       if (have !== undefined && (have === want || sameRoute(have, want))) {
         if (!e.confirmed) log.debug({ dst: e.want.dst, cls: e.want.cls }, 'seen');
         e.confirmed = true;
@@ -367,9 +395,11 @@ export class RouteTable {
       for (const e of this.dirtyEntries) e.dirty = false;
       this.dirtyEntries.length = 0;
       this.dirtyKeys.clear();
-      for (const e of this.desired.values()) look(e);
-      for (const [key, have] of this.kernel) {
-        if (this.desired.has(key)) continue;
+      for (const e of this.desired.values()) {
+        examined++;
+        if (e.live) look(e); else this.gone(e);
+      }
+      for (const [key, have] of this.orphans) {
         examined++;
         this.push(VERB_DELETE, have, key);
       }
@@ -378,19 +408,21 @@ export class RouteTable {
       this.dirtyEntries = [];
       for (let i = 0; i < list.length; i++) {
         const e = list[i];
-        if (e.live) { look(e); continue; }
-        // A removed entry: its destination is deleted unless a new entry took the key.
-        e.dirty = false;
-        if (this.desired.has(e.key)) continue;
+        if (!e.dirty) continue; // looked at already (also listed twice)
         examined++;
-        const have = this.kernel.get(e.key);
-        if (have !== undefined) this.push(VERB_DELETE, have, e.key);
+        if (e.live) look(e);
+        else this.gone(e);
       }
       for (const key of this.dirtyKeys) {
-        examined++;
         const e = this.desired.get(key);
-        if (e !== undefined) { if (!e.dirty) look(e); continue; }
-        const have = this.kernel.get(key);
+        if (e !== undefined) {
+          if (!e.dirty) continue;
+          examined++;
+          if (e.live) look(e); else this.gone(e);
+          continue;
+        }
+        examined++;
+        const have = this.orphans.get(key);
         if (have !== undefined) this.push(VERB_DELETE, have, key);
       }
       this.dirtyKeys.clear();
@@ -430,17 +462,15 @@ export class RouteTable {
     // Per-route log lines for ordinary batches; one summary line per verb for bulk changes (a full
     // table of 100k routes would otherwise cost more in logging than in the kernel).
     const perRoute = n <= 1000;
-    const kernel = this.kernel;
     for (let i = 0; i < n; i++) {
       const verb = b.verbs[i];
       const route = b.routes[i];
       const who = bEntries[i];
       const e = typeof who === 'string' ? undefined : who;
-      const key = typeof who === 'string' ? who : who.key;
       const err = errs === NO_ERRORS ? undefined : errs.get(i);
       if (err !== undefined) {
         if (verb === VERB_DELETE && (err.errno === 3 || err.errno === 2)) {
-          kernel.delete(key); // already gone (ESRCH/ENOENT): the goal is reached
+          this.deleted(who, route); // already gone (ESRCH/ENOENT): the goal is reached
           res.deleted++;
           continue;
         }
@@ -450,18 +480,18 @@ export class RouteTable {
         res.errors.push({ dst: route.dst, code: ignored ? 'DP_ERR_CONFLICT' : err.code, errno: err.errno, op: err.op, message: err.message });
         this.opts.metrics.error(ignored ? 'DP_ERR_CONFLICT' : err.code);
         // Retried in the next pass.
-        if (e !== undefined) { if (e.live) this.markEntry(e); } else this.dirtyKeys.add(key);
+        if (e !== undefined) this.markEntry(e); else this.dirtyKeys.add(who as string);
         continue;
       }
       if (verb === VERB_DELETE) {
-        kernel.delete(key);
+        this.deleted(who, route);
         res.deleted++;
         if (perRoute) log.info({ dst: route.dst }, 'delete');
         continue;
       }
-      kernel.set(key, route);
       if (verb === VERB_CREATE) res.installed++; else res.updated++;
       if (e === undefined) continue;
+      e.have = route;
       if (e.live) this.setCounted(e, true);
       if (e.confirmed) {
         res.repaired++;
@@ -479,6 +509,23 @@ export class RouteTable {
     }
     this.lastErrors = res.errors;
     return res;
+  }
+
+  /** A removed entry: delete what the kernel holds there, or forget the entry if nothing. */
+  private gone(e: Entry): void {
+    e.dirty = false;
+    if (e.have !== undefined) this.push(VERB_DELETE, e.have, e);
+    else if (this.desired.get(e.key) === e) this.desired.delete(e.key);
+  }
+
+  /** A delete of `key` is done (or was not needed): drop what we knew of the kernel there. */
+  private deleted(who: Entry | string, route: KernelRoute): void {
+    if (typeof who === 'string') {
+      if (this.orphans.get(who) === route) this.orphans.delete(who);
+      return;
+    }
+    if (who.have === route) who.have = undefined;
+    if (!who.live && this.desired.get(who.key) === who) this.desired.delete(who.key);
   }
 
   private push(verb: number, route: KernelRoute, who: Entry | string): void {
@@ -510,11 +557,16 @@ export class RouteTable {
   /** Deletes every route with our protocol from the kernel (cleanup). */
   async deleteAll(): Promise<number> {
     await this.resync();
-    const routes = [...this.kernel.values()];
+    const routes = this.kernelRoutes();
     const res = await this.port.writeRoutes({ length: routes.length, verbs: new Uint8Array(routes.length).fill(VERB_DELETE), routes });
     for (const err of res.values()) if (err.errno !== 3 && err.errno !== 2) throw err;
-    this.kernel.clear();
-    for (const e of this.desired.values()) { this.setCounted(e, false); e.confirmed = false; }
+    this.orphans.clear();
+    for (const e of this.desired.values()) {
+      e.have = undefined;
+      if (!e.live) { this.desired.delete(e.key); continue; }
+      this.setCounted(e, false);
+      e.confirmed = false;
+    }
     this.counts = emptyCounts();
     this.full = true;
     return routes.length;
