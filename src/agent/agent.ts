@@ -325,8 +325,7 @@ export class Agent extends EventEmitter<{ converged: [] }> {
   private updateRemote(): boolean {
     const dp = this.dataplane;
     if (!dp || !this.topo) return false;
-    const subnets = (this.deps.localSubnets ?? hostSubnets)();
-    const r = remoteRoutes(this.best.values(), this.topo, subnets);
+    const r = remoteRoutes(this.best.values(), this.topo, this.deps.localSubnets ?? hostSubnets);
     this.ignored = r.ignored;
     this.remoteCount = r.routes.length;
     if (!this.differs('remoteBlocks', r.routes, dp)) return false;

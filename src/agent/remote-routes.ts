@@ -30,11 +30,18 @@ export interface RemoteRoutesResult {
   ignored: Array<{ prefix: string; reason: string }>;
 }
 
+/**
+ * `localSubnets` may be a function: it is then called only when a learned prefix is not a known node's
+ * block (reading the host's interfaces is a getifaddrs netlink dump, and in a cluster of only pod
+ * blocks it is never needed).
+ */
 export function remoteRoutes(
   learned: Iterable<LearnedRoute>,
   topo: Pick<Topology, 'remoteBlocks' | 'localBlocks'>,
-  localSubnets: readonly string[],
+  localSubnetsIn: readonly string[] | (() => readonly string[]),
 ): RemoteRoutesResult {
+  let subnets: readonly string[] | undefined = typeof localSubnetsIn === 'function' ? undefined : localSubnetsIn;
+  const localSubnets = (): readonly string[] => (subnets ??= (localSubnetsIn as () => readonly string[])());
   const byPrefix = new Map<string, RemoteBlockRoute[]>();
   for (const b of topo.remoteBlocks) {
     const list = byPrefix.get(b.prefix);
@@ -58,7 +65,7 @@ export function remoteRoutes(
       if (owner) {
         routes.push(owner);
         added++;
-      } else if (hop && localSubnets.some((s) => prefixContains(s, hop))) {
+      } else if (hop && localSubnets().some((s) => prefixContains(s, hop))) {
         routes.push({ prefix: r.prefix, node: '', nextHop: hop, mode: 'direct' });
         added++;
       }

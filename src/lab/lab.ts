@@ -8,7 +8,7 @@
  *   pods: 2 per node, /32s from the node's /26 block in 198.18.0.0/16 (IPPool, CrossSubnet encapsulation)
  *
  * The lab plays every role Kubernetes' own components would: node provisioning (Node objects with
- * podCIDRs, InternalIP and Petrel's annotations), kubelet + CNI (pod namespaces wired with the
+ * podCIDRs, InternalIP, the reflectors' cluster id and the BGP address), kubelet + CNI (pod namespaces wired with the
  * dataplane's veth naming rule, Pod objects with status.podIP), and the control plane (the API server
  * child, driven over its unix-socket control channel, see api-process.ts).
  *
@@ -25,6 +25,11 @@
  *     log files in the runtime directory, and they are started detached so Ctrl-C of `lab up` does not
  *     reach them before the controller's own teardown does.
  *   - This kernel has no ipip: the pool uses vxlanMode CrossSubnet unless an ipip link can be created.
+ *   - The VXLAN annotations (VTEP MAC and address) are the agents' own, as in a real cluster: each agent
+ *     writes them on its Node once it has a podCIDR (agent/node-annotator.ts). The lab once pre-wrote
+ *     them with another address than the agent's, and every agent's first act was a Node patch that
+ *     woke every other agent; a block given later (the benchmark's event) now reaches the nodes behind
+ *     the router only after its owner's VTEP annotation does, exactly the real cluster's path.
  */
 import { execFile } from 'node:child_process';
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
@@ -32,7 +37,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { randomBytes } from 'node:crypto';
 import { parseAllDocuments } from 'yaml';
-import { hostVethName, vtepMac } from '../dataplane/names.js';
+import { hostVethName } from '../dataplane/names.js';
 import { formatIp, parseIp } from '../model/ip.js';
 import { ApiControl } from './api-process.js';
 import { NetnsError, NetnsLab, removeStaleNamespaces, waitFor, type LabProcess } from './netns.js';
@@ -65,8 +70,6 @@ export interface LabNode extends LabNodeSpec {
   block?: string;
   /** Whether the Node object carries the block in spec.podCIDRs. */
   blockAssigned: boolean;
-  /** Address on the VXLAN device (the block's first address). */
-  tunnelAddress?: string;
   proc?: LabProcess;
   log: string;
 }
@@ -90,6 +93,8 @@ export interface LabOptions {
   encapsulation?: 'auto' | 'vxlan' | 'ipip';
   /** Extra flags for every agent/reflector process. */
   agentArgs?: string[];
+  /** Extra flags for node itself, per lab node (e.g. `--cpu-prof` for a benchmark's profile). */
+  nodeFlags?: (name: string) => string[];
   log?: (line: string) => void;
   /** Built CLI (default dist/cli.js of this checkout). */
   cli?: string;
@@ -199,7 +204,6 @@ export class PetrelLab {
       const n: LabNode = { ...s, ns, log: join(this.runtimeDir, 'logs', `${s.name}.log`), blockAssigned: s.role === 'agent' && !s.withoutBlock };
       if (s.role === 'agent') {
         n.block = blockOf(this.blocks++);
-        n.tunnelAddress = addOffset(n.block.split('/')[0], 1);
       }
       this.nodes.set(s.name, n);
     }
@@ -273,9 +277,6 @@ export class PetrelLab {
     if (n.role === 'reflector') {
       labels['petrel.dev/route-reflector'] = 'true';
       annotations['petrel.dev/route-reflector-cluster-id'] = CLUSTER_ID;
-    } else if (this.encapsulation === 'vxlan' && n.tunnelAddress) {
-      annotations['petrel.dev/vxlan-tunnel-mac'] = vtepMac(n.name);
-      annotations['petrel.dev/vxlan-tunnel-address'] = n.tunnelAddress;
     }
     return {
       apiVersion: 'v1', kind: 'Node',
@@ -335,7 +336,8 @@ export class PetrelLab {
       ...(this.opts.agentArgs ?? []),
     ];
     const out = openSync(n.log, 'a');
-    n.proc = this.netns.spawn(n.name, n.ns, process.execPath, args, { stdio: ['ignore', out, out], detached: true, env: { ...process.env, PETREL_REQUIRE_NETNS: '1' } });
+    const flags = this.opts.nodeFlags?.(n.name) ?? [];
+    n.proc = this.netns.spawn(n.name, n.ns, process.execPath, [...flags, ...args], { stdio: ['ignore', out, out], detached: true, env: { ...process.env, PETREL_REQUIRE_NETNS: '1' } });
     closeSync(out);
     if (!this.destroyed) this.saveState();
     return n.proc;

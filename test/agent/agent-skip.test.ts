@@ -73,7 +73,7 @@ test('a status-only Node change reaches neither the speaker nor the dataplane', 
       await seen(agent, name, upd.metadata.resourceVersion);
     }
     assert.equal(agent.cluster.skipped, 2);
-    assert.deepEqual(calls, []);
+    assert.equal(calls.join(','), '');
   });
 });
 
@@ -89,7 +89,7 @@ test('a Node change that moves only BGP peers runs no dataplane pass; a new pod 
     }) as Obj;
     await seen(agent, 'n3', n3.metadata.resourceVersion);
     assert.equal(agent.status().topology?.peers, (peersBefore ?? 0) + 1, 'the reconcile ran');
-    assert.deepEqual(calls, [], 'nothing was handed to the dataplane');
+    assert.equal(calls.join(','), '', 'nothing was handed to the dataplane');
     const pod = server.create({ apiVersion: 'v1', kind: 'Pod', metadata: { name: 'p1', namespace: 'default' }, spec: { nodeName: 'n1', containers: [{ name: 'c', image: 'x' }] } });
     server.update({ ...pod, status: { phase: 'Running', podIP: '198.18.1.2', podIPs: [{ ip: '198.18.1.2' }] } }, { status: true });
     await waitFor('the pod handed over and applied', () => calls.includes('setLocalPods') && calls.includes('apply'), 10_000, 10);

@@ -50,3 +50,22 @@ test('ECMP: every next hop of a multipath best route becomes a route of the same
   const r = remoteRoutes([{ prefix: '203.0.113.0/24', nextHop: '192.0.2.1', nextHops: ['192.0.2.1', '192.0.2.2'], local: false }], topo, subnets);
   assert.deepEqual(r.routes.map((x) => x.nextHop), ['192.0.2.1', '192.0.2.2']);
 });
+
+test('the local subnets are read only when a learned prefix is not a known block, and then once', () => {
+  let reads = 0;
+  const lazy = () => { reads++; return subnets; };
+  const known = remoteRoutes([
+    { prefix: '198.18.2.0/26', nextHop: '192.0.2.12', local: false },
+    { prefix: '198.18.3.0/26', nextHop: '198.51.100.13', local: false },
+  ], topo, lazy);
+  assert.equal(reads, 0);
+  assert.deepEqual(known.routes, [n2, n3]);
+  const foreign = remoteRoutes([
+    { prefix: '203.0.113.0/24', nextHop: '192.0.2.1', local: false },
+    { prefix: '198.18.2.0/26', nextHop: '192.0.2.12', local: false },
+    { prefix: '100.64.0.0/24', nextHop: '198.51.100.99', local: false },
+  ], topo, lazy);
+  assert.equal(reads, 1);
+  assert.deepEqual(foreign.routes.map((r) => `${r.prefix} ${r.nextHop}`), ['198.18.2.0/26 192.0.2.12', '203.0.113.0/24 192.0.2.1']);
+  assert.deepEqual(foreign.ignored.map((i) => i.prefix), ['100.64.0.0/24']);
+});

@@ -14,6 +14,7 @@
  * issue sets is the target, p99 ≤ 100 ms at 50 nodes. The machine's other load is recorded by run.ts.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { PetrelLab, type LabNodeSpec } from '../../src/lab/lab.js';
 import { isRoot, uniquePrefix } from '../../src/lab/netns.js';
@@ -62,9 +63,38 @@ async function agentHistogram(lab: PetrelLab, path: string): Promise<{ sum: numb
   return { sum, count };
 }
 
-interface CellResult { perKernel: number[]; perEvent: number[]; setupS: number; bgpToKernelMs: number; k8sToBgpMs: number }
+export interface CellResult {
+  perKernel: number[]; perEvent: number[]; setupS: number; bgpToKernelMs: number; k8sToBgpMs: number; busy: number;
+  /** CPU time (user + system) per event, summed over the agents, and per reflector. */
+  agentCpuMs: number; reflectorCpuMs: number;
+}
 
-async function runCell(agents: number, events: number): Promise<CellResult> {
+/** utime + stime of a process in ms (/proc/PID/stat, clock ticks of 10 ms). */
+function cpuMsOf(pid: number | undefined): number {
+  if (!pid) return 0;
+  try {
+    const st = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const f = st.slice(st.lastIndexOf(')') + 2).split(' ');
+    return (Number(f[11]) + Number(f[12])) * 10;
+  } catch {
+    return 0;
+  }
+}
+
+/** Share of CPU time (both cores, every process) spent busy since `from`, from /proc/stat. */
+function cpuTicks(): { busy: number; total: number } {
+  const f = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number);
+  const idle = f[3] + (f[4] ?? 0);
+  return { busy: f.reduce((a, b) => a + b, 0) - idle, total: f.reduce((a, b) => a + b, 0) };
+}
+
+/**
+ * One lab of `agents` nodes, `events` block assignments. `profileDir` runs the first source node,
+ * the last agent and rr1 under `node --cpu-prof` (profiles written there when they stop); `cli` runs
+ * another build (a before/after comparison).
+ */
+export async function runCell(agents: number, events: number, o: { profileDir?: string; cli?: string } = {}): Promise<CellResult> {
+  const profileDir = o.profileDir;
   const nodes: LabNodeSpec[] = [];
   for (let i = 0; i < agents; i++) {
     const segment = i % 2 === 0 ? 'a' : 'b';
@@ -74,7 +104,11 @@ async function runCell(agents: number, events: number): Promise<CellResult> {
   nodes.push({ name: 'rr1', segment: 'a', address: '192.0.2.21', role: 'reflector' });
   nodes.push({ name: 'rr2', segment: 'b', address: '198.51.100.22', role: 'reflector' });
   const t0 = Date.now();
-  const lab = await PetrelLab.up({ prefix: uniquePrefix('pcv'), nodes, podsPerNode: 0, agentArgs: ['--log-level', 'warn'] });
+  const profiled = new Set(['n1', `n${agents}`, 'rr1']);
+  const lab = await PetrelLab.up({
+    prefix: uniquePrefix('pcv'), nodes, podsPerNode: 0, agentArgs: ['--log-level', 'warn'], ...(o.cli ? { cli: o.cli } : {}),
+    ...(profileDir ? { nodeFlags: (name: string) => (profiled.has(name) ? ['--cpu-prof', '--cpu-prof-dir', profileDir, '--cpu-prof-name', `${name}.cpuprofile`] : []) } : {}),
+  });
   const monitors: Monitor[] = [];
   try {
     await lab.waitConverged(240_000);
@@ -85,6 +119,10 @@ async function runCell(agents: number, events: number): Promise<CellResult> {
     const perEvent: number[] = [];
     const b0 = await agentHistogram(lab, 'bgp_to_kernel');
     const k0 = await agentHistogram(lab, 'k8s_to_bgp');
+    const c0 = cpuTicks();
+    const procCpu = (role: string) => [...lab.nodes.values()].filter((n) => n.role === role).reduce((a, n) => a + cpuMsOf(n.proc?.pid), 0);
+    const a0 = procCpu('agent');
+    const r0 = procCpu('reflector');
     for (let e = 0; e < events; e++) {
       const src = lab.node(`n${e + 1}`);
       const remote = monitors.filter((m) => m.node !== src.name);
@@ -98,10 +136,13 @@ async function runCell(agents: number, events: number): Promise<CellResult> {
       perEvent.push(Math.max(...lat));
       await new Promise((r) => setTimeout(r, 300));
     }
+    const c1 = cpuTicks();
+    const agentCpuMs = (procCpu('agent') - a0) / events;
+    const reflectorCpuMs = (procCpu('reflector') - r0) / events / 2;
     const b1 = await agentHistogram(lab, 'bgp_to_kernel');
     const k1 = await agentHistogram(lab, 'k8s_to_bgp');
     const mean = (a: { sum: number; count: number }, b: { sum: number; count: number }) => (b.count > a.count ? ((b.sum - a.sum) / (b.count - a.count)) * 1000 : Number.NaN);
-    return { perKernel, perEvent, setupS, bgpToKernelMs: mean(b0, b1), k8sToBgpMs: mean(k0, k1) };
+    return { perKernel, perEvent, setupS, bgpToKernelMs: mean(b0, b1), k8sToBgpMs: mean(k0, k1), busy: (c1.busy - c0.busy) / Math.max(1, c1.total - c0.total), agentCpuMs, reflectorCpuMs };
   } finally {
     for (const m of monitors) m.proc.kill('SIGTERM');
     await lab.destroy();
