@@ -20,11 +20,12 @@
  *   with the desired state changes nothing.
  *
  * Cost (docs/dataplane.md has the measurements): a pass touches only what changed. Every desired
- * route is one Entry holding its resolved kernel form (`route`, built once, reused as the cache
- * value after a successful write, so a later comparison is often an identity check). Changes mark
- * entries dirty (a flag and a push onto a list: no Set per route) and destinations without an entry
- * go to a small key set (deletions, events); apply() looks at those, the pending entries and
- * nothing else. A full diff happens only after a resync. Link changes: a new interface can only
+ * route is one Entry holding its resolved kernel form (`route`, built once, reused as the kernel
+ * state `have` after a successful write, so a later comparison is often an identity check) and
+ * what the kernel holds there (`have`: no second Map per route; our routes where nothing is wanted
+ * are `orphans`). Changes mark entries dirty (a flag and a push onto a list: no Set per route);
+ * a removed entry stays, dead, until its delete is done; destinations without an entry go to a
+ * small key set (events); apply() looks at those, the pending entries and nothing else. A full diff happens only after a resync. Link changes: a new interface can only
  * resolve pending entries; an interface that vanished or changed index makes one scan over the
  * entries for its name (rare, no kernel work for the others). Writes go to the kernel as one
  * RouteBatch of reused arrays — verbs and the cached route objects — encoded straight into the
