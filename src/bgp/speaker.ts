@@ -300,6 +300,8 @@ export class Speaker extends EventEmitter<SpeakerEvents> {
       holdTime: p.holdTime ?? o.holdTime ?? 90,
       connectRetryTime: p.connectRetryTime ?? o.connectRetryTime ?? 30,
       families: p.families ?? ['ipv4', 'ipv6'],
+      // The RIB keys IPv4 prefixes by number (rib/prefix-table.ts): no string per received prefix.
+      ipv4PrefixKeys: true,
     };
     if (p.localAddress) cfg.localAddress = p.localAddress;
     if (p.password) cfg.password = p.password;

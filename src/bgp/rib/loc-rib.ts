@@ -173,8 +173,18 @@ export class LocRib {
    */
   upsert(text: string, path: Path): { replaced: Path | undefined; added: boolean } {
     const addr = parseV4Key(text);
-    if (addr >= 0) {
-      const len = lastParsedLen();
+    if (addr >= 0) return this.upsertV4(addr, lastParsedLen(), path);
+    return this.upsertOther(text, path);
+  }
+
+  /** upsert() for an IPv4 prefix given as its key (address × 64 + length). */
+  upsertKey(key: number, path: Path): { replaced: Path | undefined; added: boolean } {
+    const len = key % 64;
+    return this.upsertV4((key - len) / 64, len, path);
+  }
+
+  private upsertV4(addr: number, len: number, path: Path): { replaced: Path | undefined; added: boolean } {
+    {
       const key = addr * 64 + len;
       const at = this.v4.locate(addr, len);
       const v = at >= 0 ? this.v4.valueAt(at) : 0;
@@ -188,6 +198,9 @@ export class LocRib {
       }
       return r;
     }
+  }
+
+  private upsertOther(text: string, path: Path): { replaced: Path | undefined; added: boolean } {
     // The decoder builds IPv6 prefixes with template literals: V8 ConsStrings (a tree of pieces)
     // that cost ~130 bytes each when kept as a map key; normalize() returns a flat copy.
     const prefix = text.normalize();
@@ -236,8 +249,18 @@ export class LocRib {
   /** Removes `peer`'s path for `prefix`; returns it, or undefined when there was none. */
   remove(text: string, peer: RibPeer): Path | undefined {
     const addr = parseV4Key(text);
-    if (addr >= 0) {
-      const len = lastParsedLen();
+    if (addr >= 0) return this.removeV4(addr, lastParsedLen(), peer);
+    return this.removeOther(text, peer);
+  }
+
+  /** remove() for an IPv4 prefix given as its key (address × 64 + length). */
+  removeKey(key: number, peer: RibPeer): Path | undefined {
+    const len = key % 64;
+    return this.removeV4((key - len) / 64, len, peer);
+  }
+
+  private removeV4(addr: number, len: number, peer: RibPeer): Path | undefined {
+    {
       const at = this.v4.locate(addr, len);
       if (at < 0) return undefined;
       const v = this.v4.valueAt(at);
@@ -252,6 +275,9 @@ export class LocRib {
       } else if (r.slot !== s) this.v4.setAt(at, this.numOfSlot(r.slot, v));
       return r.old;
     }
+  }
+
+  private removeOther(text: string, peer: RibPeer): Path | undefined {
     const prefix = text.normalize();
     const s = this.other.get(prefix);
     if (s === undefined) return undefined;

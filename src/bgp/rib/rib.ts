@@ -46,6 +46,8 @@ export interface LocalRoute {
   communities?: number[];
 }
 
+const NO_KEYS: readonly number[] = [];
+
 export function addressKey(address: string): string {
   if (address === 'local') return '';
   const b = parseIp(address);
@@ -145,11 +147,16 @@ export class Rib {
   /** Imports one decoded UPDATE from `peer` (RFC 7606 outcomes already applied by the codec). */
   applyUpdate(peer: RibPeer, u: UpdateMessage, raw?: Uint8Array): void {
     for (const prefix of u.withdrawn) this.withdraw(peer, prefix);
+    if (u.withdrawnKeys) for (const key of u.withdrawnKeys) this.withdraw(peer, key);
     if (u.attrs.mpUnreach) for (const prefix of u.attrs.mpUnreach.withdrawn) this.withdraw(peer, prefix);
-    if (u.nlri.length > 0 && u.attrs.nextHop !== undefined) {
-      this.announce(peer, 'ipv4', u.nlri, u.attrs, [u.attrs.nextHop], raw);
-    } else if (u.nlri.length > 0) {
-      for (const prefix of u.nlri) this.withdraw(peer, prefix); // no NEXT_HOP: cannot use (RFC 7606 §7.3)
+    const keys = u.nlriKeys ?? NO_KEYS;
+    if (u.nlri.length + keys.length > 0) {
+      if (u.attrs.nextHop !== undefined) this.announce(peer, 'ipv4', u.nlri, u.attrs, [u.attrs.nextHop], raw, keys);
+      else {
+        // No NEXT_HOP: cannot use (RFC 7606 §7.3).
+        for (const prefix of u.nlri) this.withdraw(peer, prefix);
+        for (const key of keys) this.withdraw(peer, key);
+      }
     }
     const mp = u.attrs.mpReach;
     if (mp && mp.nlri.length > 0) {
@@ -167,27 +174,32 @@ export class Rib {
     return cid !== undefined && attrs.clusterList !== undefined && attrs.clusterList.includes(cid); // RFC 4456 §8
   }
 
-  private announce(peer: RibPeer, family: Family, nlri: string[], attrs: PathAttributes, nextHops: string[], raw?: Uint8Array): void {
+  /** `keys`: more IPv4 prefixes as Loc-RIB keys (address × 64 + length), from the codec. */
+  private announce(peer: RibPeer, family: Family, nlri: string[], attrs: PathAttributes, nextHops: string[], raw?: Uint8Array, keys: readonly number[] = NO_KEYS): void {
     const set = this.attrs.intern(family, attrs, nextHops, raw);
     if (this.isLoop(set.attrs, set.hasOwnAs)) {
-      peer.loopsDropped += nlri.length;
+      peer.loopsDropped += nlri.length + keys.length;
       for (const prefix of nlri) this.withdraw(peer, prefix);
+      for (const key of keys) this.withdraw(peer, key);
       this.attrs.release(set);
       return;
     }
     const path = this.pathFor(peer, set);
-    for (const prefix of nlri) {
-      const r = this.loc.upsert(prefix, path);
-      if (r.added) {
-        peer.received++;
-        peer.receivedByFamily[family]++;
-        path.refs++;
-      } else if (r.replaced) {
-        path.refs++;
-        this.unrefPath(r.replaced);
-      }
-    }
+    for (const prefix of nlri) this.took(peer, family, path, this.loc.upsert(prefix, path));
+    for (let i = 0; i < keys.length; i++) this.took(peer, family, path, this.loc.upsertKey(keys[i], path));
     if (path.refs === 0) this.unrefPath(path, true);
+  }
+
+  /** Reference counting after one Loc-RIB upsert of `path`. */
+  private took(peer: RibPeer, family: Family, path: Path, r: { replaced: Path | undefined; added: boolean }): void {
+    if (r.added) {
+      peer.received++;
+      peer.receivedByFamily[family]++;
+      path.refs++;
+    } else if (r.replaced) {
+      path.refs++;
+      this.unrefPath(r.replaced);
+    }
   }
 
   private pathFor(peer: RibPeer, set: AttrSet): Path {
@@ -210,8 +222,8 @@ export class Rib {
     this.attrs.unref(p.attrs);
   }
 
-  private withdraw(peer: RibPeer, prefix: string): void {
-    const old = this.loc.remove(prefix, peer);
+  private withdraw(peer: RibPeer, prefix: string | number): void {
+    const old = typeof prefix === 'number' ? this.loc.removeKey(prefix, peer) : this.loc.remove(prefix, peer);
     if (old) {
       peer.received--;
       peer.receivedByFamily[old.attrs.family]--;

@@ -14,6 +14,8 @@
  *  - TCP-MD5 (RFC 2385): the SYN is signed, so the key must be on the socket before connect();
  *    Node makes its descriptor inside connect(), so a keyed connection starts from our own
  *    descriptor (tcp-md5.ts) handed to net.Socket, whose connect() reuses it.
+ *  - Nagle's algorithm held back the tail of each batch of UPDATEs until the peer ACKed (delayed
+ *    ACK: up to 40 ms); sockets are TCP_NODELAY and batches go out with one writev instead.
  *  - Restarting the HoldTimer on every UPDATE with clearTimeout/setTimeout costs a timer pair per
  *    message; a running timer moved to a later deadline is only re-armed when it fires.
  */
@@ -64,6 +66,8 @@ export interface ConnectionHost {
   readonly metrics: SessionMetrics;
   readonly stats: SessionStats;
   readonly peer: string;
+  /** Decode IPv4 prefixes as numeric keys (SessionConfig.ipv4PrefixKeys). */
+  readonly prefixKeys?: boolean;
   /** An event for this connection's FSM. */
   event(c: Connection, e: FsmEvent): void;
   /** A well-formed OPEN: the session runs collision detection before the FSM sees it. */
@@ -86,6 +90,9 @@ export class Connection {
   gone = false;
   private framer = new Framer();
   private readonly timers = new Map<TimerName, ArmedTimer>();
+  /** The negotiated codec context with ipv4PrefixKeys added, and the context it was made from. */
+  private keyedCtx: CodecContext | undefined;
+  private keyedFrom: CodecContext | undefined;
 
   constructor(public fsm: FsmState, private readonly host: ConnectionHost) {}
 
@@ -243,6 +250,10 @@ export class Connection {
 
   private wire(socket: net.Socket): void {
     this.framer = new Framer();
+    // We coalesce writes ourselves (one writev per RIB flush, writeFrames). With Nagle on, the
+    // tail segment of each flush — and every KEEPALIVE — waited for the ACK of the previous one,
+    // which a peer may delay by up to 40 ms: a visible share of small reflector bursts.
+    socket.setNoDelay(true);
     socket.on('data', (chunk: Buffer) => {
       if (this.socket === socket && !this.gone) this.onData(chunk);
     });
@@ -276,11 +287,22 @@ export class Connection {
     }
   }
 
+  private decodeCtx(): CodecContext {
+    const codec = this.fsm.negotiated?.codec;
+    if (!codec) return PRE_OPEN_CTX;
+    if (!this.host.prefixKeys) return codec;
+    if (this.keyedFrom !== codec) {
+      this.keyedCtx = { ...codec, ipv4PrefixKeys: true };
+      this.keyedFrom = codec;
+    }
+    return this.keyedCtx as CodecContext;
+  }
+
   private onFrame(frame: Uint8Array): void {
     const { metrics, stats, log, peer } = this.host;
     let d: ReturnType<typeof decodeMessage>;
     try {
-      d = decodeMessage(frame, this.fsm.negotiated?.codec ?? PRE_OPEN_CTX);
+      d = decodeMessage(frame, this.decodeCtx());
     } catch (e) {
       const n = notificationOf(e);
       const type = frame[18];

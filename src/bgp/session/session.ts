@@ -95,6 +95,7 @@ export class Session extends EventEmitter {
       metrics: this.metrics,
       stats: this.stats,
       peer: this.cfg.peerAddress,
+      prefixKeys: cfg.ipv4PrefixKeys === true,
       event: (c, e) => this.feed(c, e),
       open: (c, open) => this.onOpen(c, open),
       drain: (c) => {

@@ -38,6 +38,11 @@ export interface SessionConfig {
   /** DampPeerOscillations: first idle hold after a failure (s, default 5), doubling up to idleHoldMaxTime (s, default 120). */
   idleHoldTime?: number;
   idleHoldMaxTime?: number;
+  /**
+   * Hand UPDATEs up with IPv4 prefixes as numbers (UpdateMessage withdrawnKeys/nlriKeys, see
+   * CodecContext.ipv4PrefixKeys) instead of text. The Speaker sets it: its RIB keys IPv4 by number.
+   */
+  ipv4PrefixKeys?: boolean;
 }
 
 /** What OPEN exchange settled on. */

@@ -48,7 +48,8 @@ export function formatIpv6At(buf: Uint8Array, p: number, nbytes: number, lastMas
 
 /**
  * Decodes the prefixes in buf[start, end) and pushes their canonical strings onto `out` (and
- * path ids onto `pathIds` when add-path is in effect). Throws BgpError (session reset,
+ * path ids onto `pathIds` when add-path is in effect) — or, for IPv4 with `keys`, their numeric
+ * keys (address × 64 + length) onto `keys`. Throws BgpError (session reset,
  * RFC 7606 §5.3) on a malformed field; `kind` names the UPDATE_ERRORS row to use.
  */
 export function decodePrefixes(
@@ -59,6 +60,7 @@ export function decodePrefixes(
   out: string[],
   pathIds?: number[],
   kind: 'badNlri' | 'mpReach' | 'mpUnreach' = 'badNlri',
+  keys?: number[],
 ): void {
   const max = family === 'ipv4' ? 32 : 128;
   let p = start;
@@ -86,7 +88,8 @@ export function decodePrefixes(
         case 3: c &= lastMask; break;
         case 4: d &= lastMask; break;
       }
-      out.push(`${a}.${b}.${c}.${d}/${len}`);
+      if (keys) keys.push((((a << 24) >>> 0) + ((b << 16) | (c << 8) | d)) * 64 + len);
+      else out.push(`${a}.${b}.${c}.${d}/${len}`);
     } else {
       out.push(`${formatIpv6At(buf, p, n, lastMask)}/${len}`);
     }

@@ -198,6 +198,13 @@ export interface UpdateMessage {
   /** RFC 7911 path identifiers for `withdrawn` and `nlri` when add-path is in effect for IPv4. */
   withdrawnPathIds?: number[];
   nlriPathIds?: number[];
+  /**
+   * With CodecContext.ipv4PrefixKeys: the prefixes of the Withdrawn Routes and NLRI fields as
+   * numbers (address × 64 + length) instead of text in `withdrawn`/`nlri` (which stay empty then).
+   * The encoder writes them after the text ones.
+   */
+  withdrawnKeys?: number[];
+  nlriKeys?: number[];
 }
 
 export interface NotificationMessage {
@@ -229,6 +236,12 @@ export interface CodecContext {
   extendedMessage: boolean;
   /** Families for which add-path receive was negotiated (path ids precede each NLRI). */
   addPathReceive?: Family[];
+  /**
+   * Decode the IPv4 prefixes of the Withdrawn Routes and NLRI fields into UpdateMessage
+   * withdrawnKeys/nlriKeys (address × 64 + length) rather than text — what the RIB stores, so a
+   * reflector builds no string per prefix. Ignored for IPv4 with add-path.
+   */
+  ipv4PrefixKeys?: boolean;
 }
 
 /** RFC 7606 §2 outcomes for a malformed UPDATE. */

@@ -37,9 +37,11 @@ export function decodeUpdate(body: Uint8Array, ctx: CodecContext): DecodedUpdate
   if (aEnd > n) updateProblem('lengthFieldsOverrun', 0, `total path attribute length ${aLen} overruns the message`);
 
   const v4AddPath = addPathFor(ctx, 'ipv4');
+  const useKeys = ctx.ipv4PrefixKeys === true && !v4AddPath;
   const withdrawn: string[] = [];
   const withdrawnPathIds = v4AddPath ? [] as number[] : undefined;
-  decodePrefixes(body, 2, 2 + wLen, 'ipv4', withdrawn, withdrawnPathIds);
+  const withdrawnKeys = useKeys ? [] as number[] : undefined;
+  decodePrefixes(body, 2, 2 + wLen, 'ipv4', withdrawn, withdrawnPathIds, 'badNlri', withdrawnKeys);
 
   const d = aLen > 0 ? decodeAttributes(body, aStart, aEnd, ctx) : undefined;
   const attrs: PathAttributes = d ? d.attrs : {};
@@ -48,15 +50,17 @@ export function decodeUpdate(body: Uint8Array, ctx: CodecContext): DecodedUpdate
 
   const nlri: string[] = [];
   const nlriPathIds = v4AddPath ? [] as number[] : undefined;
-  decodePrefixes(body, aEnd, n, 'ipv4', nlri, nlriPathIds);
+  const nlriKeys = useKeys ? [] as number[] : undefined;
+  decodePrefixes(body, aEnd, n, 'ipv4', nlri, nlriPathIds, 'badNlri', nlriKeys);
+  const nNlri = nlri.length + (nlriKeys ? nlriKeys.length : 0);
 
   // RFC 7606 §3, RFC 4760 §3: ORIGIN and AS_PATH with any announcement; NEXT_HOP with NLRI-field ones.
   const announcesMp = attrs.mpReach !== undefined && attrs.mpReach.nlri.length > 0;
-  if (action !== 'treat-as-withdraw' && (nlri.length > 0 || announcesMp)) {
+  if (action !== 'treat-as-withdraw' && (nNlri > 0 || announcesMp)) {
     const missing: string[] = [];
     if (attrs.origin === undefined) missing.push('ORIGIN');
     if (attrs.asPath === undefined) missing.push('AS_PATH');
-    if (nlri.length > 0 && attrs.nextHop === undefined) missing.push('NEXT_HOP');
+    if (nNlri > 0 && attrs.nextHop === undefined) missing.push('NEXT_HOP');
     if (missing.length) {
       const code = attrs.origin === undefined ? AttrType.Origin : attrs.asPath === undefined ? AttrType.AsPath : AttrType.NextHop;
       const p = updateProblem('missingWellKnown', code, `missing ${missing.join(', ')}`);
@@ -68,6 +72,10 @@ export function decodeUpdate(body: Uint8Array, ctx: CodecContext): DecodedUpdate
   const message: UpdateMessage = { type: 'update', withdrawn, attrs, nlri };
   if (withdrawnPathIds) message.withdrawnPathIds = withdrawnPathIds;
   if (nlriPathIds) message.nlriPathIds = nlriPathIds;
+  if (withdrawnKeys && nlriKeys) {
+    message.withdrawnKeys = withdrawnKeys;
+    message.nlriKeys = nlriKeys;
+  }
   if (action === 'treat-as-withdraw') {
     treatAsWithdraw(message);
     return { message, problems };
@@ -80,6 +88,10 @@ export function decodeUpdate(body: Uint8Array, ctx: CodecContext): DecodedUpdate
 /** RFC 7606 §2: announced routes become withdrawals; the attributes are not used. */
 function treatAsWithdraw(m: UpdateMessage): void {
   for (const p of m.nlri) m.withdrawn.push(p);
+  if (m.nlriKeys && m.withdrawnKeys) {
+    for (const k of m.nlriKeys) m.withdrawnKeys.push(k);
+    m.nlriKeys = [];
+  }
   if (m.nlriPathIds && m.withdrawnPathIds) for (const id of m.nlriPathIds) m.withdrawnPathIds.push(id);
   m.nlri = [];
   if (m.nlriPathIds) m.nlriPathIds = [];
@@ -112,6 +124,8 @@ export function updateBodyLength(m: UpdateMessage, ctx: CodecContext): number {
   let n = 4 + attributesLength(m.attrs, ctx);
   for (const p of m.withdrawn) n += prefixWireLength(p);
   for (const p of m.nlri) n += prefixWireLength(p);
+  if (m.withdrawnKeys) for (const k of m.withdrawnKeys) n += v4KeyWireLength(k);
+  if (m.nlriKeys) for (const k of m.nlriKeys) n += v4KeyWireLength(k);
   if (m.withdrawnPathIds) n += 4 * m.withdrawn.length;
   if (m.nlriPathIds) n += 4 * m.nlri.length;
   return n;
@@ -121,12 +135,14 @@ export function writeUpdateBody(w: Writer, m: UpdateMessage, ctx: CodecContext):
   const wAt = w.pos;
   w.u16(0);
   writePrefixes(w, m.withdrawn, 'ipv4', m.withdrawnPathIds);
+  if (m.withdrawnKeys) for (const k of m.withdrawnKeys) writeV4Key(w, k);
   w.patch16(wAt, w.pos - wAt - 2);
   const aAt = w.pos;
   w.u16(0);
   writeAttributes(w, m.attrs, ctx);
   w.patch16(aAt, w.pos - aAt - 2);
   writePrefixes(w, m.nlri, 'ipv4', m.nlriPathIds);
+  if (m.nlriKeys) for (const k of m.nlriKeys) writeV4Key(w, k);
 }
 
 /**
@@ -134,7 +150,7 @@ export function writeUpdateBody(w: Writer, m: UpdateMessage, ctx: CodecContext):
  * empty MP_UNREACH_NLRI for the family.
  */
 export function isEndOfRib(m: UpdateMessage): Family | undefined {
-  if (m.withdrawn.length || m.nlri.length) return undefined;
+  if (m.withdrawn.length || m.nlri.length || m.withdrawnKeys?.length || m.nlriKeys?.length) return undefined;
   const a = m.attrs;
   let count = 0;
   for (const k in a) if ((a as Record<string, unknown>)[k] !== undefined) count++;

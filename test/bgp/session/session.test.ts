@@ -578,3 +578,22 @@ test('a listener that throws on down does not keep the session from restarting a
     await peer.close();
   }
 });
+
+test('sendMany delivers a batch of UPDATEs in order and counts each one', async () => {
+  const { A, B } = await establishedPair('127.0.0.1');
+  try {
+    const nlri = Array.from({ length: 3000 }, (_, i) => `198.18.${i >> 8}.${i & 255}/32`);
+    const frames = encodeUpdates({ family: 'ipv4', attrs: { origin: 0, asPath: [{ type: 2, asns: [65001] }] }, nextHops: ['192.0.2.1'], nlri, withdrawn: [] }, A.session.negotiated!.codec);
+    assert.ok(frames.length > 1, 'several UPDATEs');
+    const got: string[] = [];
+    B.session.on('update', (u) => got.push(...u.nlri));
+    assert.equal(A.session.sendMany([]), true);
+    A.session.sendMany(frames);
+    await until(() => got.length >= nlri.length, 'every prefix at B');
+    assert.deepEqual(got, nlri);
+    assert.equal(A.session.stats.updatesOut, frames.length);
+    assert.equal(A.metrics.sent.get('update'), frames.length);
+  } finally {
+    await teardown(A, B);
+  }
+});

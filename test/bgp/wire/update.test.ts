@@ -300,3 +300,43 @@ test('IPv4 prefixes given as numeric keys encode exactly like the same prefixes 
   assert.deepEqual(back, text);
   assert.throws(() => enc({ family: 'ipv6', attrs, nextHops: ['2001:db8::1'], nlri: [], withdrawn: [], nlriKeys: [1] }, ctx), /IPv4 only/);
 });
+
+test('with ipv4PrefixKeys the Withdrawn Routes and NLRI fields decode to numeric keys that re-encode to the same bytes', async () => {
+  const { encodeMessage: encM, decodeMessage: dec } = await import('../../../src/bgp/wire/index.js');
+  const ctx = { fourOctetAs: true, extendedMessage: false };
+  const msg = {
+    type: 'update' as const,
+    withdrawn: ['198.18.0.0/15', '203.0.113.7/32'],
+    attrs: { origin: 0 as const, asPath: [], nextHop: '192.0.2.1' },
+    nlri: ['100.64.0.1/32', '0.0.0.0/0', '198.51.100.128/25'],
+  };
+  const bytes = encM(msg, ctx);
+  const m = dec(bytes, { ...ctx, ipv4PrefixKeys: true }).message;
+  assert.equal(m.type, 'update');
+  if (m.type !== 'update') return;
+  assert.deepEqual(m.nlri, []);
+  assert.deepEqual(m.withdrawn, []);
+  const text = (k: number) => { const len = k % 64; const a = (k - len) / 64; return `${a >>> 24}.${(a >>> 16) & 255}.${(a >>> 8) & 255}.${a & 255}/${len}`; };
+  assert.deepEqual(m.nlriKeys?.map(text), msg.nlri);
+  assert.deepEqual(m.withdrawnKeys?.map(text), msg.withdrawn);
+  assert.deepEqual(encM(m, ctx), bytes);
+});
+
+test('with ipv4PrefixKeys an UPDATE missing NEXT_HOP is still treat-as-withdraw and its keys move to the withdrawals', async () => {
+  const { encodeMessage: encM, decodeMessage: dec } = await import('../../../src/bgp/wire/index.js');
+  const ctx = { fourOctetAs: true, extendedMessage: false };
+  // Encoded with a next hop, then the NEXT_HOP attribute (flags 0x40, type 3, length 4) cut out.
+  const full = encM({ type: 'update', withdrawn: [], attrs: { origin: 0, asPath: [], nextHop: '192.0.2.1' }, nlri: ['100.64.0.1/32'] }, ctx);
+  const at = full.findIndex((_, i) => full[i] === 0x40 && full[i + 1] === 3 && full[i + 2] === 4);
+  const cut = new Uint8Array([...full.subarray(0, at), ...full.subarray(at + 7)]);
+  cut[16] = (cut.length >> 8) & 255; cut[17] = cut.length & 255;
+  const attrLenAt = 19 + 2;
+  const aLen = (cut[attrLenAt] << 8 | cut[attrLenAt + 1]) - 7;
+  cut[attrLenAt] = aLen >> 8; cut[attrLenAt + 1] = aLen & 255;
+  const d = dec(cut, { ...ctx, ipv4PrefixKeys: true });
+  assert.equal(d.problems[0]?.action, 'treat-as-withdraw');
+  const m = d.message;
+  if (m.type !== 'update') throw new Error('not an update');
+  assert.deepEqual(m.nlriKeys ?? [], []);
+  assert.equal(m.withdrawnKeys?.length, 1);
+});
