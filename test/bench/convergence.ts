@@ -149,25 +149,79 @@ export async function runCell(agents: number, events: number, o: { profileDir?: 
   }
 }
 
+const median = (xs: number[]) => pct(xs, 50);
+
+interface Summary { p50: number; p99: number; last99: number; worst: number; k8sToBgp: number; bgpToKernel: number; agentCpu: number; rrCpu: number; busy: number; setup: number; runs: number }
+
+/** Medians over runs of each run's figures (each run is one lab). */
+function summarize(rs: CellResult[]): Summary {
+  const m = (f: (r: CellResult) => number) => median(rs.map(f));
+  return {
+    p50: m((r) => pct(r.perKernel, 50)), p99: m((r) => pct(r.perKernel, 99)), last99: m((r) => pct(r.perEvent, 99)),
+    worst: Math.max(...rs.flatMap((r) => r.perEvent)), k8sToBgp: m((r) => r.k8sToBgpMs), bgpToKernel: m((r) => r.bgpToKernelMs),
+    agentCpu: m((r) => r.agentCpuMs), rrCpu: m((r) => r.reflectorCpuMs), busy: m((r) => r.busy), setup: m((r) => r.setupS), runs: rs.length,
+  };
+}
+
+/**
+ * Cells of 10, 20 and 50 nodes, each run `PETREL_CONVERGENCE_RUNS` times (default 3; --quick: one run of
+ * 10 nodes). `PETREL_CONVERGENCE_BASELINE=/path/to/dist/cli.js` also runs another build (e.g. the commit
+ * before a change), interleaved run by run so that both see the same machine load.
+ */
 export async function bench(opts: { quick: boolean }): Promise<{ title: string; markdown: string }> {
   const title = 'Convergence in the lab: Kubernetes event → route in every remote kernel';
   if (!isRoot()) return { title, markdown: 'Skipped: needs root (network namespaces).' };
-  const cells = opts.quick ? [{ agents: 10, events: 5 }] : [{ agents: 20, events: 8 }, { agents: 50, events: 10 }];
+  const cells = opts.quick ? [{ agents: 10, events: 5 }] : [{ agents: 10, events: 8 }, { agents: 20, events: 10 }, { agents: 50, events: 10 }];
+  const runs = opts.quick ? 1 : Math.max(1, Number(process.env.PETREL_CONVERGENCE_RUNS ?? 3));
+  const baseline = process.env.PETREL_CONVERGENCE_BASELINE;
+  const builds: Array<{ name: string; cli?: string }> = [{ name: 'this build' }, ...(baseline ? [{ name: `baseline (${baseline})`, cli: baseline }] : [])];
   const load0 = loadavg()[0];
   const rows: string[] = [];
   for (const c of cells) {
-    const r = await runCell(c.agents, c.events);
-    rows.push(`| ${c.agents} + 2 RR | ${c.events} | ${r.perKernel.length} | ${fmt(pct(r.perKernel, 50))} | ${fmt(pct(r.perKernel, 99))} | ${fmt(pct(r.perEvent, 50))} | ${fmt(pct(r.perEvent, 99))} | ${fmt(Math.max(...r.perEvent))} | ${fmt(r.k8sToBgpMs)} | ${fmt(r.bgpToKernelMs)} | ${r.setupS.toFixed(0)} s |`);
+    const results = new Map<string, CellResult[]>(builds.map((b) => [b.name, []]));
+    for (let i = 0; i < runs; i++) {
+      for (const b of builds) results.get(b.name)!.push(await runCell(c.agents, c.events, b.cli ? { cli: b.cli } : {}));
+    }
+    for (const b of builds) {
+      const r = summarize(results.get(b.name)!);
+      rows.push(`| ${c.agents} + 2 RR | ${b.name} | ${r.runs} × ${c.events} | ${fmt(r.p50)} | ${fmt(r.p99)} | ${fmt(r.last99)} | ${fmt(r.worst)} | ${fmt(r.k8sToBgp)} | ${fmt(r.bgpToKernel)} | ${r.agentCpu.toFixed(0)} ms | ${r.rrCpu.toFixed(0)} ms | ${(r.busy * 100).toFixed(0)}% | ${r.setup.toFixed(0)} s |`);
+    }
   }
   const markdown = [
-    'Event: a Node\'s spec.podCIDRs gets a /26 (update through the lab API server). Path: watch → agent → BGP UPDATE → 2 route reflectors → every other agent → netlink. Measured with one `ip monitor route` per node namespace; half the nodes are in the other subnet (VXLAN routes).',
+    'Event: a Node\'s spec.podCIDRs gets a /26 (update through the lab API server). Path: watch → agent → BGP UPDATE → 2 route reflectors → every other agent → netlink; for the nodes in the other subnet (VXLAN) also the owner agent\'s VTEP annotation patch → watch → every agent. Measured with one `ip monitor route` per node namespace.',
     '',
-    '| nodes | events | kernel samples | p50 per kernel | p99 per kernel | p50 last kernel | p99 last kernel | worst | agents: k8s event → BGP (mean) | agents: BGP → kernel (mean) | lab setup |',
-    '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
+    '| nodes | build | runs × events | p50 per kernel | p99 per kernel | p99 last kernel | worst | agents: k8s event → BGP (mean) | agents: BGP → kernel (mean) | CPU per event, all agents | CPU per event, per reflector | machine busy | lab setup |',
+    '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
     ...rows,
     '',
-    'The two "agents:" columns are the agents\' own petrel_convergence_seconds histograms over the events (every agent recomputes on every Node event, so k8s → BGP counts all of them).',
-    `Machine: ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}; load average ${load0.toFixed(2)} at start (other engineers' tests share it). Every node's agent runs on these ${cpus().length} cores, and all of them wake on the same Node event, so per-node figures here include queueing behind the other agents that a real cluster (one machine per node) would not have. Target (issue 5): p99 ≤ 100 ms at 50 nodes.`,
+    'Figures are medians over runs of each run\'s percentile; "worst" is the slowest event of all runs. CPU per event is utime + stime of the node processes (/proc/PID/stat) over the event phase divided by the events; "machine busy" is the whole machine\'s CPU (/proc/stat, both cores, every process including other engineers\' work) over the event phase.',
+    `Machine: ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}; load average ${load0.toFixed(2)} at start. Every node's agent runs on these ${cpus().length} cores, and every relevant Node event wakes all of them, so per-node figures include queueing behind the other agents that a real cluster (one machine per node) would not have. Target (issue 5): p99 ≤ 100 ms at 50 nodes.`,
+    '',
+    HISTORY,
   ].join('\n');
   return { title, markdown };
 }
+
+/** What changed and what it did, measured as described (a dated record; the table above is this run's). */
+const HISTORY = [
+  'History, 2026-11-23, this machine (2 cores, shared: load average 13–70 during the runs), before = the agent of commit 10a1dc4,',
+  'after = c399aeb..69370f4 (Node/Pod updates that change nothing the agent reads wake nothing; conversions cached per object;',
+  'the speaker and the dataplane get only what changed, so a Node event that moves no route runs no dataplane pass; the annotator',
+  'runs only when its own Node or the pools change; local subnets read only for foreign prefixes). Same lab (agents write their own',
+  'VXLAN annotations), builds interleaved run by run, medians of 3 runs:',
+  '',
+  '| nodes | build | p50 per kernel | p99 per kernel | p99 last kernel | worst | CPU per event, all agents |',
+  '| --- | --- | --- | --- | --- | --- | --- |',
+  '| 10 + 2 RR | before | 45 ms | 67 ms | 67 ms | 83 ms | 116 ms |',
+  '| 10 + 2 RR | after | 36 ms | 65 ms | 65 ms | 67 ms | 71 ms |',
+  '| 20 + 2 RR | before | 98 ms | 198 ms | 202 ms | 212 ms | 298 ms |',
+  '| 20 + 2 RR | after | 53 ms | 106 ms | 115 ms | 117 ms | 156 ms |',
+  '| 50 + 2 RR | before | 320 ms | 624 ms | 747 ms | 937 ms | 1148 ms |',
+  '| 50 + 2 RR | after | 171 ms | 322 ms | 355 ms | 433 ms | 620 ms |',
+  '',
+  'Where the rest goes (CPU profiles of n1, n50 and rr1, `node --cpu-prof`): per agent and event about 12 ms of CPU at 50 nodes, of which',
+  'computeTopology over all nodes (~1.5 ms a call, two calls per event: the podCIDR update and the owner\'s VTEP annotation patch),',
+  'garbage collection, the dataplane pass for the one new route, BGP UPDATE handling and the watch. On 2 cores, 52 agents × 12 ms is',
+  'about 300 ms of wall time per event: the target needs roughly 4× less CPU per agent, or one machine per node as in a real cluster.',
+  'The reflector spends most of its event time in the 50 socket writes of its fan-out (kernel veth/TCP work done in the writer\'s context).',
+].join('\n');
