@@ -165,7 +165,7 @@ export async function run(argv: string[], mode: 'agent' | 'reflector' = 'agent')
     if (mode === 'agent') {
       agent.on('converged', () => {
         const bgp = agent.bgp;
-        if (!bgp) return;
+        if (!bgp || condition.isUp) return;
         const ready = bgpReadiness({ now: Date.now(), startedAt, allPeersWithinMs: 0, peers: bgp.status().peers.map((p) => ({ address: p.address, established: p.state === 'Established' })) });
         if (ready.ok) condition.set(false, 'PetrelIsUp', 'Petrel is running and routing');
       });
@@ -197,6 +197,10 @@ export async function run(argv: string[], mode: 'agent' | 'reflector' = 'agent')
 /** The node's NetworkUnavailable condition (strategic merge: conditions merge by type). */
 class NodeCondition {
   private last: string | undefined;
+  /** NetworkUnavailable=False has been written (nothing to do on further convergence). */
+  get isUp(): boolean {
+    return this.last === 'false/PetrelIsUp';
+  }
   constructor(private readonly client: KubeClient, private readonly node: string, private readonly log: ReturnType<typeof makeLogger>) {}
 
   set(unavailable: boolean, reason: string, message: string): void {
