@@ -17,10 +17,10 @@
  * does the same from another process (`petrel lab down` after `up --keep`).
  *
  * What burned us:
- *   - PETREL_REQUIRE_NETNS=1 refuses the process's *own* namespace, and an agent started inside its
- *     node namespace (so that its BGP listener and metrics live there) programs exactly that
- *     namespace; so agents get --netns and run without it. Their namespace is the node's by
- *     construction (`ip netns exec`), never the root one.
+ *   - An agent runs inside its node namespace (so its BGP listener and metrics live there) and
+ *     programs exactly that namespace. The guard of PETREL_REQUIRE_NETNS=1 used to refuse a process's
+ *     own namespace; it now refuses PID 1's (dataplane/netns-guard.ts), so agents get --netns NODE and
+ *     run with the guard on.
  *   - Processes must not write to pipes of a controller that may exit (--keep): their output goes to
  *     log files in the runtime directory, and they are started detached so Ctrl-C of `lab up` does not
  *     reach them before the controller's own teardown does.
