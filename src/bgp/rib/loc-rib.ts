@@ -16,8 +16,8 @@
  * - a slot is the Path itself when the prefix has one path, an array (best at [0]) otherwise;
  * - Path objects are interned (one per peer × attribute set, rib.ts), so 100k prefixes from one
  *   peer with one attribute set share a single Path;
- * - "what was best before" lives in a separate map only while the prefix is dirty (IPv4 keys there
- *   are numbers, addr × 64 + len);
+ * - "what was best before" is kept only while the prefix is dirty (IPv4: in typed lists, see
+ *   dirtyV4; others in a map);
  * - there is no per-peer index: a peer going down is one scan of the table.
  * Iteration order is table order for IPv4, then insertion order for the rest.
  */
@@ -77,7 +77,16 @@ export class LocRib {
   private readonly v4 = new V4Table(1024);
   /** Everything else (IPv6, and IPv4 text spelled in a way the table cannot give back). */
   private readonly other = new Map<string, Slot>();
-  private dirty = new Map<DirtyKey, Path | undefined>();
+  /** Dirty prefixes that are not in the IPv4 table, with their best path before. */
+  private dirty = new Map<string, Path | undefined>();
+  /**
+   * Dirty IPv4 prefixes: their keys and best paths before, in first-touch order, and a small table
+   * (key → position + 1) to tell whether a prefix is dirty already. A Map keyed by the numeric keys
+   * boxed each one (they exceed the small-integer range); this saved ~8% of the RIB's CPU at 10 × 100k.
+   */
+  private dirtyV4 = new V4Table(64);
+  private dirtyV4Keys: number[] = [];
+  private dirtyV4Before: Array<Path | undefined> = [];
   /** upsertSlot's new slot (a field, not a returned pair: no allocation per prefix). */
   private slotOut: Slot | undefined;
   /**
@@ -127,7 +136,7 @@ export class LocRib {
   }
 
   get dirtyCount(): number {
-    return this.dirty.size;
+    return this.dirty.size + this.dirtyV4Keys.length;
   }
 
   /** Every prefix and its paths (IPv4 in table order, then the rest); `size` is the prefix count. */
@@ -164,7 +173,15 @@ export class LocRib {
   }
 
   private touch(key: DirtyKey, s: Slot | undefined): void {
-    if (!this.dirty.has(key)) this.dirty.set(key, bestOf(s));
+    if (typeof key === 'number') {
+      const len = key % 64;
+      const addr = (key - len) / 64;
+      const at = this.dirtyV4.locate(addr, len);
+      if (at >= 0) return;
+      this.dirtyV4Keys.push(key);
+      this.dirtyV4Before.push(bestOf(s));
+      this.dirtyV4.insertAt(at, addr, len, this.dirtyV4Keys.length);
+    } else if (!this.dirty.has(key)) this.dirty.set(key, bestOf(s));
   }
 
   /**
@@ -213,7 +230,7 @@ export class LocRib {
   /** Adds `path` to `s`, leaving the new slot in `slotOut`; `touch`es the key when the best path may change. */
   private upsertSlot(key: DirtyKey, s: Slot | undefined, path: Path): { replaced: Path | undefined; added: boolean } {
     if (s === undefined) {
-      if (!this.dirty.has(key)) this.dirty.set(key, undefined);
+      this.touch(key, undefined);
       this.slotOut = path;
       return ADDED;
     }
@@ -323,21 +340,27 @@ export class LocRib {
    */
   flush(visit: (key: PrefixKey, before: Path | undefined, after: Path | undefined) => void): number {
     const dirty = this.dirty;
-    if (dirty.size === 0) return 0;
+    const keys = this.dirtyV4Keys;
+    const befores = this.dirtyV4Before;
+    if (dirty.size === 0 && keys.length === 0) return 0;
     this.dirty = new Map();
+    this.dirtyV4Keys = [];
+    this.dirtyV4Before = [];
+    this.dirtyV4 = new V4Table(Math.min(keys.length, 16_384) * 2);
     let n = 0;
-    for (const [key, before] of dirty) {
-      let after: Path | undefined;
-      if (typeof key === 'number') {
-        const len = key % 64;
-        after = bestOf(this.slotOfNum(this.v4.get((key - len) / 64, len)));
-      } else after = bestOf(this.other.get(key));
-      if (before === after) continue;
+    const one = (key: PrefixKey, before: Path | undefined, after: Path | undefined) => {
+      if (before === after) return;
       if (before) before.peer.bestCount--;
       if (after) after.peer.bestCount++;
       n++;
       visit(key, before, after);
+    };
+    for (let i = 0; i < keys.length; i++) {
+      const key = keys[i];
+      const len = key % 64;
+      one(key, befores[i], bestOf(this.slotOfNum(this.v4.get((key - len) / 64, len))));
     }
+    for (const [key, before] of dirty) one(key, before, bestOf(this.other.get(key)));
     return n;
   }
 }
