@@ -38,7 +38,17 @@ const modules = readdirSync(here)
   .filter((f) => !only || f.startsWith(only))
   .sort();
 
-const sections: string[] = [];
+// Sections are kept per module between markers, so `--only NAME` refreshes one module's figures and
+// leaves the others' (each section says when and under what load it was measured).
+const outFile = join(root, 'docs', 'benchmarks.md');
+const kept = new Map<string, string>();
+if (only) {
+  try {
+    const old = readFileSync(outFile, 'utf8');
+    for (const m of old.matchAll(/<!-- bench:([\w.-]+) -->\n([\s\S]*?)<!-- \/bench:\1 -->/g)) kept.set(m[1], m[2]);
+  } catch { /* no earlier file */ }
+}
+const sections = new Map<string, string>(kept);
 for (const file of modules) {
   const mod = (await import(join(here, file))) as { bench?: (o: { quick: boolean }) => Promise<{ title: string; markdown: string }> };
   if (typeof mod.bench !== 'function') continue;
@@ -49,16 +59,16 @@ for (const file of modules) {
     const r = await mod.bench({ quick });
     const after = cpuTicks();
     const load = (after.busy - before.busy) / Math.max(1, after.total - before.total);
-    sections.push(`## ${r.title}\n\n${r.markdown.trim()}\n\n_Run took ${((Date.now() - t0) / 1000).toFixed(0)} s; machine CPU busy ${(load * 100).toFixed(0)}% during it (all processes, both cores, from /proc/stat)._\n`);
+    sections.set(file, `## ${r.title}\n\n${r.markdown.trim()}\n\n_Measured ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC${quick ? ' (--quick)' : ''}; the run took ${((Date.now() - t0) / 1000).toFixed(0)} s; machine CPU busy ${(load * 100).toFixed(0)}% during it (all processes, both cores, from /proc/stat)._\n`);
   } catch (e) {
-    sections.push(`## ${file}\n\nFailed: ${(e as Error).message}\n`);
+    sections.set(file, `## ${file}\n\nFailed: ${(e as Error).message}\n`);
     console.error(e);
   }
 }
 
 const header = `# Benchmarks
 
-Written by \`npm run bench\`${quick ? ' (--quick)' : ''} on ${new Date().toISOString().slice(0, 10)}. Not pass/fail: CI never fails on a time.
+Written by \`npm run bench\` (\`-- --only NAME\` refreshes one section; each says when it was measured). Not pass/fail: CI never fails on a time.
 The machine is shared and noisy, so each figure is a median of several runs and is quoted as a ratio against
 a reference tool measured in the same run.
 
@@ -73,5 +83,6 @@ a reference tool measured in the same run.
 | GoBGP | ${version('gobgpd', ['--version'])} |
 | iproute2 | ${version('ip', ['-V'])} |
 `;
-writeFileSync(join(root, 'docs', 'benchmarks.md'), `${header}\n${sections.join('\n')}`);
+const body = [...sections.keys()].sort().map((k) => `<!-- bench:${k} -->\n${sections.get(k)}<!-- /bench:${k} -->\n`).join('\n');
+writeFileSync(outFile, `${header}\n${body}`);
 console.error('bench: wrote docs/benchmarks.md');
