@@ -8,8 +8,8 @@ import { hex, toHex } from './helpers.js';
 
 test('Prefixes decode to canonical strings with trailing bits cleared (RFC 4271 §4.3)', () => {
   const out: string[] = [];
-  decodePrefixes(hex`00  08 0a  11 c63364  20 c0000201  19 c61203ff`, 0, 17, 'ipv4', out);
-  assert.deepEqual(out, ['0.0.0.0/0', '10.0.0.0/8', '198.51.0.0/17', '192.0.2.1/32', '198.18.3.128/25']);
+  decodePrefixes(hex`00  0a 6440  11 c63364  20 c0000201  19 c61203ff`, 0, 18, 'ipv4', out);
+  assert.deepEqual(out, ['0.0.0.0/0', '100.64.0.0/10', '198.51.0.0/17', '192.0.2.1/32', '198.18.3.128/25']);
 });
 
 test('IPv6 prefixes decode in RFC 5952 form', () => {
