@@ -22,27 +22,12 @@ import { Rib, type LocalRoute } from './rib/index.js';
 import { toBestRoute } from './rib/views.js';
 import type { RibPeer, RouteDelta, RouteView, UpdateEncoder } from './rib/types.js';
 import { BgpListener, Session, realClock } from './session/index.js';
-import type { Clock, Negotiated, SessionConfig, SessionDown, SessionStateName } from './session/types.js';
+import type { Clock, Logger, Negotiated, SessionConfig, SessionDown, SessionMetrics } from './session/types.js';
 import { CeaseSubcode, bgpErrorName, encodeEndOfRib, encodeUpdates, type AttributeProblem, type UpdateMessage } from './wire/index.js';
 
-export interface Logger {
-  debug(obj: object, msg?: string): void;
-  info(obj: object, msg?: string): void;
-  warn(obj: object, msg?: string): void;
-  error(obj: object, msg?: string): void;
-}
+export type { Logger, SessionMetrics } from './session/types.js';
 
 const silentLog: Logger = { debug() {}, info() {}, warn() {}, error() {} };
-
-/** What a Session reports (structurally the metrics adapters' SessionMetricsSink). */
-export interface SessionMetrics {
-  stateChanged(from: SessionStateName, to: SessionStateName): void;
-  updateReceived(count?: number): void;
-  updateSent(count?: number): void;
-  notificationReceived(code: number, subcode: number): void;
-  notificationSent(code: number, subcode: number): void;
-  attributeProblem(action: string): void;
-}
 
 /** What the Speaker reports; src/metrics/adapters.ts BgpMetricsAdapter implements it. */
 export interface SpeakerMetrics {
