@@ -9,7 +9,7 @@ import { readdirSync, writeFileSync, readFileSync } from 'node:fs';
 import { cpus, totalmem, release } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { execFileSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..', '..');
@@ -25,12 +25,10 @@ function cpuTicks(): { busy: number; total: number } {
 }
 
 function version(cmd: string, args: string[]): string {
-  try {
-    return execFileSync(cmd, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }).split('\n')[0].trim();
-  } catch (e) {
-    const err = e as { stdout?: string; stderr?: string };
-    return (err.stdout || err.stderr || 'not installed').split('\n')[0].trim();
-  }
+  // Some tools (BIRD) print their version on stderr.
+  const r = spawnSync(cmd, args, { encoding: 'utf8', timeout: 10_000 });
+  if (r.error) return 'not installed';
+  return `${r.stdout ?? ''}${r.stderr ?? ''}`.split('\n').map((l) => l.trim()).find(Boolean) ?? 'unknown';
 }
 
 const modules = readdirSync(here)
