@@ -28,7 +28,7 @@
  * What burned us (and Calico before us): a node whose address is unknown yet (it has just joined,
  * its agent has not annotated it) must not break the others — it is skipped with a problem.
  */
-import { bytesEqual, familyOfIp, familyOfPrefix, formatIp, maskBytes, parseIp, parsePrefix, prefixContains, type Family, type Prefix } from '../model/ip.js';
+import { bytesEqual, familyOfIp, familyOfPrefix, formatIp, maskBytes, parseIp, parsePrefix, type Family, type Prefix } from '../model/ip.js';
 import type {
   AdvertisedKind,
   AdvertisedPrefix,
@@ -54,10 +54,32 @@ export interface TopologyInput {
 const FAMILIES: Family[] = ['ipv4', 'ipv6'];
 const PRECEDENCE: Record<PeerType, number> = { 'node specific': 4, global: 3, 'route reflector': 2, 'node-to-node mesh': 1 };
 
+/**
+ * Parse results memoised by text: an agent computes the topology on every relevant event, and the
+ * same few hundred addresses and prefixes were parsed again each time (the largest share of its CPU
+ * per event at 50 nodes). Results are never mutated; the caches are cleared when they grow past a
+ * bound, so a long-lived agent does not keep every address it ever saw.
+ */
+const MEMO_LIMIT = 50_000;
+const ipMemo = new Map<string, Uint8Array>();
+const prefixMemo = new Map<string, Prefix>();
+const sortKeyMemo = new Map<string, string>();
+function memo<V>(m: Map<string, V>, k: string, f: (k: string) => V): V {
+  let v = m.get(k);
+  if (v === undefined) {
+    if (m.size >= MEMO_LIMIT) m.clear();
+    v = f(k);
+    m.set(k, v);
+  }
+  return v;
+}
+const ipOf = (s: string): Uint8Array => memo(ipMemo, s, parseIp);
+const prefixOf = (s: string): Prefix => memo(prefixMemo, s, (k) => parsePrefix(k, true));
+
 /** Orders addresses numerically (IPv4 before IPv6). */
 export function compareIp(a: string, b: string): number {
-  const x = parseIp(a);
-  const y = parseIp(b);
+  const x = ipOf(a);
+  const y = ipOf(b);
   if (x.length !== y.length) return x.length - y.length;
   for (let i = 0; i < x.length; i++) if (x[i] !== y[i]) return x[i] - y[i];
   return 0;
@@ -68,7 +90,11 @@ export function compareIp(a: string, b: string): number {
  * Sorting thousands of blocks by keys computed once is ~10× faster than parsing in the comparator.
  */
 export function prefixSortKey(prefix: string): string {
-  const p = parsePrefix(prefix, true);
+  return memo(sortKeyMemo, prefix, sortKeyOf);
+}
+
+function sortKeyOf(prefix: string): string {
+  const p = prefixOf(prefix);
   let hex = p.family === 'ipv4' ? '4' : '6';
   for (const b of p.addr) hex += b.toString(16).padStart(2, '0');
   return `${hex}/${p.len.toString().padStart(3, '0')}`;
@@ -77,6 +103,13 @@ export function prefixSortKey(prefix: string): string {
 /** Orders prefixes by family, network address, then length. */
 export function comparePrefix(a: string, b: string): number {
   return byString(prefixSortKey(a), prefixSortKey(b));
+}
+
+/** True when address `ip` lies in prefix `subnet` (both text, parsed once). */
+function ipWithin(ip: string, subnet: string): boolean {
+  const a = ipOf(ip);
+  const p = prefixOf(subnet);
+  return a.length === p.addr.length && bytesEqual(maskBytes(a, p.len), p.addr);
 }
 
 function sortByPrefix<T extends { prefix: string }>(list: T[]): T[] {
@@ -88,9 +121,9 @@ function sortByPrefix<T extends { prefix: string }>(list: T[]): T[] {
 
 /** True when `inner` equals or lies inside `outer`. */
 export function prefixWithin(inner: string, outer: string): boolean {
-  const i = parsePrefix(inner, true);
-  const o = parsePrefix(outer, true);
-  return i.family === o.family && i.len >= o.len && prefixContains(o, formatIp(i.addr));
+  const i = prefixOf(inner);
+  const o = prefixOf(outer);
+  return i.family === o.family && i.len >= o.len && bytesEqual(maskBytes(i.addr, o.len), o.addr);
 }
 
 /** A BGP Identifier for a node with no IPv4 address: FNV-1a of its name (never 0.0.0.0, RFC 6286 §2.1). */
@@ -123,7 +156,7 @@ interface ParsedPool {
 
 /** The longest pool containing `prefix` (ties: the first name; `pools` come sorted by name). */
 function poolFor(pools: readonly ParsedPool[], prefix: string): IpPool | undefined {
-  const p = parsePrefix(prefix, true);
+  const p = prefixOf(prefix);
   let best: ParsedPool | undefined;
   for (const c of pools) {
     if (c.prefix.family !== p.family || p.len < c.prefix.len || !bytesEqual(maskBytes(p.addr, c.prefix.len), c.prefix.addr)) continue;
@@ -226,7 +259,7 @@ export function computeTopology(input: TopologyInput): Topology {
   const advertise = advertised(me, cfg);
 
   // ---- blocks
-  const parsedPools: ParsedPool[] = pools.map((pool) => ({ pool, prefix: parsePrefix(pool.cidr) }));
+  const parsedPools: ParsedPool[] = pools.map((pool) => ({ pool, prefix: prefixOf(pool.cidr) }));
   const localBlocks: LocalBlock[] = sortByPrefix(me.podCIDRs.map((prefix) => {
     const pool = poolFor(parsedPools, prefix);
     const b: LocalBlock = { prefix, natOutgoing: pool?.natOutgoing ?? false };
@@ -240,7 +273,7 @@ export function computeTopology(input: TopologyInput): Topology {
       const pool = poolFor(parsedPools, prefix);
       if (pool && !matchSelector(pool.nodeSelector, n.labels))
         problems.push({ kind: 'IPPool', name: pool.name, field: 'spec.nodeSelector', message: `block ${prefix} of node ${n.name} lies in this pool but the pool does not select the node` });
-      if (pool?.blockSize !== undefined && parsePrefix(prefix).len !== pool.blockSize)
+      if (pool?.blockSize !== undefined && prefixOf(prefix).len !== pool.blockSize)
         problems.push({ kind: 'Node', name: n.name, field: 'spec.podCIDRs', message: `block ${prefix} is not a /${pool.blockSize} as IPPool ${pool.name} requires` });
       if (n === me) continue;
       const prev = owner.get(prefix);
@@ -292,7 +325,7 @@ function reach(me: NodeInfo, n: NodeInfo, prefix: string, pool: IpPool | undefin
     return { problem: { kind: 'Node', name: n.name, field: `metadata.annotations[${f === 'ipv4' ? NODE_ANNOTATIONS.bgpIpv4Address : NODE_ANNOTATIONS.bgpIpv6Address}]`,
       message: `block ${prefix} has no next hop: the node has no ${f === 'ipv4' ? 'IPv4' : 'IPv6'} address` } };
   }
-  const sameSubnet = mine !== undefined && prefixContains(mine.subnet, theirs.address);
+  const sameSubnet = mine !== undefined && ipWithin(theirs.address, mine.subnet);
   const wants = (mode: string | undefined) => mode === 'Always' || (mode === 'CrossSubnet' && !sameSubnet);
   const route: RemoteBlockRoute = { prefix, node: n.name, nextHop: theirs.address, mode: 'direct' };
   if (pool) route.pool = pool.name;
