@@ -167,3 +167,13 @@ export interface StepResult {
   state: FsmState;
   actions: FsmAction[];
 }
+
+/** The event each timer raises when it expires (RFC 4271 §8.1.3 Events 9–13, and the stability timer). */
+export const TIMER_EXPIRED: Readonly<Record<TimerName, FsmEvent>> = {
+  ConnectRetry: { kind: 'ConnectRetryTimer_Expires' },
+  Hold: { kind: 'HoldTimer_Expires' },
+  Keepalive: { kind: 'KeepaliveTimer_Expires' },
+  DelayOpen: { kind: 'DelayOpenTimer_Expires' },
+  IdleHold: { kind: 'IdleHoldTimer_Expires' },
+  Stable: { kind: 'StableTimer_Expires' },
+};

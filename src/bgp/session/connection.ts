@@ -22,7 +22,7 @@
 import net from 'node:net';
 import { PetrelError } from '../../errors.js';
 import { canonicalIp } from '../../model/ip.js';
-import type { ConnInfo, FsmEvent, FsmState, TimerName } from '../fsm/index.js';
+import { TIMER_EXPIRED, type ConnInfo, type FsmEvent, type FsmState, type TimerName } from '../fsm/index.js';
 import {
   BgpError, decodeMessage, encodeMessage, ErrorCode, Framer, KEEPALIVE_BYTES, MsgType, OpenSubcode,
   type BgpMessage, type CodecContext, type NotificationMessage, type OpenMessage,
@@ -34,14 +34,6 @@ const PRE_OPEN_CTX: CodecContext = { fourOctetAs: false, extendedMessage: false 
 /** How long a closing socket may wait for the peer's FIN before it is destroyed (real time, ms). */
 const LINGER_MS = 2_000;
 
-const TIMER_EVENT: Record<TimerName, FsmEvent> = {
-  ConnectRetry: { kind: 'ConnectRetryTimer_Expires' },
-  Hold: { kind: 'HoldTimer_Expires' },
-  Keepalive: { kind: 'KeepaliveTimer_Expires' },
-  DelayOpen: { kind: 'DelayOpenTimer_Expires' },
-  IdleHold: { kind: 'IdleHoldTimer_Expires' },
-  Stable: { kind: 'StableTimer_Expires' },
-};
 
 /** RFC 4271 §10: ConnectRetry and Keepalive intervals are jittered to 75–100 % of their value. */
 const JITTERED = new Set<TimerName>(['ConnectRetry', 'Keepalive']);
@@ -118,7 +110,7 @@ export class Connection {
         return;
       }
       if (this.timers.get(t) === timer) this.timers.delete(t);
-      this.host.event(this, TIMER_EVENT[t]);
+      this.host.event(this, TIMER_EXPIRED[t]);
     };
     timer.handle = clock.setTimeout(fire, ms);
     this.timers.set(t, timer);

@@ -3,7 +3,7 @@
  * timer actions on a FakeClock so that timer expiry comes back as the RFC event when a test advances
  * time. It is the session's loop without sockets.
  */
-import { initialState, step } from '../../../src/bgp/fsm/index.js';
+import { initialState, step, TIMER_EXPIRED } from '../../../src/bgp/fsm/index.js';
 import type { ConnInfo, FsmAction, FsmConfig, FsmEvent, FsmState, TimerName } from '../../../src/bgp/fsm/index.js';
 import type { BgpMessage, OpenMessage } from '../../../src/bgp/wire/types.js';
 import { FakeClock } from '../../helpers/fake-clock.js';
@@ -40,14 +40,6 @@ export function peerOpen(over: Partial<OpenMessage> = {}): OpenMessage {
   };
 }
 
-const TIMER_EVENT: Record<TimerName, FsmEvent> = {
-  ConnectRetry: { kind: 'ConnectRetryTimer_Expires' },
-  Hold: { kind: 'HoldTimer_Expires' },
-  Keepalive: { kind: 'KeepaliveTimer_Expires' },
-  DelayOpen: { kind: 'DelayOpenTimer_Expires' },
-  IdleHold: { kind: 'IdleHoldTimer_Expires' },
-  Stable: { kind: 'StableTimer_Expires' },
-};
 
 export class Driver {
   state: FsmState;
@@ -74,7 +66,7 @@ export class Driver {
         const t = a.timer;
         this.timers.set(t, this.clock.setTimeout(() => {
           this.timers.delete(t);
-          this.fire(TIMER_EVENT[t]);
+          this.fire(TIMER_EXPIRED[t]);
         }, a.ms));
       }
     }
