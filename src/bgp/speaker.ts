@@ -22,12 +22,11 @@ import { Rib, type LocalRoute } from './rib/index.js';
 import { toBestRoute } from './rib/views.js';
 import type { RibPeer, RouteDelta, RouteView, UpdateEncoder } from './rib/types.js';
 import { BgpListener, Session, realClock } from './session/index.js';
+import { silentLogger } from '../model/log.js';
 import type { Clock, Logger, Negotiated, SessionConfig, SessionDown, SessionMetrics } from './session/types.js';
 import { CeaseSubcode, bgpErrorName, encodeEndOfRib, encodeUpdates, type AttributeProblem, type UpdateMessage } from './wire/index.js';
 
 export type { Logger, SessionMetrics } from './session/types.js';
-
-const silentLog: Logger = { debug() {}, info() {}, warn() {}, error() {} };
 
 /** What the Speaker reports; src/metrics/adapters.ts BgpMetricsAdapter implements it. */
 export interface SpeakerMetrics {
@@ -188,7 +187,7 @@ export class Speaker extends EventEmitter<SpeakerEvents> {
     private readonly deps: SpeakerDeps = {},
   ) {
     super();
-    this.log = deps.log ?? silentLog;
+    this.log = deps.log ?? silentLogger;
     this.clock = deps.clock ?? realClock;
     this.rib = new Rib({
       localAsn: opts.asn,

@@ -4,14 +4,7 @@
  * Log lines use BIRD's verbs for kernel sync: seen (already right in the kernel), install (added),
  * update (replaced), delete (removed), ignore (not ours, or cannot be applied).
  */
-export interface Logger {
-  debug(obj: object, msg?: string): void;
-  info(obj: object, msg?: string): void;
-  warn(obj: object, msg?: string): void;
-  error(obj: object, msg?: string): void;
-}
-
-export const silentLogger: Logger = { debug() {}, info() {}, warn() {}, error() {} };
+export { silentLogger, type Logger } from '../model/log.js';
 
 export type RouteClass = 'local-pod' | 'remote-direct' | 'remote-ipip' | 'remote-vxlan' | 'local-block';
 export type DriftKind = 'route' | 'link' | 'addr' | 'neigh' | 'nft';

@@ -20,6 +20,7 @@
  */
 import { PetrelError } from '../errors.js';
 import { K8sApiError, type ListWatcher } from './client/index.js';
+import { silentLogger, type Logger } from '../model/log.js';
 
 export interface KubeObject {
   metadata?: { name?: string; namespace?: string; resourceVersion?: string; uid?: string };
@@ -37,13 +38,7 @@ export interface ReflectorMetrics {
 
 export const noopReflectorMetrics: ReflectorMetrics = { event() {}, relist() {}, restart() {}, error() {} };
 
-export interface Logger {
-  debug(obj: object, msg?: string): void;
-  info(obj: object, msg?: string): void;
-  warn(obj: object, msg?: string): void;
-  error(obj: object, msg?: string): void;
-}
-const noopLogger: Logger = { debug() {}, info() {}, warn() {}, error() {} };
+export type { Logger } from '../model/log.js';
 
 export interface Handlers<T> {
   add?(obj: T): void;
@@ -102,7 +97,7 @@ export class Informer<T extends KubeObject> {
       backoff: { initialMs: opts.backoff?.initialMs ?? 800, maxMs: opts.backoff?.maxMs ?? 30_000, factor: opts.backoff?.factor ?? 2 },
       random: opts.random ?? Math.random,
       metrics: opts.metrics ?? noopReflectorMetrics,
-      log: opts.log ?? noopLogger,
+      log: opts.log ?? silentLogger,
       maxPages: opts.maxPages ?? 100_000,
     };
     this.synced = new Promise((r) => { this.resolveSynced = r; });

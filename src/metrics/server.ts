@@ -19,19 +19,14 @@ import type { AddressInfo } from 'node:net';
 import { ConfigError } from '../errors.js';
 import { renderChecks, runChecks, type CheckSource } from './health.js';
 import type { PetrelMetrics } from './registry.js';
+import { type Logger } from '../model/log.js';
 
 export const DEFAULT_METRICS_PORT = 9476;
 export const DEFAULT_HEALTH_PORT = 9477;
 export const DEFAULT_METRICS_ADDRESS = `0.0.0.0:${DEFAULT_METRICS_PORT}`;
 export const DEFAULT_HEALTH_ADDRESS = `0.0.0.0:${DEFAULT_HEALTH_PORT}`;
 
-/** pino-compatible subset. */
-export interface Logger {
-  debug(obj: object, msg?: string): void;
-  info(obj: object, msg?: string): void;
-  warn(obj: object, msg?: string): void;
-  error(obj: object, msg?: string): void;
-}
+export type { Logger } from '../model/log.js';
 
 export interface ListenAddress { host: string; port: number }
 

@@ -32,6 +32,7 @@ import { MAX_EXTENDED_MESSAGE_LEN, MAX_MESSAGE_LEN, MsgType, type OpenMessage } 
 import { realClock } from './clock.js';
 import { assertTcpMd5Available, md5KeyBytes, type TcpMd5Error } from './tcp-md5.js';
 import { Connection, normalizeAddress, TYPE_NAME, type ConnectionHost } from './connection.js';
+import { silentLogger } from '../../model/log.js';
 import {
   noopSessionMetrics,
   type Clock, type Logger, type Negotiated, type SessionConfig, type SessionEventMap, type SessionMetrics,
@@ -41,7 +42,6 @@ import {
 export { normalizeAddress };
 
 const EMITTING = new Set<FsmAction['kind']>(['established', 'update', 'routeRefresh', 'down']);
-const silentLog: Logger = { debug() {}, info() {}, warn() {}, error() {} };
 
 type Handler<K extends keyof SessionEventMap> = (...args: SessionEventMap[K]) => void;
 
@@ -74,7 +74,7 @@ export class Session extends EventEmitter {
     checkConfig(cfg);
     this.cfg = { ...cfg, peerAddress: normalizeAddress(cfg.peerAddress) };
     this.clock = deps.clock ?? realClock;
-    this.log = deps.log ?? silentLog;
+    this.log = deps.log ?? silentLogger;
     this.metrics = deps.metrics ?? noopSessionMetrics;
     this.fsmCfg = {
       localAsn: cfg.localAsn,

@@ -87,13 +87,7 @@ export interface SessionEventMap {
   drain: [];
 }
 
-/** pino-compatible subset. */
-export interface Logger {
-  debug(obj: object, msg?: string): void;
-  info(obj: object, msg?: string): void;
-  warn(obj: object, msg?: string): void;
-  error(obj: object, msg?: string): void;
-}
+export type { Logger } from '../../model/log.js';
 
 /**
  * What one Session reports for metrics (one instance per session; src/metrics adapts it to
