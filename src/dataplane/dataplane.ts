@@ -49,7 +49,9 @@ export interface DataplaneOptions {
   natTable?: string;
   /** How long a route may wait for its interface before it is reported (default 10 s). */
   graceMs?: number;
+  /** Full resync period (default 90 s). */
   resyncIntervalMs?: number;
+  /** NAT table check period (default 60 s): a backstop, nftables netlink events trigger checks. */
   natCheckIntervalMs?: number;
   debounceMs?: number;
   log?: Logger;
@@ -127,6 +129,14 @@ class NodeDataplane implements Dataplane {
   private linksDirty = false;
   private routesResync = false;
   private neighConfirmed = false;
+  /**
+   * The VXLAN neighbour and FDB entries the kernel is known to hold (by key, on device
+   * `neighKnownDev`), from the last dump plus our own writes since; undefined when unknown (start,
+   * resync, link change, a foreign or deleted entry on the device, a failed write). While known, a
+   * change of the remote blocks writes the difference without dumping the device's neighbours first.
+   */
+  private neighKnown: Map<string, KernelNeigh> | undefined;
+  private neighKnownDev = 0;
   private routesDirty = true;
   private running = false;
   private chain: Promise<unknown> = Promise.resolve();
@@ -265,6 +275,9 @@ class NodeDataplane implements Dataplane {
   }
 
   apply(): Promise<ApplyReport> {
+    // A queued pass reads every input when it starts: a debounced pass still waiting for its timer
+    // would only repeat it (the setters schedule one; the agent applies right after them).
+    if (this.timer) { clearTimeout(this.timer); this.timer = undefined; }
     const run = () => this.pass();
     const p = this.chain.then(run, run);
     this.chain = p.catch(() => undefined);
@@ -284,6 +297,7 @@ class NodeDataplane implements Dataplane {
         await this.loadLinks();
         const n = await this.routes.resync();
         this.neighDirty = true;
+        this.neighKnown = undefined;
         this.nat.markDirty();
         this.log.debug({ reason, routes: n, links: this.links.size }, 'resync');
       }
@@ -349,28 +363,28 @@ class NodeDataplane implements Dataplane {
   private async applyNeighbours(vxlan: VxlanWanted | undefined, report: ApplyReport): Promise<void> {
     const dev = this.links.get(this.vxlanName);
     this.neighDirty = false;
-    if (!dev || !vxlan) return;
-    const want: KernelNeigh[] = [];
-    const seen = new Set<string>();
+    if (!dev || !vxlan) { this.neighKnown = undefined; return; }
+    const want = new Map<string, KernelNeigh>();
     for (const r of this.remote) {
       if (r.mode !== 'vxlan' || !r.vtep) continue;
-      const k = `${r.vtep.address}|${r.vtep.mac}|${r.nextHop}`;
-      if (seen.has(k)) continue;
-      seen.add(k);
       const fam = r.vtep.address.includes(':') ? 'inet6' : 'inet';
-      want.push({ family: fam, ifindex: dev.index, dst: r.vtep.address, lladdr: r.vtep.mac, state: NUD_PERMANENT, flags: 0 });
-      want.push({ family: 'bridge', ifindex: dev.index, dst: r.nextHop, lladdr: r.vtep.mac, state: NUD_PERMANENT, flags: NTF_SELF });
+      const arp: KernelNeigh = { family: fam, ifindex: dev.index, dst: r.vtep.address, lladdr: r.vtep.mac, state: NUD_PERMANENT, flags: 0 };
+      const fdb: KernelNeigh = { family: 'bridge', ifindex: dev.index, dst: r.nextHop, lladdr: r.vtep.mac, state: NUD_PERMANENT, flags: NTF_SELF };
+      want.set(neighKey(arp), arp);
+      want.set(neighKey(fdb), fdb);
     }
-    const have = (await this.port.dumpNeighs(dev.index)).filter((n) => (n.state & NUD_PERMANENT) !== 0);
-    const key = (n: KernelNeigh) => n.family === 'bridge' ? `b|${n.lladdr}|${n.dst}` : `${n.family}|${n.dst}|${n.lladdr}`;
-    const haveKeys = new Set(have.map(key));
-    const wantKeys = new Set(want.map(key));
+    // What the kernel holds: what we know (no dump), or a dump of the device's permanent entries.
+    const known = this.neighKnown && this.neighKnownDev === dev.index ? this.neighKnown : undefined;
+    const have = known ?? new Map((await this.port.dumpNeighs(dev.index)).filter((n) => (n.state & NUD_PERMANENT) !== 0).map((n) => [neighKey(n), n]));
     const ops: KernelOp[] = [];
-    for (const n of want) if (!haveKeys.has(key(n))) ops.push({ op: 'neigh-set', neigh: n });
-    for (const n of have) if (!wantKeys.has(key(n)) && n.lladdr && n.lladdr !== '00:00:00:00:00:00') ops.push({ op: 'neigh-delete', neigh: n });
+    for (const [k, n] of want) if (!have.has(k)) ops.push({ op: 'neigh-set', neigh: n });
+    for (const [k, n] of have) if (!want.has(k) && n.lladdr && n.lladdr !== '00:00:00:00:00:00') ops.push({ op: 'neigh-delete', neigh: n });
+    this.neighKnown = want;
+    this.neighKnownDev = dev.index;
     if (!ops.length) { this.neighConfirmed = true; return; }
     const adds = ops.filter((o) => o.op === 'neigh-set').length;
-    if (this.neighConfirmed && adds) {
+    // Entries missing from a dump after we had confirmed the set are drift (someone removed them).
+    if (!known && this.neighConfirmed && adds) {
       this.neighRepairs += adds;
       report.repaired += adds;
       for (let i = 0; i < adds; i++) this.metrics.driftRepair('neigh');
@@ -380,6 +394,7 @@ class NodeDataplane implements Dataplane {
       if (!e) { this.log.info({ neigh: (ops[i] as { neigh: KernelNeigh }).neigh }, ops[i].op === 'neigh-set' ? 'install' : 'delete'); return; }
       report.issues.push({ code: e.code, errno: e.errno, message: e.message });
       this.neighDirty = true;
+      this.neighKnown = undefined;
     });
     this.neighConfirmed = true;
   }
@@ -393,16 +408,23 @@ class NodeDataplane implements Dataplane {
       // them one by one raced our own deletes and re-creates (a stale RTM_NEWLINK for a device we had
       // just replaced made us replace it again).
       // The route table compares the next dump's indexes with the last ones itself.
-      link: () => { this.linksDirty = true; this.neighDirty = true; this.schedule(); },
-      neigh: (_kind, n) => {
+      link: () => { this.linksDirty = true; this.neighDirty = true; this.neighKnown = undefined; this.schedule(); },
+      neigh: (kind, n) => {
         const dev = this.links.get(this.vxlanName);
-        if (dev && n.ifindex === dev.index && (n.state & NUD_PERMANENT || _kind === 'del')) { this.neighDirty = true; this.schedule(); }
+        if (!dev || n.ifindex !== dev.index || !(n.state & NUD_PERMANENT || kind === 'del')) return;
+        // The echo of our own write (an entry we want appearing, one we dropped going) changes nothing.
+        // A deletion may carry less than the entry (no lladdr): it is ours when its destination is.
+        const known = this.neighKnown;
+        if (known && (kind === 'new' ? known.has(neighKey(n)) : ![...known.values()].some((k) => k.family === n.family && k.dst === n.dst))) return;
+        this.neighKnown = undefined;
+        this.neighDirty = true;
+        this.schedule();
       },
       // Removing a tunnel device's last address also drops its routes silently (IPv4): re-read ours.
       addr: (index) => {
         const t = this.links.get(IPIP_DEVICE);
         const v = this.links.get(this.vxlanName);
-        if (t?.index === index || v?.index === index) { this.routesResync = true; this.schedule(); }
+        if (t?.index === index || v?.index === index) { this.tunnels.addressEvent(index); this.routesResync = true; this.schedule(); }
       },
       nft: () => { this.nat.markDirty(); this.schedule(50); },
       overflow: () => { this.needResync = 'overflow'; this.schedule(); },
@@ -410,7 +432,7 @@ class NodeDataplane implements Dataplane {
     const resyncMs = this.opts.resyncIntervalMs ?? 90_000;
     // Timers do not keep the process alive on their own (the agent's servers do).
     this.resyncTimer = setInterval(() => { this.needResync ??= 'periodic'; this.schedule(0); }, resyncMs).unref();
-    const natMs = this.opts.natCheckIntervalMs ?? 10_000;
+    const natMs = this.opts.natCheckIntervalMs ?? 60_000;
     this.natTimer = setInterval(() => { this.nat.markDirty(); this.schedule(0); }, natMs).unref();
     this.needResync = 'start';
     return this.apply();
@@ -467,4 +489,9 @@ class NodeDataplane implements Dataplane {
       lastApply: this.last,
     };
   }
+}
+
+/** Identity of a neighbour or FDB entry: what a dump, an event and our wanted entry agree on. */
+function neighKey(n: KernelNeigh): string {
+  return n.family === 'bridge' ? `b|${n.lladdr}|${n.dst}` : `${n.family}|${n.dst}|${n.lladdr}`;
 }

@@ -31,12 +31,24 @@ export class Tunnels {
   private ipipOwned = false;
   private confirmed = new Set<string>(); // 'ipip', 'vxlan', 'addr:<dev>'
   private skipIpipUntilResync = false;
+  /**
+   * The address each tunnel device (by ifindex) is known to carry: set after a dump or a write,
+   * forgotten on an address event for that device and at a resync. While known, a pass does not
+   * dump the device's addresses again (it did on every pass: one netlink dump per BGP update).
+   */
+  private addrKnown = new Map<number, string | undefined>();
   repairs = 0;
 
   constructor(private readonly port: KernelPort, private readonly log: Logger, private readonly metrics: DataplaneMetrics) {}
 
   resyncStarted(): void {
     this.skipIpipUntilResync = false;
+    this.addrKnown.clear();
+  }
+
+  /** An address appeared or went on device `index` (our own writes included): read it again. */
+  addressEvent(index: number): void {
+    this.addrKnown.delete(index);
   }
 
   private repaired(what: string, kind: 'link' | 'addr'): void {
@@ -133,6 +145,8 @@ export class Tunnels {
   }
 
   private async setAddress(index: number, dev: string, want: string | undefined, issues: TunnelIssue[]): Promise<void> {
+    if (this.addrKnown.has(index) && this.addrKnown.get(index) === want) return;
+    this.addrKnown.delete(index);
     const have = await this.port.dumpAddrs(index);
     const ops: KernelOp[] = [];
     const wantLen = want?.includes(':') ? 128 : 32;
@@ -147,6 +161,7 @@ export class Tunnels {
     }
     if (!ops.length) {
       if (want) this.confirmed.add(`addr:${dev}`); else this.confirmed.delete(`addr:${dev}`);
+      this.addrKnown.set(index, want);
       return;
     }
     const errs = await this.port.write(ops);
@@ -154,6 +169,7 @@ export class Tunnels {
     if (errs.some(Boolean)) return; // retried on the next pass; nothing counted
     if (want && !found) this.repaired(`addr:${dev}`, 'addr'); // counts only if it was confirmed before
     if (want) this.confirmed.add(`addr:${dev}`); else this.confirmed.delete(`addr:${dev}`);
+    this.addrKnown.set(index, want);
     this.log.info({ dev, address: want }, want && !found ? 'install' : 'delete');
   }
 }

@@ -73,6 +73,39 @@ test('a remote block through VXLAN routes via the remote VTEP onlink and program
   assert.deepEqual(neighs, [`bridge 203.0.113.13 ${vtep.mac}`, `inet 198.18.3.1 ${vtep.mac}`]);
 });
 
+test('VXLAN neighbours: a new block writes only its entries without dumping; echoes start no pass; a deletion behind our back is dumped and repaired', async () => {
+  const { k, dp, counts } = setup();
+  k.echoNeighs = true;
+  await dp.start();
+  try {
+    dp.setTunnels({ vxlan: { vni: 4096, address: '198.18.0.2' } });
+    const c = { address: '198.18.3.1', mac: vtepMac('node-c') };
+    const d = { address: '198.18.4.1', mac: vtepMac('node-d') };
+    const blockC = { prefix: '198.18.3.0/26', node: 'node-c', nextHop: '203.0.113.13', mode: 'vxlan' as const, vtep: c };
+    dp.setRemoteBlocks([blockC]);
+    assert.equal((await dp.apply()).ok, true);
+    const v = k.linkByName('vxlan.petrel')!;
+    const dumps = { ...k.dumps };
+    const batches = k.batches.length;
+    dp.setRemoteBlocks([blockC, { prefix: '198.18.4.0/26', node: 'node-d', nextHop: '203.0.113.14', mode: 'vxlan', vtep: d }]);
+    assert.equal((await dp.apply()).ok, true);
+    await new Promise((r) => setTimeout(r, 20)); // a pass the echoes would have scheduled (debounce 1 ms)
+    assert.deepEqual(k.dumps, dumps, 'no address or neighbour dump for a change we made ourselves');
+    const neighOps = k.batches.slice(batches).flat().filter((o) => o.op.startsWith('neigh'));
+    assert.deepEqual(neighOps.map((o) => `${o.op} ${(o as { neigh: { family: string; dst: string } }).neigh.family} ${(o as { neigh: { dst: string } }).neigh.dst}`).sort(),
+      ['neigh-set bridge 203.0.113.14', 'neigh-set inet 198.18.4.1']);
+    // `ip neigh del` of one of ours: its event (no lladdr) makes the next pass dump and put it back.
+    k.deleteNeigh(v.index, '198.18.3.1');
+    const deadline = Date.now() + 5000;
+    while (!k.neighs.some((n) => n.dst === '198.18.3.1') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
+    assert.ok(k.neighs.some((n) => n.dst === '198.18.3.1' && n.lladdr === c.mac), 'restored');
+    assert.equal(k.dumps.neighs, dumps.neighs + 1);
+    assert.deepEqual(counts.repairs.filter((x) => x === 'neigh'), ['neigh']);
+  } finally {
+    await dp.stop();
+  }
+});
+
 test('each local block gets a blackhole route', async () => {
   const { k, dp } = setup();
   dp.setLocalBlocks([{ prefix: '198.18.0.0/26', natOutgoing: false }, { prefix: '2001:db8:1::/122', natOutgoing: false }]);

@@ -20,6 +20,10 @@ export class FakeKernel implements KernelPort {
   /** dst → errno to fail the next write of that route with. */
   failRoute = new Map<string, number>();
   events: KernelEvents | undefined;
+  /** Dumps asked for, by kind (a pass that needs no dump must not make one). */
+  dumps = { addrs: 0, neighs: 0 };
+  /** Echo neighbour writes as events, as the kernel does to a monitor socket. */
+  echoNeighs = false;
   private nextIndex = 10;
   closed = false;
 
@@ -28,6 +32,14 @@ export class FakeKernel implements KernelPort {
     this.links.set(l.index, l);
     if (emit) this.events?.link('new', l);
     return l;
+  }
+
+  /** Deletes a neighbour as `ip neigh del` would (the event carries no lladdr), emitting it. */
+  deleteNeigh(ifindex: number, dst: string): void {
+    const n = this.neighs.find((x) => x.ifindex === ifindex && x.family !== 'bridge' && x.dst === dst);
+    if (!n) return;
+    this.neighs = this.neighs.filter((x) => x !== n);
+    this.events?.neigh?.('del', { family: n.family, ifindex, dst, state: 0, flags: 0 });
   }
 
   removeLink(name: string, emit = true): void {
@@ -68,9 +80,11 @@ export class FakeKernel implements KernelPort {
     return [...this.links.values()].map((l) => structuredClone(l));
   }
   async dumpAddrs(index?: number): Promise<KernelAddr[]> {
+    this.dumps.addrs++;
     return this.addrs.filter((a) => index === undefined || a.index === index).map((a) => ({ ...a }));
   }
   async dumpNeighs(ifindex: number): Promise<KernelNeigh[]> {
+    this.dumps.neighs++;
     return this.neighs.filter((n) => n.ifindex === ifindex).map((n) => ({ ...n }));
   }
 
@@ -148,11 +162,13 @@ export class FakeKernel implements KernelPort {
         const n = o.neigh;
         this.neighs = this.neighs.filter((x) => !(x.ifindex === n.ifindex && x.family === n.family && (n.family === 'bridge' ? x.lladdr === n.lladdr : x.dst === n.dst)));
         this.neighs.push({ ...n });
+        if (this.echoNeighs) this.events?.neigh?.('new', { ...n });
         return undefined;
       }
       case 'neigh-delete': {
         const n = o.neigh;
         this.neighs = this.neighs.filter((x) => !(x.ifindex === n.ifindex && x.family === n.family && x.dst === n.dst && x.lladdr === n.lladdr));
+        if (this.echoNeighs) this.events?.neigh?.('del', { ...n });
         return undefined;
       }
     }
