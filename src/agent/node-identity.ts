@@ -35,6 +35,7 @@
  */
 import { canonicalIp, familyOfIp, formatIp, parsePrefix, type Family } from '../model/ip.js';
 import type { PoolSummary } from '../model/topology.js';
+import { vtepAddressOf } from '../model/vtep.js';
 import { NODE_ANNOTATIONS } from '../k8s/resources.js';
 
 /** Records of what the agent last wrote to the BGP address annotations (see the header). */
@@ -113,19 +114,7 @@ export function addressInCidrForm(ip: string, interfaces: readonly LocalInterfac
 /** The network address of the node's first IPv4 podCIDR (its VTEP address; see the header). */
 export function vtepAddress(node: unknown): string | undefined {
   const spec = isObj(node) && isObj(node.spec) ? node.spec : {};
-  const cidrs = Array.isArray(spec.podCIDRs) ? spec.podCIDRs : typeof spec.podCIDR === 'string' ? [spec.podCIDR] : [];
-  for (const c of cidrs) {
-    if (typeof c !== 'string') continue;
-    try {
-      const p = parsePrefix(c, true);
-      // A /31 or /32 has no address the pod IPAM leaves free (host-local allocates from the network
-      // address itself on point-to-point ranges): such a block gets no VTEP address.
-      if (p.family === 'ipv4') return p.len <= 30 ? formatIp(p.addr) : undefined;
-    } catch {
-      // a malformed podCIDR: the topology reports it; look at the next one
-    }
-  }
-  return undefined;
+  return vtepAddressOf(Array.isArray(spec.podCIDRs) ? spec.podCIDRs : typeof spec.podCIDR === 'string' ? [spec.podCIDR] : []);
 }
 
 export function wantsVxlan(pools: readonly PoolSummary[]): boolean {

@@ -7,9 +7,7 @@
  * the kernel's IFNAMSIZ - 1 limit. (Calico's rule is the same shape: "cali" + 11 hex digits.)
  * The CNI plugin and the agent must use the same prefix.
  *
- * VTEP MAC of a node: the first 6 bytes of SHA-1("petrel-vtep:<node name>") with the multicast bit
- * cleared and the locally-administered bit set (IEEE 802 §8.2.2), so it never collides with a
- * vendor-assigned address and is the same every time the node's agent starts.
+ * VTEP MAC and address of a node: model/vtep.ts.
  */
 import { createHash } from 'node:crypto';
 import { PetrelError } from '../errors.js';
@@ -25,8 +23,4 @@ export function hostVethName(namespace: string, pod: string, prefix = DEFAULT_VE
   return prefix + createHash('sha1').update(`${namespace}.${pod}`).digest('hex').slice(0, room);
 }
 
-export function vtepMac(nodeName: string): string {
-  const b = createHash('sha1').update(`petrel-vtep:${nodeName}`).digest().subarray(0, 6);
-  b[0] = (b[0] & 0xfe) | 0x02;
-  return [...b].map((x) => x.toString(16).padStart(2, '0')).join(':');
-}
+export { vtepMac } from '../model/vtep.js';

@@ -28,8 +28,9 @@
  *   - The VXLAN annotations (VTEP MAC and address) are the agents' own, as in a real cluster: each agent
  *     writes them on its Node once it has a podCIDR (agent/node-annotator.ts). The lab once pre-wrote
  *     them with another address than the agent's, and every agent's first act was a Node patch that
- *     woke every other agent; a block given later (the benchmark's event) now reaches the nodes behind
- *     the router only after its owner's VTEP annotation does, exactly the real cluster's path.
+ *     woke every other agent. A block given later (the benchmark's event) reaches the nodes behind the
+ *     router through the VTEP they derive for its owner (model/vtep.ts); the owner's annotation patch
+ *     follows and changes nothing, exactly the real cluster's path.
  */
 import { execFile } from 'node:child_process';
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';

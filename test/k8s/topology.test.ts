@@ -16,6 +16,7 @@ import {
 } from '../../src/k8s/resources.js';
 import { comparePrefix, computeTopology, diffTopology, hashRouterId, isEmptyDiff, type TopologyInput } from '../../src/k8s/topology.js';
 import type { PeerSpec, Topology } from '../../src/model/topology.js';
+import { vtepMac } from '../../src/model/vtep.js';
 
 const A = 'petrel.dev/';
 interface N {
@@ -320,11 +321,15 @@ test('a block in the longest matching pool takes that pool\'s mode; a block in n
   ]);
 });
 
-test('a VXLAN block of a node that has no VTEP yet is not routed and is reported', () => {
+test('a VXLAN block of a node without VTEP annotations goes to the VTEP its agent will announce (derived); one with no IPv4 block of /30 or shorter is reported', () => {
   const nodes = [subnets[0], mkNode('new', { v4: '192.0.2.50/24', blocks: ['100.64.50.0/24'] })];
   const t = topo({ nodes, thisNode: 'a1', ipPools: pools });
-  assert.deepEqual(t.remoteBlocks, []);
-  assert.deepEqual(t.problems.map((p) => [p.kind, p.name, p.field]), [['Node', 'new', `metadata.annotations[${A}vxlan-tunnel-mac]`]]);
+  assert.deepEqual(t.remoteBlocks.map((r) => [r.prefix, r.mode, r.vtep]), [['100.64.50.0/24', 'vxlan', { mac: vtepMac('new'), address: '100.64.50.0' }]]);
+  assert.deepEqual(t.problems, []);
+  const tiny = [subnets[0], mkNode('tiny', { v4: '192.0.2.51/24', blocks: ['100.64.51.7/32'] })];
+  const t2 = topo({ nodes: tiny, thisNode: 'a1', ipPools: pools });
+  assert.deepEqual(t2.remoteBlocks, []);
+  assert.deepEqual(t2.problems.map((p) => [p.kind, p.name, p.field]), [['Node', 'tiny', `metadata.annotations[${A}vxlan-tunnel-address]`]]);
 });
 
 // ---------------------------------------------------------------------------------------------
