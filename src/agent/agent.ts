@@ -31,7 +31,6 @@ import type { NodeInfo, ResourceError } from '../k8s/resources.js';
 import { canonicalPrefix } from '../model/ip.js';
 import type { LocalPodRoute, TunnelSettings } from '../model/routes.js';
 import type { Topology, TopologyProblem } from '../model/topology.js';
-import { vtepAddressOf } from '../model/vtep.js';
 import { ClusterWatch } from './cluster.js';
 import { remoteRoutes } from './remote-routes.js';
 import { NodeAnnotator } from './node-annotator.js';
@@ -202,8 +201,7 @@ export class Agent extends EventEmitter<{ converged: [] }> {
     // only what differs from what it was last given is handed over (see `differs`).
     let changed = false;
     const localPods = this.localPods(view.pods);
-    // Our VTEP as the others compute it (model/vtep.ts) until our own annotation comes back.
-    const tunnels = this.tunnels(topo, me?.vxlanTunnelAddress ?? (me ? vtepAddressOf(me.podCIDRs) : undefined), me?.vxlanTunnelMac);
+    const tunnels = this.tunnels(topo, me?.vxlanTunnelAddress, me?.vxlanTunnelMac); // annotated or derived
     if (this.differs('localBlocks', topo.localBlocks, dp)) { dp.setLocalBlocks(topo.localBlocks); changed = true; }
     if (this.differs('localPods', localPods, dp)) { dp.setLocalPods(localPods); changed = true; }
     if (this.differs('natPools', topo.pools, dp)) { dp.setNatPools(topo.pools); changed = true; }

@@ -17,6 +17,7 @@ import Value from 'typebox/value';
 import type { TSchema } from 'typebox';
 import { canonicalIp, familyOfIp, formatPrefix, parseIp, parsePrefix, type Family } from '../model/ip.js';
 import type { EncapMode, SecretKeyRef, TopologyProblem } from '../model/topology.js';
+import { vtepAddressOf, vtepMac } from '../model/vtep.js';
 import { BgpConfigurationSpec, BgpPeerSpec, IpPoolSpec, LOG_LEVELS } from './crds/schemas.js';
 import { parseSelector, type Selector } from './crds/selector.js';
 
@@ -53,6 +54,7 @@ export interface NodeInfo {
   routeReflectorLabel: boolean;
   /** spec.podCIDRs (or spec.podCIDR), canonical, in the node's order. */
   podCIDRs: string[];
+  /** VTEP: from the annotations when present, else derived as the node's agent will (model/vtep.ts). */
   vxlanTunnelMac?: string;
   vxlanTunnelAddress?: string;
 }
@@ -316,6 +318,12 @@ export function convertNode(obj: unknown): Converted<NodeInfo> {
       const canon = parseCidrField(field, c as string);
       if (!node.podCIDRs.includes(canon)) node.podCIDRs.push(canon);
     });
+    // No VTEP annotations (yet): the values the node's agent will write (model/vtep.ts). So a new
+    // block is routable through VXLAN before that patch comes back through the API server, and the
+    // patch itself converts to the same NodeInfo: it wakes no agent.
+    node.vxlanTunnelMac ??= vtepMac(name);
+    const derived = node.vxlanTunnelAddress ?? vtepAddressOf(node.podCIDRs);
+    if (derived !== undefined) node.vxlanTunnelAddress = derived;
     return node;
   });
 }

@@ -40,7 +40,6 @@ import type {
   Topology,
   TopologyProblem,
 } from '../model/topology.js';
-import { vtepAddressOf, vtepMac } from '../model/vtep.js';
 import { matchSelector } from './crds/selector.js';
 import { defaultBgpConfiguration, NODE_ANNOTATIONS, NODE_LABELS, type BgpConfiguration, type BgpPeer, type IpPool, type NodeInfo } from './resources.js';
 
@@ -331,14 +330,13 @@ function reach(me: NodeInfo, n: NodeInfo, prefix: string, pool: IpPool | undefin
   const route: RemoteBlockRoute = { prefix, node: n.name, nextHop: theirs.address, mode: 'direct' };
   if (pool) route.pool = pool.name;
   if (wants(pool?.vxlanMode)) {
-    // The owner's annotations when it has written them, else what it will write (model/vtep.ts).
-    const address = n.vxlanTunnelAddress ?? vtepAddressOf(n.podCIDRs);
-    if (!address) {
+    const address = n.vxlanTunnelAddress; // annotated or derived (k8s/resources.ts convertNode)
+    if (!address || !n.vxlanTunnelMac) {
       return { problem: { kind: 'Node', name: n.name, field: `metadata.annotations[${NODE_ANNOTATIONS.vxlanTunnelAddress}]`,
         message: `block ${prefix} needs VXLAN (IPPool ${pool!.name}) but the node has no VTEP address (no IPv4 podCIDR of /30 or shorter, no annotation): not routed` } };
     }
     route.mode = 'vxlan';
-    route.vtep = { mac: n.vxlanTunnelMac ?? vtepMac(n.name), address };
+    route.vtep = { mac: n.vxlanTunnelMac, address };
   } else if (wants(pool?.ipipMode)) {
     route.mode = 'ipip';
   }

@@ -9,9 +9,9 @@
  *   never hands it to a pod); none for a /31, a /32 or a node with only IPv6 blocks.
  *
  * The agent also publishes both as Node annotations (agent/node-annotator.ts), which win when present;
- * the topology falls back to the derivation, so a new block is reachable through VXLAN as soon as its
- * BGP route and podCIDR are known, without waiting for the owner's annotation patch to come back
- * through the API server.
+ * without them the Node converts (k8s/resources.ts) to these values, so a new block is reachable
+ * through VXLAN as soon as its BGP route and podCIDR are known, and the owner's annotation patch,
+ * when it comes back through the API server, converts to the same NodeInfo and wakes no agent.
  */
 import { createHash } from 'node:crypto';
 import { formatIp, parsePrefix } from './ip.js';

@@ -12,6 +12,7 @@ import {
   selectBgpConfiguration,
   type Converted,
 } from '../../src/k8s/resources.js';
+import { vtepMac } from '../../src/model/vtep.js';
 
 const A = 'petrel.dev/';
 function node(name: string, opts: { annotations?: Record<string, string>; labels?: Record<string, string>; internal?: string[]; podCIDRs?: string[] } = {}) {
@@ -75,6 +76,18 @@ test('route reflector label, cluster id, AS number (plain and asdot) and VXLAN V
   assert.equal(ok(convertNode(node('x', { podCIDRs: [] }))).podCIDRs.length, 0);
   // The single-stack field spec.podCIDR is read when podCIDRs is absent.
   assert.deepEqual(ok(convertNode({ metadata: { name: 'old' }, spec: { podCIDR: '198.18.9.0/24' } })).podCIDRs, ['198.18.9.0/24']);
+});
+
+test('without VTEP annotations a node gets the VTEP its agent will write; writing them changes nothing', () => {
+  const bare = ok(convertNode(node('n7', { podCIDRs: ['198.18.7.64/26', '2001:db8:7::/120'] })));
+  assert.equal(bare.vxlanTunnelMac, vtepMac('n7'));
+  assert.equal(bare.vxlanTunnelAddress, '198.18.7.64');
+  const annotated = ok(convertNode(node('n7', { podCIDRs: ['198.18.7.64/26', '2001:db8:7::/120'], annotations: { [`${A}vxlan-tunnel-mac`]: vtepMac('n7'), [`${A}vxlan-tunnel-address`]: '198.18.7.64' } })));
+  assert.deepEqual(annotated, bare);
+  // No IPv4 block of /30 or shorter: a MAC but no address.
+  const v6 = ok(convertNode(node('n8', { podCIDRs: ['2001:db8:8::/120'] })));
+  assert.equal(v6.vxlanTunnelAddress, undefined);
+  assert.equal(v6.vxlanTunnelMac, vtepMac('n8'));
 });
 
 const badNodes: Array<[string, unknown, string, RegExp]> = [
