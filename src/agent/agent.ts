@@ -27,7 +27,7 @@ import type { Dataplane } from '../dataplane/index.js';
 import { hostVethName } from '../dataplane/index.js';
 import type { KubeClient, ReflectorMetrics } from '../k8s/index.js';
 import { computeTopology } from '../k8s/topology.js';
-import type { NodeInfo, ResourceError } from '../k8s/resources.js';
+import { defaultBgpConfiguration, type NodeInfo, type ResourceError } from '../k8s/resources.js';
 import { canonicalPrefix } from '../model/ip.js';
 import type { LocalPodRoute, TunnelSettings } from '../model/routes.js';
 import type { Topology, TopologyProblem } from '../model/topology.js';
@@ -119,6 +119,12 @@ export class Agent extends EventEmitter<{ converged: [] }> {
   private annotated: { raw: unknown; pools: string } | undefined;
   private retryMs = 1000;
   private retryTimer: NodeJS.Timeout | undefined;
+  /** BGPConfiguration spec.gracefulRestart as the running speaker was built with (RFC 4724). */
+  private gr: { enabled: boolean; restartTime: number } = defaultBgpConfiguration().gracefulRestart;
+  /** Speakers made by this process so far: the first one is a restart (R bit), later ones are not. */
+  private speakersMade = 0;
+  /** The dataplane keeps the previous process's BGP-learned kernel routes until the speaker's initial sync. */
+  private retaining = false;
 
   constructor(readonly opts: AgentOptions, private readonly deps: AgentDeps) {
     super();
@@ -172,7 +178,10 @@ export class Agent extends EventEmitter<{ converged: [] }> {
     this.syncAnnotations(topo);
     this.secrets.want(topo.peers.flatMap((p) => (p.password ? [p.password] : [])));
 
-    if (!this.speaker || (before && identityChanged(before, topo))) this.restartSpeaker(topo);
+    const gr = view.bgpConfiguration?.gracefulRestart ?? defaultBgpConfiguration().gracefulRestart;
+    const grChanged = gr.enabled !== this.gr.enabled || gr.restartTime !== this.gr.restartTime;
+    this.gr = { enabled: gr.enabled, restartTime: gr.restartTime };
+    if (!this.speaker || (before && identityChanged(before, topo)) || grChanged) this.restartSpeaker(topo);
     const speaker = this.speaker!;
     const peers = this.peersFor(topo);
     if (this.differs('peers', peers, speaker)) speaker.setPeers(peers);
@@ -186,6 +195,14 @@ export class Agent extends EventEmitter<{ converged: [] }> {
         const made = this.deps.makeDataplane(me);
         this.dataplane = made;
         this.dataplaneError = undefined;
+        // RFC 4724 §4.1 on the restarting side: the kernel routes the previous process learned by BGP
+        // stay until our peers have re-sent their routes (End-of-RIB) or the restart time passed;
+        // then whatever was not learned again is deleted.
+        if (this.gr.enabled && !speaker.initiallySynced && made.retainStaleRoutes) {
+          made.retainStaleRoutes(true);
+          this.retaining = true;
+          this.deps.log.info({ restartTime: this.gr.restartTime }, 'graceful restart: keeping BGP-learned kernel routes until the peers\' End-of-RIB');
+        }
         this.applying = this.applying.then(async () => { await made.start(); });
       } catch (e) {
         // E.g. the netlink addon cannot load or the namespace is refused: say so, keep BGP running,
@@ -282,6 +299,7 @@ export class Agent extends EventEmitter<{ converged: [] }> {
     if (old) {
       this.deps.log.info({ asn: topo.localAsn, routerId: topo.routerId, clusterId: topo.clusterId }, 'BGP identity changed: restarting the speaker');
       old.removeAllListeners('bestChanged');
+      old.removeAllListeners('initialSync');
       void old.stop('petrel: BGP identity changed').catch(() => {});
       this.best.clear();
     }
@@ -295,6 +313,14 @@ export class Agent extends EventEmitter<{ converged: [] }> {
         // A refused connect (the peer's agent not listening yet) falls back to Idle for the first
         // idle hold (5 s by default): never wait longer than the configured connect retry for it.
         idleHoldTime: Math.min(5, this.opts.connectRetryTime),
+        gracefulRestart: {
+          enabled: this.gr.enabled,
+          restartTime: this.gr.restartTime,
+          // The first speaker of this process comes after a restart of the agent, whose kernel
+          // routes (agent mode) stayed; a reflector forwards nothing, so it has nothing to lose.
+          restarting: this.speakersMade === 0,
+          forwardingPreserved: true,
+        },
       },
       { log: this.deps.log, ...(this.deps.speakerMetrics ? { metrics: this.deps.speakerMetrics } : {}) },
     );
@@ -309,6 +335,11 @@ export class Agent extends EventEmitter<{ converged: [] }> {
       }
       if (this.dataplane && this.updateRemote()) this.applyDataplane('bgp_to_kernel', t0, true);
     });
+    this.speakersMade++;
+    speaker.on('initialSync', (reason) => {
+      if (this.speaker !== speaker || this.stopped) return;
+      this.releaseStaleRoutes(reason);
+    });
     this.speaker = speaker;
     speaker.start().catch((e: unknown) => {
       // E.g. the BGP port is taken (another routing daemon on the host): say so and try again later.
@@ -319,6 +350,16 @@ export class Agent extends EventEmitter<{ converged: [] }> {
       this.speaker = undefined;
       this.retryLater();
     });
+  }
+
+  /** The speaker's initial exchange is over: kernel routes of ours that BGP did not bring back go. */
+  private releaseStaleRoutes(reason: string): void {
+    const dp = this.dataplane;
+    if (!this.retaining || !dp?.retainStaleRoutes) return;
+    this.retaining = false;
+    this.deps.log.info({ reason }, 'graceful restart: initial BGP exchange complete, sweeping kernel routes not learned again');
+    dp.retainStaleRoutes(false);
+    this.applyDataplane('bgp_to_kernel', undefined, true);
   }
 
   /** Recomputes remote routes from the best routes and the topology; true when the set changed. */
@@ -412,12 +453,18 @@ export class Agent extends EventEmitter<{ converged: [] }> {
     return s;
   }
 
-  /** Stops watching and closes BGP sessions (Cease). Kernel routes stay (graceful restart relies on it). */
+  /**
+   * Stops watching and closes BGP sessions. Kernel routes stay. With graceful restart enabled
+   * (RFC 4724) sessions close without a NOTIFICATION, so peers keep this node's routes while it
+   * restarts; otherwise each peer gets a Cease.
+   */
   async stop(reason = 'petrel agent shutting down'): Promise<void> {
     this.stopped = true;
     clearTimeout(this.retryTimer);
     this.speaker?.removeAllListeners('bestChanged');
-    await Promise.allSettled([this.cluster.stop(), this.speaker?.stop(reason), this.applying, this.annotator?.stop(), this.secrets.stop()]);
+    this.speaker?.removeAllListeners('initialSync');
+    const graceful = this.gr.enabled;
+    await Promise.allSettled([this.cluster.stop(), this.speaker?.stop(reason, { graceful }), this.applying, this.annotator?.stop(), this.secrets.stop()]);
     await this.dataplane?.stop();
   }
 }

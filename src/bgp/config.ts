@@ -51,6 +51,18 @@ export interface SpeakerConfig {
   logLevel: LogLevel;
   ipv4NextHop?: string;
   ipv6NextHop?: string;
+  /** RFC 4724 Graceful Restart (off unless configured). */
+  gracefulRestart: GracefulRestartConfig;
+}
+
+export interface GracefulRestartConfig {
+  enabled: boolean;
+  /** Seconds peers should keep our routes while we restart (1–4095). */
+  restartTime: number;
+  /** Upper bound (s) on keeping a returned peer's stale routes without its End-of-RIB. */
+  staleTime: number;
+  /** Set the R bit at start: this process restarts one whose routes peers are keeping. */
+  restarting: boolean;
 }
 
 export const DEFAULT_HOLD_TIME = 90;
@@ -132,8 +144,9 @@ function join(base: string, key: string | number): string {
 
 const TOP_KEYS = [
   'asn', 'routerId', 'listen', 'clusterId', 'holdTime', 'keepaliveTime', 'connectRetryTime', 'idleHoldTime', 'idleHoldMaxTime', 'peers',
-  'originate', 'http', 'logLevel', 'ipv4NextHop', 'ipv6NextHop',
+  'originate', 'http', 'logLevel', 'ipv4NextHop', 'ipv6NextHop', 'gracefulRestart',
 ] as const;
+const GR_KEYS = ['enabled', 'restartTime', 'staleTime', 'restarting'] as const;
 const PEER_KEYS = [
   'address', 'asn', 'port', 'passive', 'rrClient', 'holdTime', 'keepaliveTime', 'connectRetryTime', 'idleHoldTime', 'idleHoldMaxTime',
   'families', 'localAddress', 'password', 'ipv4NextHop', 'ipv6NextHop',
@@ -160,7 +173,18 @@ export function validateSpeakerConfig(doc: unknown, file?: string): SpeakerConfi
     peers: [],
     originate: [],
     logLevel: 'info',
+    gracefulRestart: { enabled: false, restartTime: 120, staleTime: 300, restarting: false },
   };
+  if (o.gracefulRestart !== undefined && o.gracefulRestart !== null) {
+    const g = v.obj(o.gracefulRestart, 'gracefulRestart', GR_KEYS);
+    const gr = cfg.gracefulRestart;
+    // Writing the section turns it on unless it says otherwise.
+    gr.enabled = g.enabled === undefined ? true : v.bool(g.enabled, 'gracefulRestart.enabled');
+    // RFC 4724 §3: the Restart Time field has 12 bits.
+    if (g.restartTime !== undefined) gr.restartTime = v.int(g.restartTime, 'gracefulRestart.restartTime', 1, 4095);
+    if (g.staleTime !== undefined) gr.staleTime = v.int(g.staleTime, 'gracefulRestart.staleTime', 1, 3600);
+    if (g.restarting !== undefined) gr.restarting = v.bool(g.restarting, 'gracefulRestart.restarting');
+  }
   if (keepaliveTime !== undefined) cfg.keepaliveTime = keepaliveTime;
   const idleHoldTime = o.idleHoldTime === undefined ? undefined : v.int(o.idleHoldTime, 'idleHoldTime', 0, 3600);
   const idleHoldMaxTime = o.idleHoldMaxTime === undefined ? undefined : v.int(o.idleHoldMaxTime, 'idleHoldMaxTime', 0, 3600);

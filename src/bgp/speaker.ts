@@ -24,7 +24,8 @@ import type { RibPeer, RouteDelta, RouteView, UpdateEncoder } from './rib/types.
 import { BgpListener, Session, realClock } from './session/index.js';
 import { silentLogger } from '../model/log.js';
 import type { Clock, Logger, Negotiated, SessionConfig, SessionDown, SessionMetrics } from './session/types.js';
-import { CeaseSubcode, bgpErrorName, encodeEndOfRib, encodeUpdates, type AttributeProblem, type UpdateMessage } from './wire/index.js';
+import { CeaseSubcode, bgpErrorName, encodeEndOfRib, encodeUpdates, isEndOfRib, type AttributeProblem, type UpdateMessage } from './wire/index.js';
+import { GR_DEFAULTS, familiesToFlushOnReturn, familiesToRetain, type GracefulRestartOptions } from './graceful-restart.js';
 
 export type { Logger, SessionMetrics } from './session/types.js';
 
@@ -37,6 +38,8 @@ export interface SpeakerMetrics {
   bestPathChanged(family: string, count?: number): void;
   connectionRejected(remoteAddress: string): void;
   session(peer: string): SessionMetrics;
+  /** Stale paths held for a peer restarting gracefully (RFC 4724). */
+  stalePaths?(peer: string, count: number): void;
 }
 
 /** One peer as the speaker takes it (model PeerSpec fits, with its password already resolved). */
@@ -74,6 +77,8 @@ export interface SpeakerOptions {
   idleHoldMaxTime?: number;
   ipv4NextHop?: string;
   ipv6NextHop?: string;
+  /** RFC 4724 Graceful Restart (graceful-restart.ts); absent or disabled = no capability, Cease on stop. */
+  gracefulRestart?: GracefulRestartOptions;
 }
 
 export interface SpeakerDeps {
@@ -106,6 +111,20 @@ export interface PeerStatus {
   flaps: number;
   loopsDropped: number;
   attributeProblems: number;
+  /** RFC 4724 state for this peer. */
+  gracefulRestart: PeerGracefulRestartStatus;
+}
+
+export interface PeerGracefulRestartStatus {
+  /** Both OPENs of the current (or last) session carried the capability. */
+  negotiated: boolean;
+  /** The peer's advertised restart time, seconds (null when it did not advertise GR). */
+  peerRestartTime: number | null;
+  /** 'restarting': the peer is gone and we keep its paths; 'awaiting-eor': it is back, stale paths wait for its End-of-RIB. */
+  phase: 'none' | 'restarting' | 'awaiting-eor';
+  stalePaths: number;
+  /** Seconds until the stale paths are removed anyway (restart or stale timer), or null. */
+  secondsLeft: number | null;
 }
 
 export interface SpeakerStatus {
@@ -126,11 +145,22 @@ interface PeerEntry {
   lastDown?: string;
   problems: number;
   negotiated?: Negotiated;
+  /** The peer's GR capability from the last session that had one (its restart time outlives the session). */
+  lastGr?: Negotiated['gracefulRestart'];
+  /** RFC 4724 helper state: the restart timer (peer gone) or the stale timer (peer back, waiting for End-of-RIB). */
+  gr?: { phase: 'restarting' | 'awaiting-eor'; timer: unknown; deadline: number };
+  /** Families whose End-of-RIB arrived in the current session. */
+  eor: Set<Family>;
 }
 
 export interface SpeakerEvents {
   bestChanged: [deltas: RouteDelta[]];
   peerState: [address: string, from: string, to: string];
+  /**
+   * Once after start(): every configured peer is Established and has sent End-of-RIB for each of its
+   * families, or the restart time has passed (RFC 4724 §4.1: the restarting speaker's deferral).
+   */
+  initialSync: [reason: 'end-of-rib' | 'timeout'];
 }
 
 /**
@@ -164,6 +194,14 @@ function describeDown(r: SessionDown): string {
   return `NOTIFICATION ${dir} ${n.code}/${n.subcode} ${bgpErrorName(n.code, n.subcode)}${text}`;
 }
 
+/** `petrel status` INFO: the state, then the graceful-restart situation while stale paths are held. */
+function withGrInfo(info: string, gr: PeerGracefulRestartStatus): string {
+  if (gr.phase === 'none' && gr.stalePaths === 0) return info;
+  const left = gr.secondsLeft !== null ? `, ${gr.secondsLeft} s left` : '';
+  const what = gr.phase === 'awaiting-eor' ? ' (waiting for End-of-RIB)' : '';
+  return `${info}; Graceful restart: ${gr.stalePaths} stale paths${left}${what}`;
+}
+
 function keyOf(p: SpeakerPeer): string {
   return p.name ?? canonicalIp(p.address);
 }
@@ -181,6 +219,8 @@ export class Speaker extends EventEmitter<SpeakerEvents> {
   private readonly clock: Clock;
   private started = false;
   private reportedChanges = 0;
+  private synced = false;
+  private syncTimer: unknown;
 
   constructor(
     readonly opts: SpeakerOptions,
@@ -221,6 +261,41 @@ export class Speaker extends EventEmitter<SpeakerEvents> {
       this.log.info({ address: this.opts.listen.address, port: this.opts.listen.port }, 'listening');
     }
     for (const e of this.peers.values()) e.session.start();
+    const gr = this.opts.gracefulRestart;
+    if (gr?.enabled) {
+      this.syncTimer = this.clock.setTimeout(() => {
+        this.syncTimer = undefined;
+        this.finishInitialSync('timeout');
+      }, (gr.restartTime ?? GR_DEFAULTS.restartTime) * 1000);
+    }
+    this.checkInitialSync();
+  }
+
+  /** True once 'initialSync' has been emitted. */
+  get initiallySynced(): boolean {
+    return this.synced;
+  }
+
+  private checkInitialSync(): void {
+    if (this.synced || !this.started) return;
+    for (const e of this.peers.values()) {
+      const n = e.negotiated;
+      if (!n) return;
+      const families = n.families.filter((f) => (e.spec.families ?? ['ipv4', 'ipv6']).includes(f));
+      if (!families.every((f) => e.eor.has(f))) return;
+    }
+    this.finishInitialSync('end-of-rib');
+  }
+
+  private finishInitialSync(reason: 'end-of-rib' | 'timeout'): void {
+    if (this.synced) return;
+    this.synced = true;
+    if (this.syncTimer !== undefined) this.clock.clearTimeout(this.syncTimer);
+    this.syncTimer = undefined;
+    // The restart is over: later OPENs no longer carry the R bit.
+    for (const e of this.peers.values()) e.session.setGracefulRestarting(false);
+    this.log.info({ reason, peers: this.peers.size }, 'initial routing exchange complete');
+    this.emit('initialSync', reason);
   }
 
   /** The port the listener is bound to (useful with `listen.port: 0`), or undefined. */
@@ -228,12 +303,20 @@ export class Speaker extends EventEmitter<SpeakerEvents> {
     return this.listener?.port;
   }
 
-  /** Closes every session with a Cease / Administrative Shutdown (RFC 4486, RFC 8203 text). */
-  async stop(message = 'petrel speaker shutting down'): Promise<void> {
+  /**
+   * Closes every session with a Cease / Administrative Shutdown (RFC 4486, RFC 8203 text). With
+   * `graceful` (and Graceful Restart enabled), sessions that negotiated GR are closed without a
+   * NOTIFICATION instead, so their peers keep our routes while we restart (RFC 4724 §4.1).
+   */
+  async stop(message = 'petrel speaker shutting down', opts: { graceful?: boolean } = {}): Promise<void> {
     this.started = false;
+    if (this.syncTimer !== undefined) this.clock.clearTimeout(this.syncTimer);
+    this.syncTimer = undefined;
+    const graceful = opts.graceful === true && this.opts.gracefulRestart?.enabled === true;
+    for (const e of this.peers.values()) this.clearGrTimer(e);
     await Promise.all(
       [...this.peers.values()].map((e) =>
-        e.session.stop({ subcode: CeaseSubcode.AdministrativeShutdown, message }).catch((err: unknown) => {
+        e.session.stop({ subcode: CeaseSubcode.AdministrativeShutdown, message, graceful }).catch((err: unknown) => {
           this.log.warn({ peer: e.spec.address, err: String(err) }, 'stop failed');
         }),
       ),
@@ -263,6 +346,7 @@ export class Speaker extends EventEmitter<SpeakerEvents> {
       if (!p || fingerprint(p) !== e.fingerprint) this.removePeer(key, e, p ? CeaseSubcode.OtherConfigurationChange : CeaseSubcode.PeerDeconfigured);
     }
     for (const [key, p] of next) if (!this.peers.has(key)) this.addPeer(key, p);
+    this.checkInitialSync();
     this.deps.metrics?.peersConfigured(
       [...this.peers.values()].map((e) => ({ address: e.rib.address, asn: e.rib.asn, type: this.peerType(e) })),
     );
@@ -289,6 +373,14 @@ export class Speaker extends EventEmitter<SpeakerEvents> {
     };
     if (p.localAddress) cfg.localAddress = p.localAddress;
     if (p.password) cfg.password = p.password;
+    const gr = o.gracefulRestart;
+    if (gr?.enabled) {
+      cfg.gracefulRestart = {
+        restartTime: gr.restartTime ?? GR_DEFAULTS.restartTime,
+        restarting: (gr.restarting ?? false) && !this.synced,
+        forwardingPreserved: gr.forwardingPreserved ?? true,
+      };
+    }
     const ka = p.keepaliveTime ?? o.keepaliveTime;
     if (ka !== undefined) cfg.keepaliveTime = ka;
     const ih = p.idleHoldTime ?? o.idleHoldTime;
@@ -307,7 +399,7 @@ export class Speaker extends EventEmitter<SpeakerEvents> {
       log: this.log,
       ...(sessionMetrics ? { metrics: sessionMetrics } : {}),
     });
-    const e: PeerEntry = { spec: p, fingerprint: fingerprint(p), session, rib: ribPeer, problems: 0 };
+    const e: PeerEntry = { spec: p, fingerprint: fingerprint(p), session, rib: ribPeer, problems: 0, eor: new Set() };
     session.on('state', (from, to) => {
       this.log.debug({ peer: address, from, to }, 'session state');
       this.emit('peerState', address, from, to);
@@ -318,7 +410,9 @@ export class Speaker extends EventEmitter<SpeakerEvents> {
         e.problems += problems.length;
         this.log.warn({ peer: address, problems }, 'UPDATE with attribute errors (RFC 7606)');
       }
-      this.rib.applyUpdate(ribPeer, u, raw);
+      const eor = isEndOfRib(u);
+      if (eor) this.onEndOfRib(e, eor);
+      else this.rib.applyUpdate(ribPeer, u, raw);
     });
     session.on('routeRefresh', () => {
       if (e.negotiated) this.rib.refresh(ribPeer);
@@ -331,6 +425,7 @@ export class Speaker extends EventEmitter<SpeakerEvents> {
   }
 
   private removePeer(key: string, e: PeerEntry, subcode: number): void {
+    this.clearGrTimer(e);
     this.peers.delete(key);
     this.byAddress.delete(e.rib.address);
     this.rib.removePeer(e.rib);
@@ -354,6 +449,9 @@ export class Speaker extends EventEmitter<SpeakerEvents> {
     const wanted = e.spec.families ?? ['ipv4', 'ipv6'];
     const families = n.families.filter((f) => wanted.includes(f));
     this.log.info({ peer: e.rib.address, routerId: n.peerRouterId, families, holdTime: n.holdTime }, 'session established');
+    e.eor.clear();
+    if (n.gracefulRestart) e.lastGr = n.gracefulRestart;
+    if (e.rib.stale) this.peerReturned(e, n);
     this.rib.peerUp(e.rib, n.peerRouterId, {
       families,
       codec: n.codec,
@@ -367,11 +465,68 @@ export class Speaker extends EventEmitter<SpeakerEvents> {
 
   private onDown(e: PeerEntry, reason: SessionDown): void {
     const wasUp = e.negotiated !== undefined;
+    const retain = familiesToRetain(this.opts.gracefulRestart, e.negotiated, reason);
     e.negotiated = undefined;
+    e.eor.clear();
     e.lastDown = describeDown(reason);
     if (wasUp) this.log.warn({ peer: e.rib.address, code: reason.code, reason: reason.message }, 'session down');
     else this.log.debug({ peer: e.rib.address, code: reason.code, reason: reason.message }, 'connection failed');
-    this.rib.peerDown(e.rib);
+    if (retain.length === 0) {
+      this.clearGrTimer(e);
+      this.rib.peerDown(e.rib);
+      return;
+    }
+    // RFC 4724 §4.2: keep its paths (stale) for the restart time it advertised. A failure while
+    // stale paths from an earlier restart are still held keeps those too and starts the clock again.
+    this.rib.peerDown(e.rib, retain);
+    const seconds = e.lastGr?.restartTime ?? 0;
+    this.armGrTimer(e, 'restarting', seconds);
+    this.log.warn({ peer: e.rib.address, families: retain, stalePaths: this.rib.staleCount(e.rib), restartTime: seconds }, 'graceful restart: keeping the peer\'s routes as stale');
+  }
+
+  /** The peer is Established again while we hold stale paths from it (RFC 4724 §4.2). */
+  private peerReturned(e: PeerEntry, n: Negotiated): void {
+    const staleFamilies = [...(e.rib.stale?.keys() ?? [])];
+    for (const f of familiesToFlushOnReturn(staleFamilies, n)) {
+      const removed = this.rib.sweepStale(e.rib, f);
+      this.log.info({ peer: e.rib.address, family: f, removed }, 'graceful restart: family not preserved by the peer, stale routes removed');
+    }
+    if (!e.rib.stale) {
+      this.clearGrTimer(e);
+      return;
+    }
+    const staleTime = this.opts.gracefulRestart?.staleTime ?? GR_DEFAULTS.staleTime;
+    this.armGrTimer(e, 'awaiting-eor', staleTime);
+  }
+
+  private onEndOfRib(e: PeerEntry, family: Family): void {
+    e.eor.add(family);
+    this.log.debug({ peer: e.rib.address, family }, 'End-of-RIB received');
+    if (e.rib.stale?.has(family)) {
+      const removed = this.rib.sweepStale(e.rib, family);
+      this.log.info({ peer: e.rib.address, family, removed }, 'graceful restart: End-of-RIB, stale routes not re-announced removed');
+      if (!e.rib.stale) this.clearGrTimer(e);
+    }
+    this.checkInitialSync();
+  }
+
+  private armGrTimer(e: PeerEntry, phase: 'restarting' | 'awaiting-eor', seconds: number): void {
+    this.clearGrTimer(e);
+    const ms = seconds * 1000;
+    const timer = this.clock.setTimeout(() => {
+      if (e.gr?.timer !== timer) return;
+      e.gr = undefined;
+      const removed = this.rib.sweepStale(e.rib);
+      this.log.warn({ peer: e.rib.address, removed, phase }, phase === 'restarting'
+        ? 'graceful restart: the peer did not come back within its restart time, stale routes removed'
+        : 'graceful restart: no End-of-RIB within the stale time, stale routes removed');
+    }, ms);
+    e.gr = { phase, timer, deadline: this.clock.now() + ms };
+  }
+
+  private clearGrTimer(e: PeerEntry): void {
+    if (e.gr) this.clock.clearTimeout(e.gr.timer);
+    e.gr = undefined;
   }
 
   private nextHopSelf(p: SpeakerPeer, n: Negotiated): { ipv4?: string; ipv6?: string[] } {
@@ -406,7 +561,7 @@ export class Speaker extends EventEmitter<SpeakerEvents> {
         rrClient: e.rib.rrClient,
         state,
         since: s.since ? new Date(s.since).toISOString() : null,
-        info: state === 'Established' ? 'Established' : e.lastDown ? `${state}: ${e.lastDown}` : state,
+        info: withGrInfo(state === 'Established' ? 'Established' : e.lastDown ? `${state}: ${e.lastDown}` : state, this.grStatus(e)),
         received: e.rib.received,
         advertised: this.rib.advertised(e.rib),
         families: e.rib.out?.families ?? e.spec.families ?? ['ipv4', 'ipv6'],
@@ -417,6 +572,7 @@ export class Speaker extends EventEmitter<SpeakerEvents> {
         flaps: stats.flaps,
         loopsDropped: e.rib.loopsDropped,
         attributeProblems: e.problems,
+        gracefulRestart: this.grStatus(e),
       };
     });
     return {
@@ -427,6 +583,17 @@ export class Speaker extends EventEmitter<SpeakerEvents> {
       connectionsRejected: this.listener?.rejected ?? 0,
       peers,
       rib: { ...size, updateGroups: this.rib.out.groups.size, encodings: this.rib.out.stats.encodings },
+    };
+  }
+
+  private grStatus(e: PeerEntry): PeerGracefulRestartStatus {
+    const n = e.negotiated?.gracefulRestart ?? e.lastGr;
+    return {
+      negotiated: n !== undefined,
+      peerRestartTime: n?.restartTime ?? null,
+      phase: e.gr?.phase ?? 'none',
+      stalePaths: this.rib.staleCount(e.rib),
+      secondsLeft: e.gr ? Math.max(0, Math.ceil((e.gr.deadline - this.clock.now()) / 1000)) : null,
     };
   }
 
@@ -442,6 +609,7 @@ export class Speaker extends EventEmitter<SpeakerEvents> {
       m.prefixesReceived(e.rib.address, 'ipv4', e.rib.receivedByFamily.ipv4);
       m.prefixesReceived(e.rib.address, 'ipv6', e.rib.receivedByFamily.ipv6);
       m.prefixesAdvertised(e.rib.address, 'all', this.rib.advertised(e.rib));
+      m.stalePaths?.(e.rib.address, this.rib.staleCount(e.rib));
     }
     const size = this.rib.size;
     m.bestPathChanged('all', this.rib.bestChanges - this.reportedChanges);

@@ -15,7 +15,8 @@ const USAGE = `Usage: petrel speaker --config FILE.yaml [--check]
 
 Runs a standalone BGP speaker (or route reflector) configured by FILE.yaml
 (reference: docs/configuration.md, "Standalone speaker"). SIGHUP re-reads the file and applies
-peers and originated prefixes (diffed); SIGTERM/SIGINT close every session with a Cease and exit 0.
+peers and originated prefixes (diffed); SIGTERM/SIGINT close every session with a Cease (without
+one, for peers that negotiated graceful restart, when gracefulRestart is on) and exit 0.
 PETREL_LOG_LEVEL (debug, info, warn, error) overrides the file's logLevel.
   --config FILE   the configuration file
   --check         validate the file and exit (0 valid, 2 invalid)`;
@@ -34,6 +35,7 @@ export function speakerFromConfig(cfg: SpeakerConfig, log: ReturnType<typeof mak
       ...(cfg.idleHoldMaxTime !== undefined ? { idleHoldMaxTime: cfg.idleHoldMaxTime } : {}),
       ...(cfg.ipv4NextHop ? { ipv4NextHop: cfg.ipv4NextHop } : {}),
       ...(cfg.ipv6NextHop ? { ipv6NextHop: cfg.ipv6NextHop } : {}),
+      ...(cfg.gracefulRestart.enabled ? { gracefulRestart: { forwardingPreserved: true, ...cfg.gracefulRestart } } : {}),
     },
     { log },
   );
@@ -55,7 +57,7 @@ function reload(file: string, current: SpeakerConfig, speaker: Speaker, log: Ret
     log.error({ err: (e as Error).message }, 'reload refused: invalid configuration, nothing changed');
     return;
   }
-  const fixed = (['asn', 'routerId', 'clusterId', 'listen', 'http'] as const).filter(
+  const fixed = (['asn', 'routerId', 'clusterId', 'listen', 'http', 'gracefulRestart'] as const).filter(
     (k) => JSON.stringify(next[k]) !== JSON.stringify(current[k]),
   );
   if (fixed.length > 0) log.warn({ fields: fixed }, 'reload: these fields need a restart and were not changed');
@@ -112,7 +114,8 @@ export async function run(argv: string[]): Promise<number> {
         log.info({ signal }, 'shutting down: Cease / Administrative Shutdown to every peer');
         const hard = setTimeout(() => resolve(0), 5000);
         hard.unref();
-        void Promise.allSettled([speaker.stop(`petrel speaker: ${signal}`), api?.close()]).then(() => {
+        // With graceful restart on, peers that negotiated it get no Cease: they keep our routes.
+        void Promise.allSettled([speaker.stop(`petrel speaker: ${signal}`, { graceful: true }), api?.close()]).then(() => {
           clearTimeout(hard);
           resolve(0);
         });

@@ -99,6 +99,12 @@ export interface Dataplane {
   setLocalBlocks(blocks: LocalBlock[]): void;
   setNatPools(pools: NatPoolSpec[]): void;
   setTunnels(t: TunnelSettings): void;
+  /**
+   * While on, routes of ours in the kernel that nothing desires (e.g. BGP-learned by the previous
+   * process) are left alone instead of deleted; turning it off deletes those still not desired on
+   * the next pass. The agent turns it on across a graceful restart (RFC 4724).
+   */
+  retainStaleRoutes?(retain: boolean): void;
   apply(): Promise<ApplyReport>;
   start(): Promise<ApplyReport>;
   stop(): Promise<void>;
@@ -182,6 +188,14 @@ class NodeDataplane implements Dataplane {
   setLocalBlocks(blocks: LocalBlock[]): void { this.localBlocks = [...blocks]; this.routesDirty = true; this.schedule(); }
   setNatPools(pools: NatPoolSpec[]): void { this.nat.setPools(pools); this.schedule(); }
   setTunnels(t: TunnelSettings): void { this.tunnelSettings = { ...t }; this.routesDirty = true; this.neighDirty = true; this.schedule(); }
+  retainStaleRoutes(retain: boolean): void {
+    if (this.routes.retainOrphans === retain) return;
+    this.routes.retainOrphans = retain;
+    if (!retain) {
+      this.routes.markDirty();
+      this.schedule();
+    }
+  }
 
   /** Debounced pass after a change, only while running (callers that are not running call apply()). */
   private schedule(delay = this.opts.debounceMs ?? 20): void {

@@ -126,6 +126,12 @@ export class RouteTable {
   private batch: RouteBatch = { length: 0, verbs: new Uint8Array(1024), routes: [] };
   private batchEntries: Array<Entry | string> = [];
   repairs = 0;
+  /**
+   * While true, our routes at destinations nothing desires are left in the kernel (a restarted agent
+   * keeps the previous process's BGP-learned routes until its peers have re-sent theirs, RFC 4724);
+   * setting it back to false and markDirty() deletes the ones still unwanted.
+   */
+  retainOrphans = false;
   lastErrors: RouteError[] = [];
   /** Destinations examined by the last pass (tests: a pass after one change looks at one route). */
   lastExamined = 0;
@@ -400,9 +406,11 @@ export class RouteTable {
         examined++;
         if (e.live) look(e); else this.gone(e);
       }
-      for (const [key, have] of this.orphans) {
-        examined++;
-        this.push(VERB_DELETE, have, key);
+      if (!this.retainOrphans) {
+        for (const [key, have] of this.orphans) {
+          examined++;
+          this.push(VERB_DELETE, have, key);
+        }
       }
     } else {
       const list = this.dirtyEntries;
@@ -424,7 +432,7 @@ export class RouteTable {
         }
         examined++;
         const have = this.orphans.get(key);
-        if (have !== undefined) this.push(VERB_DELETE, have, key);
+        if (have !== undefined && !this.retainOrphans) this.push(VERB_DELETE, have, key);
       }
       this.dirtyKeys.clear();
     }

@@ -277,7 +277,12 @@ function connectOrActive(s: FsmState, e: FsmEvent): StepResult {
 
 // Helpers for the three states after TCP is up (OpenSent, OpenConfirm, Established), where the RFC
 // handles these events the same way.
-function manualStop(s: FsmState, e: { subcode?: number; message?: string }): StepResult {
+function manualStop(s: FsmState, e: { subcode?: number; message?: string; graceful?: boolean }): StepResult {
+  // RFC 4724 §4.1: a speaker about to restart with its forwarding state kept just closes the TCP
+  // connection; a Cease would tell a Graceful Restart peer to drop our routes at once.
+  if (e.graceful && s.name === 'Established' && s.negotiated?.gracefulRestart) {
+    return toIdle(s, { counter: 'zero', restart: false, down: down('BGP_GRACEFUL_STOP', e.message ?? 'stopped for a graceful restart (RFC 4724)') });
+  }
   // Event 2: Cease (RFC 4486 subcode, RFC 8203 message), ConnectRetryCounter to zero, no restart.
   return toIdle(s, { notify: cease(e.subcode, e.message), counter: 'zero', restart: false, down: down('BGP_ADMIN_STOP', e.message ?? 'stopped by the operator') });
 }

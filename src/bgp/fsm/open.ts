@@ -9,7 +9,7 @@
  */
 import { afiOf, familyOfAfi, Safi, type Family } from '../../model/ip.js';
 import { ErrorCode, OpenSubcode, type Capability, type NotificationMessage, type OpenMessage } from '../wire/types.js';
-import type { Negotiated } from '../session/types.js';
+import type { Negotiated, PeerGracefulRestart } from '../session/types.js';
 import type { ConnInfo, FsmConfig } from './types.js';
 
 /** RFC 6793 §9: the 2-octet AS carried where a 4-octet AS does not fit. */
@@ -24,6 +24,17 @@ export function notification(code: number, subcode: number, data: Uint8Array = n
 export function buildOpen(cfg: FsmConfig): OpenMessage {
   const capabilities: Capability[] = cfg.families.map((f) => ({ kind: 'multiprotocol', afi: afiOf(f), safi: Safi.Unicast }));
   capabilities.push({ kind: 'route-refresh' }, { kind: 'four-octet-as', asn: cfg.localAsn });
+  const gr = cfg.gracefulRestart;
+  if (gr) {
+    // RFC 4724 §3: restart time (12 bits), R bit, and each family with its F bit.
+    capabilities.push({
+      kind: 'graceful-restart',
+      restarting: gr.restarting,
+      notification: false,
+      restartTime: Math.max(0, Math.min(4095, Math.round(gr.restartTime))),
+      families: cfg.families.map((f) => ({ afi: afiOf(f), safi: Safi.Unicast, forwardingPreserved: gr.forwardingPreserved })),
+    });
+  }
   return {
     type: 'open',
     version: BGP_VERSION,
@@ -59,6 +70,24 @@ export function negotiateFamilies(local: Family[], open: OpenMessage): Family[] 
     if (f && c.safi === Safi.Unicast) peer.add(f);
   }
   return local.filter((f) => peer.has(f));
+}
+
+/**
+ * RFC 4724 §3: Graceful Restart applies only when both OPENs carry the capability. Returns the peer's
+ * side of it (restart time, R bit, the negotiated families it listed with their F bits).
+ */
+export function negotiateGracefulRestart(cfg: FsmConfig, open: OpenMessage, families: Family[]): PeerGracefulRestart | undefined {
+  if (!cfg.gracefulRestart) return undefined;
+  const cap = open.capabilities.find((c): c is Extract<Capability, { kind: 'graceful-restart' }> => c.kind === 'graceful-restart');
+  if (!cap) return undefined;
+  const listed: PeerGracefulRestart['families'] = [];
+  for (const f of cap.families) {
+    const family = familyOfAfi(f.afi);
+    if (family && f.safi === Safi.Unicast && families.includes(family) && !listed.some((l) => l.family === family)) {
+      listed.push({ family, forwardingPreserved: f.forwardingPreserved });
+    }
+  }
+  return { restartTime: cap.restartTime, restarting: cap.restarting, families: listed };
 }
 
 export type OpenCheck = { ok: true; negotiated: Negotiated } | { ok: false; notification: NotificationMessage; reason: string };
@@ -112,5 +141,7 @@ export function validateOpen(cfg: FsmConfig, open: OpenMessage, conn: ConnInfo |
     remotePort: conn?.remotePort,
     outbound: conn?.outbound,
   };
+  const gr = negotiateGracefulRestart(cfg, open, families);
+  if (gr) negotiated.gracefulRestart = gr;
   return { ok: true, negotiated };
 }

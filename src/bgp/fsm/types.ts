@@ -38,6 +38,11 @@ export interface FsmConfig {
   idleHoldTime: number;
   /** Upper bound of the idle-hold back-off, seconds. Also how long Established must last to reset it. */
   idleHoldMaxTime: number;
+  /**
+   * RFC 4724 Graceful Restart capability to put in our OPEN; absent = not advertised (no GR either way).
+   * `restarting` is the R bit; `forwardingPreserved` the F bit for every family we list.
+   */
+  gracefulRestart?: { restartTime: number; restarting: boolean; forwardingPreserved: boolean };
 }
 
 export const FSM_DEFAULTS = {
@@ -85,7 +90,7 @@ export interface FsmState {
 
 export type FsmEvent =
   | { kind: 'ManualStart' } // Event 1
-  | { kind: 'ManualStop'; subcode?: number; message?: string } // Event 2
+  | { kind: 'ManualStop'; subcode?: number; message?: string; graceful?: boolean } // Event 2 (graceful: RFC 4724 restart, no NOTIFICATION)
   | { kind: 'AutomaticStart' } // Event 3
   | { kind: 'ManualStart_with_PassiveTcpEstablishment' } // Event 4
   | { kind: 'AutomaticStart_with_PassiveTcpEstablishment' } // Event 5

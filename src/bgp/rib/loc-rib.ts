@@ -68,6 +68,13 @@ export function prefixKeyText(key: PrefixKey): string {
   return formatV4Key((key - len) / 64, len);
 }
 
+/** The Loc-RIB key of a prefix given as text or as an IPv4 key (the key the table stores it under). */
+export function keyOfPrefix(prefix: string | number): PrefixKey {
+  if (typeof prefix === 'number') return prefix;
+  const addr = parseV4Key(prefix);
+  return addr >= 0 ? addr * 64 + lastParsedLen() : prefix.normalize();
+}
+
 export function familyOfKey(key: PrefixKey): Family {
   return typeof key === 'number' ? 'ipv4' : familyOf(key);
 }
@@ -317,6 +324,19 @@ export class LocRib {
     if (s.length === 1) return { slot: s[0], old };
     if (i === 0) reorder(s);
     return { slot: s, old };
+  }
+
+  /** Every prefix key where `peer` has a path, by family. */
+  keysOfPeer(peer: RibPeer): Map<Family, PrefixKey[]> {
+    const out = new Map<Family, PrefixKey[]>();
+    this.forEachKey((key, s) => {
+      if (Array.isArray(s) ? !s.some((p) => p.peer === peer) : s.peer !== peer) return;
+      const f = familyOfKey(key);
+      let l = out.get(f);
+      if (!l) out.set(f, (l = []));
+      l.push(key);
+    });
+    return out;
   }
 
   /** Removes every path of `peer` (peer down); calls `onRemoved` for each. */

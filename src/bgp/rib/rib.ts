@@ -16,7 +16,7 @@ import type { PathAttributes, UpdateMessage } from '../wire/types.js';
 import { AdjRibOut } from './adj-rib-out.js';
 import { AttrStore, ipv4ToNum } from './attrs.js';
 import { bestReason, comparePaths } from './best-path.js';
-import { LocRib, bestOf, pathsOf, prefixKeyText, type Change } from './loc-rib.js';
+import { LocRib, bestOf, keyOfPrefix, pathsOf, prefixKeyText, type Change } from './loc-rib.js';
 import type { AttrSet, OutPeerState, Path, PeerKind, RibPeer, RouteView, UpdateEncoder } from './types.js';
 import { toBestRoute, toRouteView } from './views.js';
 
@@ -131,10 +131,29 @@ export class Rib {
     this.kick();
   }
 
-  /** The session left Established: its paths are removed, it leaves its update group. */
-  peerDown(peer: RibPeer): void {
+  /**
+   * The session left Established: it leaves its update group and its paths are removed — except,
+   * with `retain` (RFC 4724 §4.2, the peer is restarting gracefully), the paths of the listed
+   * families, which stay in the Loc-RIB (still selected, still exported: no change goes anywhere)
+   * and are marked stale until `sweepStale`. Paths already stale from an earlier restart stay so.
+   */
+  peerDown(peer: RibPeer, retain?: readonly Family[]): void {
     this.out.leave(peer);
     peer.out = undefined;
+    if (retain && retain.length > 0 && peer.received > 0) {
+      const stale = peer.stale ?? new Map<Family, Set<string | number>>();
+      for (const [family, keys] of this.loc.keysOfPeer(peer)) {
+        if (!retain.includes(family)) continue;
+        let set = stale.get(family);
+        if (!set) stale.set(family, (set = new Set()));
+        for (const k of keys) set.add(k);
+      }
+      peer.stale = stale;
+      for (const f of ['ipv4', 'ipv6'] as const) if (!retain.includes(f)) this.sweepStale(peer, f, true);
+      this.kick();
+      return;
+    }
+    peer.stale = undefined;
     // A scan of the whole Loc-RIB, so only when the peer has paths: a peer that keeps failing to
     // connect must not cost a 1M-entry scan per attempt.
     if (peer.received > 0) this.loc.removePeer(peer, (p) => this.unrefPath(p));
@@ -142,6 +161,37 @@ export class Rib {
     peer.receivedByFamily.ipv4 = 0;
     peer.receivedByFamily.ipv6 = 0;
     this.kick();
+  }
+
+  /**
+   * Removes `peer`'s stale paths (RFC 4724 §4.2): of one family (End-of-RIB from the peer, or the
+   * family is no longer preserved), or of all (restart or stale timer expired). With `all` for one
+   * family, every path of the peer in that family goes, stale or not (it was never retained).
+   * Returns how many paths were removed.
+   */
+  sweepStale(peer: RibPeer, family?: Family, all = false): number {
+    let n = 0;
+    if (all && family) {
+      const keys = this.loc.keysOfPeer(peer).get(family) ?? [];
+      for (const k of keys) n += this.withdraw(peer, k);
+      peer.stale?.delete(family);
+    } else if (peer.stale) {
+      for (const [f, keys] of peer.stale) {
+        if (family && f !== family) continue;
+        peer.stale.delete(f);
+        for (const k of keys) n += this.withdraw(peer, k);
+      }
+    }
+    if (peer.stale && peer.stale.size === 0) peer.stale = undefined;
+    if (n > 0) this.kick();
+    return n;
+  }
+
+  /** Stale paths held for `peer` (RFC 4724), per family and in all. */
+  staleCount(peer: RibPeer): number {
+    let n = 0;
+    if (peer.stale) for (const s of peer.stale.values()) n += s.size;
+    return n;
   }
 
   /** Imports one decoded UPDATE from `peer` (RFC 7606 outcomes already applied by the codec). */
@@ -185,6 +235,13 @@ export class Rib {
       return;
     }
     const path = this.pathFor(peer, set);
+    const stale = peer.stale?.get(family);
+    if (stale) {
+      // Re-announced: no longer stale. An identical path is the same interned object, so the
+      // Loc-RIB sees no change and nothing is sent anywhere.
+      for (const prefix of nlri) stale.delete(keyOfPrefix(prefix));
+      for (let i = 0; i < keys.length; i++) stale.delete(keys[i]);
+    }
     for (const prefix of nlri) this.took(peer, family, path, this.loc.upsert(prefix, path));
     for (let i = 0; i < keys.length; i++) this.took(peer, family, path, this.loc.upsertKey(keys[i], path));
     if (path.refs === 0) this.unrefPath(path, true);
@@ -222,13 +279,14 @@ export class Rib {
     this.attrs.unref(p.attrs);
   }
 
-  private withdraw(peer: RibPeer, prefix: string | number): void {
+  private withdraw(peer: RibPeer, prefix: string | number): number {
     const old = typeof prefix === 'number' ? this.loc.removeKey(prefix, peer) : this.loc.remove(prefix, peer);
-    if (old) {
-      peer.received--;
-      peer.receivedByFamily[old.attrs.family]--;
-      this.unrefPath(old);
-    }
+    if (!old) return 0;
+    peer.received--;
+    peer.receivedByFamily[old.attrs.family]--;
+    peer.stale?.get(old.attrs.family)?.delete(keyOfPrefix(prefix));
+    this.unrefPath(old);
+    return 1;
   }
 
   /** Desired originated routes; diffed against the current ones. */

@@ -39,6 +39,11 @@ export interface RibPeer {
   loopsDropped: number;
   /** Set while the session is Established and the peer is in an update group. */
   out?: OutPeerState;
+  /**
+   * RFC 4724 §4.2: prefixes (Loc-RIB keys) whose path from this peer is stale — kept across a
+   * graceful restart of the peer and not re-announced since. Per family; absent when none.
+   */
+  stale?: Map<Family, Set<string | number>>;
 }
 
 /** How routes leave towards one established peer (set by peerUp). */

@@ -88,6 +88,7 @@ export class Session extends EventEmitter {
       delayOpenTime: cfg.delayOpenTime ?? FSM_DEFAULTS.delayOpenTime,
       idleHoldTime: cfg.idleHoldTime ?? FSM_DEFAULTS.idleHoldTime,
       idleHoldMaxTime: cfg.idleHoldMaxTime ?? FSM_DEFAULTS.idleHoldMaxTime,
+      ...(cfg.gracefulRestart ? { gracefulRestart: { ...cfg.gracefulRestart } } : {}),
     };
     this.host = {
       clock: this.clock,
@@ -132,6 +133,12 @@ export class Session extends EventEmitter {
     return this.cfg.peerAddress;
   }
 
+  /** Sets or clears the R bit of the Graceful Restart capability in the OPENs sent from now on (RFC 4724 §3). */
+  setGracefulRestarting(restarting: boolean): void {
+    const gr = this.fsmCfg.gracefulRestart;
+    if (gr) gr.restarting = restarting;
+  }
+
   /** ManualStart (RFC 4271 Event 1): connect, or wait in Active for a passive peer. */
   start(): void {
     if (this.cfg.password) {
@@ -149,9 +156,11 @@ export class Session extends EventEmitter {
   /**
    * ManualStop (Event 2): Cease (RFC 4486 subcode, default Administrative Shutdown) with an RFC 8203
    * shutdown message, then close. Resolves once the sockets are closed (at most ~2 s).
+   * `graceful`: an RFC 4724 restart — an Established session is closed without a NOTIFICATION, so a
+   * peer that negotiated Graceful Restart keeps our routes (stale) until we are back.
    */
-  async stop(notification?: { subcode: number; message?: string }): Promise<void> {
-    const ev: FsmEvent = { kind: 'ManualStop', subcode: notification?.subcode, message: notification?.message };
+  async stop(notification?: { subcode?: number; message?: string; graceful?: boolean }): Promise<void> {
+    const ev: FsmEvent = { kind: 'ManualStop', subcode: notification?.subcode, message: notification?.message, ...(notification?.graceful ? { graceful: true } : {}) };
     const sec = this.secondary;
     this.feed(this.primary, ev);
     if (sec && !sec.gone) this.feed(sec, ev);

@@ -31,6 +31,8 @@ export interface SessionConfig {
    * BgpListener needs the same key (setPassword) for the peer's connections to be accepted.
    */
   password?: string;
+  /** RFC 4724 Graceful Restart capability to advertise (absent = none); see FsmConfig.gracefulRestart. */
+  gracefulRestart?: { restartTime: number; restarting: boolean; forwardingPreserved: boolean };
   /** DelayOpen (RFC 4271 §8.1.1), seconds; 0/absent = send OPEN as soon as TCP is up. */
   delayOpenTime?: number;
   /** Seconds between KEEPALIVEs; default and upper bound one third of the negotiated hold time. */
@@ -62,6 +64,21 @@ export interface Negotiated {
   remotePort?: number;
   /** true when we opened the surviving connection (after §6.8 collision resolution). */
   outbound?: boolean;
+  /**
+   * Set when both OPENs carried the Graceful Restart capability (RFC 4724 §3): what the peer said in
+   * its own (restart time, R bit, and the families it preserves state for, with their F bits).
+   */
+  gracefulRestart?: PeerGracefulRestart;
+}
+
+/** The peer's Graceful Restart capability as the session negotiated it. */
+export interface PeerGracefulRestart {
+  /** Seconds the peer asks us to keep its routes after the session ends (12 bits). */
+  restartTime: number;
+  /** R bit: the peer has restarted. */
+  restarting: boolean;
+  /** Families (of those negotiated) the peer listed, and whether it kept forwarding state for each (F bit). */
+  families: Array<{ family: Family; forwardingPreserved: boolean }>;
 }
 
 export type SessionStateName = 'Idle' | 'Connect' | 'Active' | 'OpenSent' | 'OpenConfirm' | 'Established';
