@@ -1,0 +1,169 @@
+// Graceful Restart (RFC 4724) end to end between two in-process Speakers over loopback TCP. The
+// helper (A) runs on a fake clock, so its restart and stale timers move only when the test says;
+// the restarting side (B) is stopped gracefully and started again on the same port. Every wait on
+// the network is bounded.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { Speaker, type SpeakerOptions } from '../../src/bgp/speaker.js';
+import type { RouteDelta } from '../../src/bgp/rib/index.js';
+import { familiesToFlushOnReturn, familiesToRetain } from '../../src/bgp/graceful-restart.js';
+import type { Negotiated, SessionDown } from '../../src/bgp/session/types.js';
+import { waitFor } from '../../src/lab/netns.js';
+import { FakeClock } from '../helpers/fake-clock.js';
+
+const FAST = { holdTime: 9, connectRetryTime: 1, idleHoldTime: 1, idleHoldMaxTime: 2 } satisfies Partial<SpeakerOptions>;
+const GR_ON = { enabled: true, restartTime: 5, staleTime: 30 };
+const PREFIXES = ['198.18.0.0/24', '198.18.1.0/24', '198.18.2.0/24'];
+
+function negotiated(gr?: Negotiated['gracefulRestart']): Negotiated {
+  return {
+    peerAsn: 65001, peerRouterId: '192.0.2.2', holdTime: 90, keepaliveTime: 30, families: ['ipv4', 'ipv6'],
+    codec: { fourOctetAs: true, extendedMessage: false }, routeRefresh: true, enhancedRouteRefresh: false,
+    peerCapabilities: [], localAddress: '192.0.2.1', remoteAddress: '192.0.2.2', ...(gr ? { gracefulRestart: gr } : {}),
+  };
+}
+const GR_BOTH = { restartTime: 60, restarting: false, families: [{ family: 'ipv4' as const, forwardingPreserved: true }, { family: 'ipv6' as const, forwardingPreserved: false }] };
+const down = (code: string, wasEstablished = true): SessionDown => ({ code, message: code, wasEstablished });
+
+test('helper: TCP loss and hold-timer expiry keep the families the peer listed; NOTIFICATIONs, stops and never-established sessions keep nothing', () => {
+  const on = { enabled: true };
+  assert.deepEqual(familiesToRetain(on, negotiated(GR_BOTH), down('BGP_TCP_CLOSED')), ['ipv4', 'ipv6']);
+  assert.deepEqual(familiesToRetain(on, negotiated(GR_BOTH), down('BGP_HOLD_TIMER_EXPIRED')), ['ipv4', 'ipv6']);
+  assert.deepEqual(familiesToRetain(on, negotiated(GR_BOTH), down('BGP_NOTIFICATION_RECEIVED')), []);
+  assert.deepEqual(familiesToRetain(on, negotiated(GR_BOTH), down('BGP_ADMIN_STOP')), []);
+  assert.deepEqual(familiesToRetain(on, negotiated(GR_BOTH), down('BGP_TCP_CLOSED', false)), []);
+  assert.deepEqual(familiesToRetain({ enabled: false }, negotiated(GR_BOTH), down('BGP_TCP_CLOSED')), []);
+  assert.deepEqual(familiesToRetain(on, negotiated(), down('BGP_TCP_CLOSED')), [], 'GR not negotiated');
+  assert.deepEqual(familiesToRetain(on, negotiated({ ...GR_BOTH, restartTime: 0 }), down('BGP_TCP_CLOSED')), [], 'restart time 0');
+  assert.deepEqual(familiesToRetain(on, negotiated({ ...GR_BOTH, families: [GR_BOTH.families[1]] }), down('BGP_TCP_CLOSED')), ['ipv6']);
+});
+
+test('helper: on return, families no longer listed or listed without F lose their stale paths at once', () => {
+  assert.deepEqual(familiesToFlushOnReturn(['ipv4', 'ipv6'], negotiated(GR_BOTH)), ['ipv6'], 'ipv6 without F');
+  assert.deepEqual(familiesToFlushOnReturn(['ipv4', 'ipv6'], negotiated()), ['ipv4', 'ipv6'], 'no capability at all');
+  assert.deepEqual(familiesToFlushOnReturn(['ipv4'], negotiated({ ...GR_BOTH, families: [] })), ['ipv4'], 'family not listed');
+  assert.deepEqual(familiesToFlushOnReturn(['ipv4'], negotiated(GR_BOTH)), []);
+});
+
+function speakerB(port: number, prefixes: string[], restarting: boolean): Speaker {
+  const b = new Speaker({ asn: 65001, routerId: '192.0.2.2', listen: { address: '127.0.0.1', port }, ...FAST, gracefulRestart: { ...GR_ON, restarting } });
+  b.setPeers([{ address: '127.0.0.1', asn: 64512, passive: true, families: ['ipv4'] }]);
+  b.setLocalRoutes(prefixes.map((prefix) => ({ prefix })));
+  return b;
+}
+
+test('helper end to end: a peer that restarts gracefully keeps its routes stale, comes back with one fewer, and after its End-of-RIB exactly that one is withdrawn; one that never returns loses all at the restart time', async () => {
+  const clock = new FakeClock();
+  const a = new Speaker({ asn: 64512, routerId: '192.0.2.1', ...FAST, gracefulRestart: { enabled: true, restartTime: 120, staleTime: 30 } }, { clock });
+  const deltas: RouteDelta[] = [];
+  a.on('bestChanged', (d) => deltas.push(...d));
+  let b = speakerB(0, PREFIXES, false);
+  const started: Speaker[] = [b];
+  try {
+    await b.start();
+    const port = b.listenPort as number;
+    a.setPeers([{ address: '127.0.0.1', port, asn: 65001, families: ['ipv4'] }]);
+    await a.start();
+    const learned = () => a.routes().filter((r) => r.best).map((r) => r.prefix).sort();
+    await waitFor('A to learn B\'s three prefixes', () => learned().length === 3, 15_000, 20);
+    assert.equal(a.status().peers[0].gracefulRestart.negotiated, true);
+    assert.equal(a.status().peers[0].gracefulRestart.peerRestartTime, 5);
+    deltas.length = 0;
+
+    // B goes away without a NOTIFICATION (SIGTERM with graceful restart on).
+    await b.stop('restart', { graceful: true });
+    await waitFor('A to see the session drop', () => a.status().peers[0].state !== 'Established', 10_000, 20);
+    const st = a.status().peers[0];
+    assert.equal(st.gracefulRestart.phase, 'restarting');
+    assert.equal(st.gracefulRestart.stalePaths, 3);
+    assert.equal(st.gracefulRestart.secondsLeft, 5);
+    assert.match(st.info, /Graceful restart: 3 stale paths, 5 s left/);
+    assert.deepEqual(learned(), PREFIXES, 'still there while B restarts');
+    await new Promise((r) => setTimeout(r, 50));
+    assert.equal(deltas.length, 0, 'no change reported while B restarts');
+
+    // B is back (R bit set) with one prefix fewer; A reconnects after its idle hold.
+    b = speakerB(port, PREFIXES.slice(0, 2), true);
+    started.push(b);
+    await b.start();
+    clock.advance(1_000);
+    await waitFor('A to be Established again', () => a.status().peers[0].state === 'Established', 15_000, 20);
+    await waitFor('the stale prefix to go after End-of-RIB', () => learned().length === 2, 15_000, 20);
+    assert.deepEqual(learned(), PREFIXES.slice(0, 2));
+    await new Promise((r) => setTimeout(r, 50));
+    assert.deepEqual(deltas.map((d) => `${d.prefix} ${d.before ? 'had' : '-'} ${d.after ? 'has' : '-'}`), ['198.18.2.0/24 had -'],
+      'exactly one delta: the prefix B no longer announces; none for the two it re-announced');
+    assert.equal(a.status().peers[0].gracefulRestart.phase, 'none');
+    assert.equal(a.status().peers[0].gracefulRestart.stalePaths, 0);
+    deltas.length = 0;
+
+    // B goes away again and never returns: at its restart time (5 s) everything goes.
+    await b.stop('gone', { graceful: true });
+    await waitFor('A to see the session drop again', () => a.status().peers[0].gracefulRestart.phase === 'restarting', 10_000, 20);
+    clock.advance(4_000);
+    assert.equal(learned().length, 2, 'kept before the restart time');
+    clock.advance(1_100);
+    await waitFor('the stale prefixes to be withdrawn', () => learned().length === 0 && deltas.length === 2, 5_000, 20);
+    assert.deepEqual(deltas.map((d) => d.prefix).sort(), PREFIXES.slice(0, 2));
+    assert.ok(deltas.every((d) => d.before && !d.after));
+    assert.equal(a.status().peers[0].gracefulRestart.stalePaths, 0);
+  } finally {
+    await a.stop();
+    for (const s of started) await s.stop().catch(() => {});
+  }
+});
+
+test('a Cease from a GR-capable peer (ordinary stop) withdraws its routes at once', async () => {
+  const clock = new FakeClock();
+  const a = new Speaker({ asn: 64512, routerId: '192.0.2.1', ...FAST, gracefulRestart: { enabled: true } }, { clock });
+  const b = speakerB(0, PREFIXES, false);
+  try {
+    await b.start();
+    a.setPeers([{ address: '127.0.0.1', port: b.listenPort, asn: 65001, families: ['ipv4'] }]);
+    await a.start();
+    await waitFor('A to learn B\'s prefixes', () => a.routes().length === 3, 15_000, 20);
+    await b.stop('maintenance');
+    await waitFor('A to drop B\'s prefixes', () => a.routes().length === 0, 10_000, 20);
+    assert.equal(a.status().peers[0].gracefulRestart.stalePaths, 0);
+    assert.match(a.status().peers[0].info, /NOTIFICATION received 6\/2/);
+  } finally {
+    await a.stop();
+    await b.stop().catch(() => {});
+  }
+});
+
+test('initialSync: emitted once, when every peer has sent End-of-RIB (after its routes)', async () => {
+  const a = new Speaker({ asn: 64512, routerId: '192.0.2.1', ...FAST, gracefulRestart: { enabled: true, restartTime: 60, restarting: true } });
+  const b = speakerB(0, PREFIXES, false);
+  const reasons: string[] = [];
+  a.on('initialSync', (r) => reasons.push(r));
+  try {
+    await b.start();
+    a.setPeers([{ address: '127.0.0.1', port: b.listenPort, asn: 65001, families: ['ipv4'] }]);
+    await a.start();
+    await waitFor('initial sync', () => reasons.length > 0, 15_000, 20);
+    assert.deepEqual(reasons, ['end-of-rib']);
+    assert.equal(a.routes().length, 3, 'the routes came before the End-of-RIB');
+    assert.equal(a.initiallySynced, true);
+  } finally {
+    await a.stop();
+    await b.stop().catch(() => {});
+  }
+});
+
+test('initialSync: with a peer that never comes up it fires at the restart time', async () => {
+  const clock = new FakeClock();
+  const a = new Speaker({ asn: 64512, routerId: '192.0.2.1', ...FAST, gracefulRestart: { enabled: true, restartTime: 7 } }, { clock });
+  const reasons: string[] = [];
+  a.on('initialSync', (r) => reasons.push(r));
+  try {
+    a.setPeers([{ address: '127.0.0.1', port: 9, asn: 65001, families: ['ipv4'], passive: true }]);
+    await a.start();
+    clock.advance(6_900);
+    assert.deepEqual(reasons, []);
+    clock.advance(200);
+    assert.deepEqual(reasons, ['timeout']);
+  } finally {
+    await a.stop();
+  }
+});
