@@ -471,6 +471,9 @@ export class Speaker extends EventEmitter<SpeakerEvents> {
     e.lastDown = describeDown(reason);
     if (wasUp) this.log.warn({ peer: e.rib.address, code: reason.code, reason: reason.message }, 'session down');
     else this.log.debug({ peer: e.rib.address, code: reason.code, reason: reason.message }, 'connection failed');
+    // A connection attempt that failed before Established while we hold the peer's stale paths
+    // (it is restarting, and we keep trying) changes nothing: the restart timer decides.
+    if (!reason.wasEstablished && e.gr) return;
     if (retain.length === 0) {
       this.clearGrTimer(e);
       this.rib.peerDown(e.rib);

@@ -167,3 +167,29 @@ test('initialSync: with a peer that never comes up it fires at the restart time'
     await a.stop();
   }
 });
+
+test('helper: failed reconnection attempts while the peer restarts keep its stale paths until the restart time', async () => {
+  const clock = new FakeClock();
+  const a = new Speaker({ asn: 64512, routerId: '192.0.2.1', ...FAST, gracefulRestart: { enabled: true } }, { clock });
+  const b = speakerB(0, PREFIXES, false);
+  try {
+    await b.start();
+    a.setPeers([{ address: '127.0.0.1', port: b.listenPort, asn: 65001, families: ['ipv4'] }]);
+    await a.start();
+    await waitFor('A to learn B\'s prefixes', () => a.routes().length === 3, 15_000, 20);
+    await b.stop('restart', { graceful: true });
+    await waitFor('A to hold them stale', () => a.status().peers[0].gracefulRestart.phase === 'restarting', 10_000, 20);
+    // Nobody listens any more: each idle hold ends in a refused connection.
+    for (let i = 0; i < 3; i++) {
+      clock.advance(1_000);
+      await waitFor('the attempt to fail', () => a.status().peers[0].state === 'Idle', 5_000, 10);
+    }
+    assert.equal(a.routes().length, 3);
+    assert.equal(a.status().peers[0].gracefulRestart.stalePaths, 3);
+    clock.advance(3_000);
+    await waitFor('removal at the restart time', () => a.routes().length === 0, 5_000, 10);
+  } finally {
+    await a.stop();
+    await b.stop().catch(() => {});
+  }
+});

@@ -68,13 +68,14 @@ export interface BirdProtocol {
   raw: string;
 }
 
-export async function startBird(lab: NetnsLab, ns: string, conf: string | DaemonSpec, opts: { name?: string } = {}): Promise<BirdDaemon> {
+/** `args`: more command-line options (e.g. `-R`, graceful restart recovery after a restart). */
+export async function startBird(lab: NetnsLab, ns: string, conf: string | DaemonSpec, opts: { name?: string; args?: string[] } = {}): Promise<BirdDaemon> {
   const name = opts.name ?? 'bird';
   const dir = makeDir(lab, name);
   const confPath = join(dir, 'bird.conf');
   const ctl = join(dir, 'bird.ctl');
   writeFileSync(confPath, typeof conf === 'string' ? conf : birdConfig(conf));
-  const proc = lab.spawn(name, ns, 'bird', ['-f', '-c', confPath, '-s', ctl, '-P', join(dir, 'bird.pid')]);
+  const proc = lab.spawn(name, ns, 'bird', ['-f', '-c', confPath, '-s', ctl, '-P', join(dir, 'bird.pid'), ...(opts.args ?? [])]);
   await assertAlive(proc, `bird ${name}`, 200);
   const birdc = (...cmd: string[]) => nsExec(ns, 'birdc', ['-s', ctl, ...cmd], 60_000);
   await waitFor(`bird ${name} control socket`, () => existsSync(ctl) && birdc('show', 'status').includes('Daemon is up'), 15_000, 100);
