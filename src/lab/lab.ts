@@ -264,7 +264,7 @@ export class PetrelLab {
         if (obj) await this.api.create(obj);
       }
     }
-    await this.api.create({ apiVersion: 'petrel.dev/v1', kind: 'BGPConfiguration', metadata: { name: 'default' }, spec: { asNumber: AS_NUMBER, nodeToNodeMesh: false, listenPort: 179 } });
+    await this.api.create({ apiVersion: 'petrel.dev/v1', kind: 'BGPConfiguration', metadata: { name: 'default' }, spec: { asNumber: AS_NUMBER, nodeToNodeMesh: false, listenPort: 179, gracefulRestart: { enabled: true, restartTime: 120 } } });
     await this.api.create({ apiVersion: 'petrel.dev/v1', kind: 'BGPPeer', metadata: { name: 'rr-clients' }, spec: { nodeSelector: '!has(petrel.dev/route-reflector)', peerSelector: 'has(petrel.dev/route-reflector)' } });
     await this.api.create({ apiVersion: 'petrel.dev/v1', kind: 'BGPPeer', metadata: { name: 'rr-mesh' }, spec: { nodeSelector: 'has(petrel.dev/route-reflector)', peerSelector: 'has(petrel.dev/route-reflector)' } });
     const enc = this.encapsulation === 'ipip' ? { ipipMode: 'CrossSubnet', vxlanMode: 'Never' } : { ipipMode: 'Never', vxlanMode: 'CrossSubnet' };
