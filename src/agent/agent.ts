@@ -84,6 +84,11 @@ export interface AgentStatus {
   problems: Array<TopologyProblem | ResourceError>;
   /** Why the dataplane could not be opened, while it cannot. */
   dataplaneError?: string;
+  /**
+   * BGPConfiguration spec.gracefulRestart in force, and whether the kernel routes the previous
+   * process learned by BGP are still kept, waiting for the peers' End-of-RIB (RFC 4724).
+   */
+  gracefulRestart: { enabled: boolean; restartTime: number; keepingStaleKernelRoutes: boolean };
 }
 
 export function hostSubnets(): string[] {
@@ -441,6 +446,7 @@ export class Agent extends EventEmitter<{ converged: [] }> {
       ignoredRoutes: this.ignored,
       problems: this.problems,
       ...(this.dataplaneError ? { dataplaneError: this.dataplaneError } : {}),
+      gracefulRestart: { ...this.gr, keepingStaleKernelRoutes: this.retaining },
     };
     if (this.topo) {
       s.topology = {

@@ -55,6 +55,8 @@ export interface SpeakerMetricsSink {
   peersConfigured(peers: ReadonlyArray<{ address: string; asn: number; type: string }>): void;
   prefixesReceived(peer: string, family: string, count: number): void;
   prefixesAdvertised(peer: string, family: string, count: number): void;
+  /** Stale paths held for a peer restarting gracefully (RFC 4724). */
+  stalePaths(peer: string, count: number): void;
   /** table: 'adj_rib_in' | 'loc_rib' | 'adj_rib_out' (also 'adj-rib-in', 'loc-rib', …). */
   ribSize(table: string, family: string, count: number): void;
   bestPathChanged(family: string, count?: number): void;
@@ -105,6 +107,7 @@ export class BgpMetricsAdapter implements SpeakerMetricsSink, SpeakerMetrics {
     if (t.info) this.m.peerInfo.remove({ peer, ...t.info });
     for (const g of [this.m.sessionState, this.m.sessionEstablished]) g.remove({ peer });
     for (const c of [this.m.sessionFlaps, this.m.updatesReceived, this.m.updatesSent]) c.remove({ peer });
+    this.m.stalePaths.remove({ peer });
     for (const k of t.notifIn) { const [code, subcode] = k.split('/'); this.m.notificationsReceived.remove({ peer, code, subcode }); }
     for (const k of t.notifOut) { const [code, subcode] = k.split('/'); this.m.notificationsSent.remove({ peer, code, subcode }); }
     for (const action of t.actions) this.m.attributeProblems.remove({ peer, action });
@@ -133,6 +136,12 @@ export class BgpMetricsAdapter implements SpeakerMetricsSink, SpeakerMetrics {
     const f = family(fam);
     this.peer(peer).families.add(f);
     this.m.prefixesAdvertised.set({ peer, family: f }, count);
+  }
+  /** Exported only while a peer has stale paths (a graceful restart is rare: no series per peer otherwise). */
+  stalePaths(peer: string, count: number): void {
+    this.peer(peer);
+    if (count > 0) this.m.stalePaths.set({ peer }, count);
+    else this.m.stalePaths.remove({ peer });
   }
   ribSize(table: string, fam: string, count: number): void {
     this.m.ribRoutes.set({ table: oneOf(RIB_TABLES, snake(table)), family: family(fam) }, count);

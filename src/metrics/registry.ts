@@ -91,6 +91,7 @@ export class PetrelMetrics {
   readonly attributeProblems: Counter<'peer' | 'action'>;
   readonly prefixesReceived: Gauge<'peer' | 'family'>;
   readonly prefixesAdvertised: Gauge<'peer' | 'family'>;
+  readonly stalePaths: Gauge<'peer'>;
   readonly connectionsRejected: Counter<string>;
 
   // --- BGP speaker -----------------------------------------------------------------------------
@@ -134,6 +135,7 @@ export class PetrelMetrics {
     this.attributeProblems = new Counter({ name: `${p}bgp_update_attribute_errors_total`, help: 'Malformed path attributes received, by RFC 7606 action taken.', labelNames: ['peer', 'action'], registers });
     this.prefixesReceived = new Gauge({ name: `${p}bgp_prefixes_received`, help: 'Prefixes currently held in the Adj-RIB-In from the peer.', labelNames: ['peer', 'family'], registers });
     this.prefixesAdvertised = new Gauge({ name: `${p}bgp_prefixes_advertised`, help: 'Prefixes currently advertised to the peer.', labelNames: ['peer', 'family'], registers });
+    this.stalePaths = new Gauge({ name: `${p}bgp_stale_paths`, help: 'Paths kept as stale for a peer that is restarting gracefully (RFC 4724), until its End-of-RIB or restart time.', labelNames: ['peer'], registers });
     this.connectionsRejected = new Counter({ name: `${p}bgp_connections_rejected_total`, help: 'TCP connections to the BGP listener from addresses that are not configured peers, closed at once.', registers });
 
     this.ribRoutes = new Gauge({ name: `${p}bgp_rib_routes`, help: 'Routes held in a RIB (adj_rib_in and adj_rib_out summed over peers; loc_rib counts prefixes).', labelNames: ['table', 'family'], registers });

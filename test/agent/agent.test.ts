@@ -95,3 +95,60 @@ test('a BGP port that is taken is retried with backoff until the speaker can lis
     await waitFor('the speaker to listen after a retry', async () => agent.bgp !== undefined && (await accepts()), 15_000, 100);
   });
 });
+
+test('with graceful restart on, the dataplane keeps stale kernel routes until the speaker\'s initial exchange ends (here: the restart time, the peer never answers)', async (t) => {
+  await withServer(async (server, client) => {
+    const cfg = server.get('petrel.dev/v1', 'BGPConfiguration', 'default')!;
+    server.update({ ...cfg, spec: { ...cfg.spec, nodeToNodeMesh: true, gracefulRestart: { enabled: true, restartTime: 1 } } });
+    // A second node: a mesh peer that never comes up.
+    server.create({ apiVersion: 'v1', kind: 'Node', metadata: { name: 'n2', annotations: { 'petrel.dev/bgp-ipv4-address': '192.0.2.12/24' } }, spec: { podCIDRs: ['198.18.2.0/26'] }, status: { addresses: [{ type: 'InternalIP', address: '192.0.2.12' }] } });
+    const retain: boolean[] = [];
+    const fake = new Proxy({}, {
+      get: (_t, k: string) => {
+        if (k === 'apply' || k === 'start') return async () => ({ ok: true, errors: [], pending: [], issues: [] });
+        if (k === 'stop') return async () => {};
+        if (k === 'retainStaleRoutes') return (on: boolean) => { retain.push(on); };
+        return () => {};
+      },
+    }) as unknown as Dataplane;
+    const agent = new Agent(
+      { nodeName: 'n1', mode: 'agent', bgpListenAddress: '127.0.0.1', connectRetryTime: 5, readyGraceMs: 0, vxlanVni: 4096 },
+      { client, log: silent, makeDataplane: () => fake },
+    );
+    t.after(() => agent.stop());
+    await agent.start();
+    await waitFor('the dataplane told to keep stale routes', () => retain.length >= 1, 10_000, 20);
+    assert.deepEqual(retain, [true]);
+    assert.deepEqual(agent.status().gracefulRestart, { enabled: true, restartTime: 1, keepingStaleKernelRoutes: true });
+    await waitFor('then told to sweep them', () => retain.length >= 2, 10_000, 20);
+    assert.deepEqual(retain, [true, false]);
+    assert.equal(agent.status().gracefulRestart.keepingStaleKernelRoutes, false);
+  });
+});
+
+test('with graceful restart off, the dataplane is never told to keep stale routes', async (t) => {
+  await withServer(async (server, client) => {
+    const cfg = server.get('petrel.dev/v1', 'BGPConfiguration', 'default')!;
+    server.update({ ...cfg, spec: { ...cfg.spec, nodeToNodeMesh: true, gracefulRestart: { enabled: false } } });
+    server.create({ apiVersion: 'v1', kind: 'Node', metadata: { name: 'n2', annotations: { 'petrel.dev/bgp-ipv4-address': '192.0.2.12/24' } }, spec: { podCIDRs: ['198.18.2.0/26'] }, status: { addresses: [{ type: 'InternalIP', address: '192.0.2.12' }] } });
+    const retain: boolean[] = [];
+    let started = false;
+    const fake = new Proxy({}, {
+      get: (_t, k: string) => {
+        if (k === 'apply') return async () => ({ ok: true, errors: [], pending: [], issues: [] });
+        if (k === 'start') return async () => { started = true; return { ok: true, errors: [], pending: [], issues: [] }; };
+        if (k === 'stop') return async () => {};
+        if (k === 'retainStaleRoutes') return (on: boolean) => { retain.push(on); };
+        return () => {};
+      },
+    }) as unknown as Dataplane;
+    const agent = new Agent(
+      { nodeName: 'n1', mode: 'agent', bgpListenAddress: '127.0.0.1', connectRetryTime: 5, readyGraceMs: 0, vxlanVni: 4096 },
+      { client, log: silent, makeDataplane: () => fake },
+    );
+    t.after(() => agent.stop());
+    await agent.start();
+    await waitFor('the dataplane started', () => started, 10_000, 20);
+    assert.deepEqual(retain, []);
+  });
+});

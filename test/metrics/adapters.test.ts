@@ -53,6 +53,11 @@ test('a peer that is no longer configured loses every one of its series, NOTIFIC
   s.attributeProblem('attribute-discard');
   bgp.prefixesReceived('192.0.2.2', 'ipv6', 7);
   bgp.prefixesAdvertised('192.0.2.2', 'ipv4', 2);
+  bgp.stalePaths('192.0.2.2', 5);
+  assert.equal(value(await samples(m), 'petrel_bgp_stale_paths', { peer: '192.0.2.2' }), 5);
+  bgp.stalePaths('192.0.2.2', 0);
+  assert.equal((await samples(m)).some((x) => x.name === 'petrel_bgp_stale_paths'), false, 'no series once nothing is stale');
+  bgp.stalePaths('192.0.2.2', 5);
   assert.ok((await samples(m)).some((x) => x.labels.peer === '192.0.2.2' && x.name === 'petrel_bgp_notifications_received_total'));
   bgp.peersConfigured([{ address: '192.0.2.3', asn: 64513, type: 'global' }]);
   const left = (await samples(m)).filter((x) => x.labels.peer === '192.0.2.2');

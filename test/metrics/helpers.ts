@@ -30,6 +30,7 @@ export function populate(m: PetrelMetrics, peers: number): void {
   first.attributeProblem('treat-as-withdraw');
   first.stateChanged('Established', 'Idle');
   bgp.connectionRejected('203.0.113.9');
+  bgp.stalePaths(list[0].address, 3);
   for (const t of ['adj-rib-in', 'loc-rib', 'adj-rib-out']) for (const f of ['ipv4', 'ipv6']) bgp.ribSize(t, f, peers);
   bgp.bestPathChanged('ipv4', peers);
 
