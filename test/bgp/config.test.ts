@@ -50,6 +50,12 @@ test('a minimal file needs only asn and routerId; it never listens and has no st
   assert.equal(c.holdTime, 90);
 });
 
+test('graceful restart is off unless configured; a gracefulRestart section turns it on with its defaults', () => {
+  assert.deepEqual(parseSpeakerConfig('asn: 65000\nrouterId: 192.0.2.1\n').gracefulRestart, { enabled: false, restartTime: 120, staleTime: 300, restarting: false });
+  assert.deepEqual(parseSpeakerConfig('asn: 65000\nrouterId: 192.0.2.1\ngracefulRestart: { restartTime: 30 }\n').gracefulRestart, { enabled: true, restartTime: 30, staleTime: 300, restarting: false });
+  assert.deepEqual(parseSpeakerConfig('asn: 65000\nrouterId: 192.0.2.1\ngracefulRestart: { enabled: false, restarting: true, staleTime: 60 }\n').gracefulRestart, { enabled: false, restartTime: 120, staleTime: 60, restarting: true });
+});
+
 test('a route-reflector client without clusterId makes the router id the cluster id', () => {
   const c = parseSpeakerConfig('asn: 65000\nrouterId: 192.0.2.1\npeers: [{ address: 192.0.2.2, asn: 65000, rrClient: true }]\n');
   assert.equal(c.clusterId, '192.0.2.1');
@@ -79,6 +85,8 @@ const BAD: Array<[string, string, string, RegExp]> = [
   ['a localAddress of the other family', 'asn: 1\nrouterId: 192.0.2.1\npeers: [{ address: 192.0.2.3, asn: 2, localAddress: "2001:db8::1" }]', 'peers[0].localAddress', /IPv4/],
   ['a bad log level', 'asn: 1\nrouterId: 192.0.2.1\nlogLevel: loud', 'logLevel', /one of debug/],
   ['a list at the top', '- 1\n- 2', '(top level)', /must be a mapping/],
+  ['a restart time beyond 12 bits', 'asn: 1\nrouterId: 192.0.2.1\ngracefulRestart: { restartTime: 4096 }', 'gracefulRestart.restartTime', /between 1 and 4095/],
+  ['a misspelt graceful restart field', 'asn: 1\nrouterId: 192.0.2.1\ngracefulRestart: { restarttime: 5 }', 'gracefulRestart.restarttime', /unknown field/],
 ];
 for (const [what, yaml, field, msg] of BAD) {
   test(`${what} is rejected naming the file and the field ${field}`, () => {
