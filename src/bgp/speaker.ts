@@ -25,7 +25,7 @@ import { BgpListener, Session, realClock } from './session/index.js';
 import { silentLogger } from '../model/log.js';
 import type { Clock, Logger, Negotiated, SessionConfig, SessionDown, SessionMetrics } from './session/types.js';
 import { CeaseSubcode, bgpErrorName, encodeEndOfRib, encodeUpdates, isEndOfRib, type AttributeProblem, type UpdateMessage } from './wire/index.js';
-import { GR_DEFAULTS, familiesToFlushOnReturn, familiesToRetain, type GracefulRestartOptions } from './graceful-restart.js';
+import { GR_DEFAULTS, familiesToFlushOnReturn, familiesToRetain, isHardReset, type GracefulRestartOptions } from './graceful-restart.js';
 
 export type { Logger, SessionMetrics } from './session/types.js';
 
@@ -191,7 +191,9 @@ function describeDown(r: SessionDown): string {
   if (!n) return r.message;
   const dir = r.notificationReceived ? 'received' : 'sent';
   const text = n.shutdownMessage ? ` "${n.shutdownMessage}"` : '';
-  return `NOTIFICATION ${dir} ${n.code}/${n.subcode} ${bgpErrorName(n.code, n.subcode)}${text}`;
+  // RFC 8538 §3: a Hard Reset carries the NOTIFICATION it stands for.
+  const inner = isHardReset(n) && n.data.length >= 2 ? ` (for ${n.data[0]}/${n.data[1]} ${bgpErrorName(n.data[0], n.data[1])})` : '';
+  return `NOTIFICATION ${dir} ${n.code}/${n.subcode} ${bgpErrorName(n.code, n.subcode)}${inner}${text}`;
 }
 
 /** `petrel status` INFO: the state, then the graceful-restart situation while stale paths are held. */
@@ -379,6 +381,7 @@ export class Speaker extends EventEmitter<SpeakerEvents> {
         restartTime: gr.restartTime ?? GR_DEFAULTS.restartTime,
         restarting: (gr.restarting ?? false) && !this.synced,
         forwardingPreserved: gr.forwardingPreserved ?? true,
+        notification: gr.notification ?? true,
       };
     }
     const ka = p.keepaliveTime ?? o.keepaliveTime;

@@ -22,7 +22,9 @@ function negotiated(gr?: Negotiated['gracefulRestart']): Negotiated {
     peerCapabilities: [], localAddress: '192.0.2.1', remoteAddress: '192.0.2.2', ...(gr ? { gracefulRestart: gr } : {}),
   };
 }
-const GR_BOTH = { restartTime: 60, restarting: false, families: [{ family: 'ipv4' as const, forwardingPreserved: true }, { family: 'ipv6' as const, forwardingPreserved: false }] };
+const GR_BOTH = { restartTime: 60, restarting: false, notification: false, families: [{ family: 'ipv4' as const, forwardingPreserved: true }, { family: 'ipv6' as const, forwardingPreserved: false }] };
+const GR_N = { ...GR_BOTH, notification: true };
+const notif = (code: number, subcode: number) => ({ type: 'notification' as const, code, subcode, data: new Uint8Array(0) });
 const down = (code: string, wasEstablished = true): SessionDown => ({ code, message: code, wasEstablished });
 
 test('helper: TCP loss and hold-timer expiry keep the families the peer listed; NOTIFICATIONs, stops and never-established sessions keep nothing', () => {
@@ -38,6 +40,20 @@ test('helper: TCP loss and hold-timer expiry keep the families the peer listed; 
   assert.deepEqual(familiesToRetain(on, negotiated({ ...GR_BOTH, families: [GR_BOTH.families[1]] }), down('BGP_TCP_CLOSED')), ['ipv6']);
 });
 
+test('helper with the N bit (RFC 8538): NOTIFICATIONs either way keep the routes, except Hard Reset and our own stops', () => {
+  const on = { enabled: true };
+  const got = (r: SessionDown) => familiesToRetain(on, negotiated(GR_N), r);
+  assert.deepEqual(got({ ...down('BGP_NOTIFICATION_RECEIVED'), notificationReceived: notif(6, 4) }), ['ipv4', 'ipv6'], 'Cease / Administrative Reset received');
+  assert.deepEqual(got({ ...down('BGP_UPDATE_ERROR'), notificationSent: notif(3, 1) }), ['ipv4', 'ipv6'], 'UPDATE error sent');
+  assert.deepEqual(got({ ...down('BGP_HOLD_TIMER_EXPIRED'), notificationSent: notif(4, 0) }), ['ipv4', 'ipv6']);
+  assert.deepEqual(got({ ...down('BGP_NOTIFICATION_RECEIVED'), notificationReceived: notif(6, 9) }), [], 'Hard Reset received');
+  assert.deepEqual(got({ ...down('BGP_ADMIN_STOP'), notificationSent: notif(6, 9) }), [], 'our stop');
+  assert.deepEqual(got(down('BGP_TCP_CLOSED')), ['ipv4', 'ipv6']);
+  // Without the N bit the same NOTIFICATIONs end it the ordinary way.
+  assert.deepEqual(familiesToRetain(on, negotiated(GR_BOTH), { ...down('BGP_NOTIFICATION_RECEIVED'), notificationReceived: notif(6, 4) }), []);
+  assert.deepEqual(familiesToRetain(on, negotiated(GR_BOTH), { ...down('BGP_UPDATE_ERROR'), notificationSent: notif(3, 1) }), []);
+});
+
 test('helper: on return, families no longer listed or listed without F lose their stale paths at once', () => {
   assert.deepEqual(familiesToFlushOnReturn(['ipv4', 'ipv6'], negotiated(GR_BOTH)), ['ipv6'], 'ipv6 without F');
   assert.deepEqual(familiesToFlushOnReturn(['ipv4', 'ipv6'], negotiated()), ['ipv4', 'ipv6'], 'no capability at all');
@@ -45,8 +61,8 @@ test('helper: on return, families no longer listed or listed without F lose thei
   assert.deepEqual(familiesToFlushOnReturn(['ipv4'], negotiated(GR_BOTH)), []);
 });
 
-function speakerB(port: number, prefixes: string[], restarting: boolean): Speaker {
-  const b = new Speaker({ asn: 65001, routerId: '192.0.2.2', listen: { address: '127.0.0.1', port }, ...FAST, gracefulRestart: { ...GR_ON, restarting } });
+function speakerB(port: number, prefixes: string[], restarting: boolean, notification = true): Speaker {
+  const b = new Speaker({ asn: 65001, routerId: '192.0.2.2', listen: { address: '127.0.0.1', port }, ...FAST, gracefulRestart: { ...GR_ON, restarting, notification } });
   b.setPeers([{ address: '127.0.0.1', asn: 64512, passive: true, families: ['ipv4'] }]);
   b.setLocalRoutes(prefixes.map((prefix) => ({ prefix })));
   return b;
@@ -113,7 +129,7 @@ test('helper end to end: a peer that restarts gracefully keeps its routes stale,
   }
 });
 
-test('a Cease from a GR-capable peer (ordinary stop) withdraws its routes at once', async () => {
+test('an ordinary stop of a GR-capable peer (a Hard Reset with the N bit) withdraws its routes at once', async () => {
   const clock = new FakeClock();
   const a = new Speaker({ asn: 64512, routerId: '192.0.2.1', ...FAST, gracefulRestart: { enabled: true } }, { clock });
   const b = speakerB(0, PREFIXES, false);
@@ -125,7 +141,7 @@ test('a Cease from a GR-capable peer (ordinary stop) withdraws its routes at onc
     await b.stop('maintenance');
     await waitFor('A to drop B\'s prefixes', () => a.routes().length === 0, 10_000, 20);
     assert.equal(a.status().peers[0].gracefulRestart.stalePaths, 0);
-    assert.match(a.status().peers[0].info, /NOTIFICATION received 6\/2/);
+    assert.match(a.status().peers[0].info, /NOTIFICATION received 6\/9 BGP_ERR_HARD_RESET \(for 6\/2 /);
   } finally {
     await a.stop();
     await b.stop().catch(() => {});
@@ -193,3 +209,26 @@ test('helper: failed reconnection attempts while the peer restarts keep its stal
     await b.stop().catch(() => {});
   }
 });
+
+for (const nBit of [true, false]) {
+  test(`a graceful stop ${nBit ? 'with the N bit sends Cease / Administrative Reset' : 'without the N bit closes silently'}, and the helper keeps the routes`, async () => {
+    const clock = new FakeClock();
+    const a = new Speaker({ asn: 64512, routerId: '192.0.2.1', ...FAST, gracefulRestart: { enabled: true } }, { clock });
+    const b = speakerB(0, PREFIXES, false, nBit);
+    try {
+      await b.start();
+      a.setPeers([{ address: '127.0.0.1', port: b.listenPort, asn: 65001, families: ['ipv4'] }]);
+      await a.start();
+      await waitFor('A to learn B\'s prefixes', () => a.routes().length === 3, 15_000, 20);
+      await b.stop('upgrade', { graceful: true });
+      await waitFor('A to hold them stale', () => a.status().peers[0].gracefulRestart.phase === 'restarting', 10_000, 20);
+      assert.equal(a.routes().length, 3);
+      const info = a.status().peers[0].info;
+      if (nBit) assert.match(info, /NOTIFICATION received 6\/4 .*"upgrade"/);
+      else assert.doesNotMatch(info, /NOTIFICATION/);
+    } finally {
+      await a.stop();
+      await b.stop().catch(() => {});
+    }
+  });
+}

@@ -22,6 +22,7 @@
  * NOTIFICATION with the RFC 6608 subcode of that state.
  */
 import { CeaseSubcode, ErrorCode, FsmSubcode, type NotificationMessage } from '../wire/types.js';
+import { encodeShutdownData } from '../wire/notification.js';
 import type { SessionDown } from '../session/types.js';
 import { buildOpen, notification, validateOpen } from './open.js';
 import { FSM_DEFAULTS, type FsmAction, type FsmConfig, type FsmEvent, type FsmState, type StepResult, type TimerName } from './types.js';
@@ -278,17 +279,38 @@ function connectOrActive(s: FsmState, e: FsmEvent): StepResult {
 // Helpers for the three states after TCP is up (OpenSent, OpenConfirm, Established), where the RFC
 // handles these events the same way.
 function manualStop(s: FsmState, e: { subcode?: number; message?: string; graceful?: boolean }): StepResult {
-  // RFC 4724 §4.1: a speaker about to restart with its forwarding state kept just closes the TCP
-  // connection; a Cease would tell a Graceful Restart peer to drop our routes at once.
-  if (e.graceful && s.name === 'Established' && s.negotiated?.gracefulRestart) {
-    return toIdle(s, { counter: 'zero', restart: false, down: down('BGP_GRACEFUL_STOP', e.message ?? 'stopped for a graceful restart (RFC 4724)') });
+  const gr = s.name === 'Established' ? s.negotiated?.gracefulRestart : undefined;
+  if (e.graceful && gr) {
+    // RFC 4724 §4.1: a speaker about to restart with its forwarding state kept just closes the TCP
+    // connection (a Cease would tell the peer to drop our routes at once); with RFC 8538's N bit a
+    // Cease other than Hard Reset keeps them too, and says why.
+    const message = e.message ?? 'stopped for a graceful restart (RFC 4724)';
+    return toIdle(s, {
+      ...(gr.notification ? { notify: cease(CeaseSubcode.AdministrativeReset, message) } : {}),
+      counter: 'zero', restart: false, down: down('BGP_GRACEFUL_STOP', message),
+    });
   }
   // Event 2: Cease (RFC 4486 subcode, RFC 8203 message), ConnectRetryCounter to zero, no restart.
-  return toIdle(s, { notify: cease(e.subcode, e.message), counter: 'zero', restart: false, down: down('BGP_ADMIN_STOP', e.message ?? 'stopped by the operator') });
+  // With the N bit, wrapped in a Hard Reset (RFC 8538 §3, §5): the peer must not keep our routes.
+  return toIdle(s, { notify: hardResetIfN(gr, cease(e.subcode, e.message)), counter: 'zero', restart: false, down: down('BGP_ADMIN_STOP', e.message ?? 'stopped by the operator') });
 }
 function automaticStop(s: FsmState, e: { subcode?: number; message?: string }): StepResult {
   // Event 8
-  return toIdle(s, { notify: cease(e.subcode, e.message), counter: 'inc', restart: false, down: down('BGP_AUTOMATIC_STOP', e.message ?? 'stopped automatically') });
+  const gr = s.name === 'Established' ? s.negotiated?.gracefulRestart : undefined;
+  return toIdle(s, { notify: hardResetIfN(gr, cease(e.subcode, e.message)), counter: 'inc', restart: false, down: down('BGP_AUTOMATIC_STOP', e.message ?? 'stopped automatically') });
+}
+/**
+ * RFC 8538 §3: Cease / Hard Reset whose data is the NOTIFICATION it stands for (code, subcode,
+ * data) — when the N bit was negotiated; otherwise `n` itself.
+ */
+function hardResetIfN(gr: { notification: boolean } | undefined, n: NotificationMessage): NotificationMessage {
+  if (!gr?.notification) return n;
+  const inner = n.data.length > 0 || n.shutdownMessage === undefined ? n.data : encodeShutdownData(n.shutdownMessage);
+  const data = new Uint8Array(2 + inner.length);
+  data[0] = n.code;
+  data[1] = n.subcode;
+  data.set(inner, 2);
+  return notification(ErrorCode.Cease, CeaseSubcode.HardReset, data);
 }
 function holdTimerExpired(s: FsmState): StepResult {
   // Event 10: NOTIFICATION Hold Timer Expired (§6.5).

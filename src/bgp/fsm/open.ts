@@ -30,7 +30,7 @@ export function buildOpen(cfg: FsmConfig): OpenMessage {
     capabilities.push({
       kind: 'graceful-restart',
       restarting: gr.restarting,
-      notification: false,
+      notification: gr.notification === true,
       restartTime: Math.max(0, Math.min(4095, Math.round(gr.restartTime))),
       families: cfg.families.map((f) => ({ afi: afiOf(f), safi: Safi.Unicast, forwardingPreserved: gr.forwardingPreserved })),
     });
@@ -87,7 +87,7 @@ export function negotiateGracefulRestart(cfg: FsmConfig, open: OpenMessage, fami
       listed.push({ family, forwardingPreserved: f.forwardingPreserved });
     }
   }
-  return { restartTime: cap.restartTime, restarting: cap.restarting, families: listed };
+  return { restartTime: cap.restartTime, restarting: cap.restarting, families: listed, notification: cfg.gracefulRestart.notification === true && cap.notification };
 }
 
 export type OpenCheck = { ok: true; negotiated: Negotiated } | { ok: false; notification: NotificationMessage; reason: string };

@@ -40,9 +40,10 @@ export interface FsmConfig {
   idleHoldMaxTime: number;
   /**
    * RFC 4724 Graceful Restart capability to put in our OPEN; absent = not advertised (no GR either way).
-   * `restarting` is the R bit; `forwardingPreserved` the F bit for every family we list.
+   * `restarting` is the R bit; `forwardingPreserved` the F bit for every family we list;
+   * `notification` the N bit of RFC 8538.
    */
-  gracefulRestart?: { restartTime: number; restarting: boolean; forwardingPreserved: boolean };
+  gracefulRestart?: { restartTime: number; restarting: boolean; forwardingPreserved: boolean; notification?: boolean };
 }
 
 export const FSM_DEFAULTS = {

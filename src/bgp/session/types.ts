@@ -32,7 +32,7 @@ export interface SessionConfig {
    */
   password?: string;
   /** RFC 4724 Graceful Restart capability to advertise (absent = none); see FsmConfig.gracefulRestart. */
-  gracefulRestart?: { restartTime: number; restarting: boolean; forwardingPreserved: boolean };
+  gracefulRestart?: { restartTime: number; restarting: boolean; forwardingPreserved: boolean; notification?: boolean };
   /** DelayOpen (RFC 4271 §8.1.1), seconds; 0/absent = send OPEN as soon as TCP is up. */
   delayOpenTime?: number;
   /** Seconds between KEEPALIVEs; default and upper bound one third of the negotiated hold time. */
@@ -79,6 +79,8 @@ export interface PeerGracefulRestart {
   restarting: boolean;
   /** Families (of those negotiated) the peer listed, and whether it kept forwarding state for each (F bit). */
   families: Array<{ family: Family; forwardingPreserved: boolean }>;
+  /** RFC 8538: both sides set the N bit — graceful restart applies to NOTIFICATIONs other than Hard Reset too. */
+  notification: boolean;
 }
 
 export type SessionStateName = 'Idle' | 'Connect' | 'Active' | 'OpenSent' | 'OpenConfirm' | 'Established';

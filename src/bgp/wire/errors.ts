@@ -50,6 +50,7 @@ const NAMES: Record<string, string> = {
   '3/11': 'BGP_ERR_MALFORMED_AS_PATH',
   '4/0': 'BGP_ERR_HOLD_TIMER_EXPIRED',
   '5/0': 'BGP_ERR_FSM',
+  '6/9': 'BGP_ERR_HARD_RESET',
   '7/1': 'BGP_ERR_ROUTE_REFRESH_INVALID_LENGTH',
 };
 

@@ -37,7 +37,7 @@ test('both sides with the capability: the peer\'s restart time, R bit and famili
   const r = validateOpen({ ...CFG, gracefulRestart: GR }, peerOpen({ capabilities: caps }), CONN);
   assert.ok(r.ok);
   assert.deepEqual(r.negotiated.gracefulRestart, {
-    restartTime: 90, restarting: true,
+    restartTime: 90, restarting: true, notification: false,
     families: [{ family: 'ipv4', forwardingPreserved: true }, { family: 'ipv6', forwardingPreserved: false }],
   });
 });
@@ -62,7 +62,7 @@ test('Graceful Restart is not negotiated when only the peer advertises it, nor w
 test('a helper-only peer (capability without families) negotiates GR with no family to keep', () => {
   const r = validateOpen({ ...CFG, gracefulRestart: GR }, peerOpen({ capabilities: [...peerOpen().capabilities, grCap({ families: [] })] }), CONN);
   assert.ok(r.ok);
-  assert.deepEqual(r.negotiated.gracefulRestart, { restartTime: 90, restarting: false, families: [] });
+  assert.deepEqual(r.negotiated.gracefulRestart, { restartTime: 90, restarting: false, families: [], notification: false });
 });
 
 test('Established: a graceful ManualStop with GR negotiated closes the connection without a NOTIFICATION', () => {
@@ -88,4 +88,37 @@ test('OpenConfirm: a graceful ManualStop sends the Cease (there is no session to
   const sent = d.fire({ kind: 'ManualStop', graceful: true }).sent();
   assert.equal(sent.length, 1);
   assert.equal(sent[0].type, 'notification');
+});
+
+const GR_N = { ...GR, notification: true };
+const nOpen = () => peerOpen({ capabilities: [...peerOpen().capabilities, grCap({ notification: true })] });
+
+test('the N bit (RFC 8538) is advertised when configured and negotiated only when both sides set it', () => {
+  const c = buildOpen({ ...CFG, gracefulRestart: GR_N }).capabilities.find((x) => x.kind === 'graceful-restart');
+  assert.equal(c?.kind === 'graceful-restart' && c.notification, true);
+  const both = validateOpen({ ...CFG, gracefulRestart: GR_N }, nOpen(), CONN);
+  assert.ok(both.ok);
+  assert.equal(both.negotiated.gracefulRestart?.notification, true);
+  const onlyPeer = validateOpen({ ...CFG, gracefulRestart: GR }, nOpen(), CONN);
+  assert.ok(onlyPeer.ok);
+  assert.equal(onlyPeer.negotiated.gracefulRestart?.notification, false);
+});
+
+test('Established with the N bit: an operator stop is a Hard Reset carrying the Cease it stands for (RFC 8538 §3)', () => {
+  const d = new Driver({ gracefulRestart: GR_N }).toEstablished(nOpen());
+  const sent = d.fire({ kind: 'ManualStop', subcode: 3, message: 'gone' }).sent();
+  assert.equal(sent.length, 1);
+  const n = sent[0];
+  assert.ok(n.type === 'notification');
+  assert.deepEqual([n.code, n.subcode], [6, 9]);
+  assert.deepEqual([...n.data], [6, 3, 4, ...new TextEncoder().encode('gone')]);
+});
+
+test('Established with the N bit: a graceful stop sends Cease / Administrative Reset, not a Hard Reset', () => {
+  const d = new Driver({ gracefulRestart: GR_N }).toEstablished(nOpen());
+  const actions = d.fire({ kind: 'ManualStop', graceful: true, message: 'upgrade' }).take();
+  const sent = actions.flatMap((a) => (a.kind === 'send' ? [a.message] : []));
+  assert.deepEqual(sent.map((m) => m.type === 'notification' && [m.code, m.subcode, m.shutdownMessage]), [[6, 4, 'upgrade']]);
+  const down = actions.find((a) => a.kind === 'down');
+  assert.equal(down?.kind === 'down' && down.reason.code, 'BGP_GRACEFUL_STOP');
 });
