@@ -360,7 +360,8 @@ export class Session extends EventEmitter {
     }
     c.setMaxMessageLength(n.codec.extendedMessage ? MAX_EXTENDED_MESSAGE_LEN : MAX_MESSAGE_LEN);
     this.negotiated = n;
-    this.log.info({ peer: this.cfg.peerAddress, routerId: n.peerRouterId, holdTime: n.holdTime, families: n.families }, 'session established');
+    // The speaker logs it at info with what it decided (families, next hop); this is the session's view.
+    this.log.debug({ peer: this.cfg.peerAddress, routerId: n.peerRouterId, holdTime: n.holdTime, families: n.families }, 'session established');
     this.emit('established', n);
   }
 
