@@ -76,6 +76,28 @@ function memo<V>(m: Map<string, V>, k: string, f: (k: string) => V): V {
 const ipOf = (s: string): Uint8Array => memo(ipMemo, s, parseIp);
 const prefixOf = (s: string): Prefix => memo(prefixMemo, s, (k) => parsePrefix(k, true));
 
+/**
+ * What one node contributes to another node's topology — its mesh sessions and its blocks (pool,
+ * checks, route) — depends only on that node, this node, the BGPConfiguration and the pools. The
+ * agent recomputes on every relevant event and all but one node are the same objects as last time
+ * (agent/cluster.ts keeps each object's conversion while it is unchanged), so their shares are kept
+ * per NodeInfo object for as long as the context is the same. Everything kept is frozen: a caller
+ * that mutated it would corrupt the next result, and now throws instead.
+ */
+interface BlockShare { prefix: string; pool: IpPool | undefined; checks: readonly TopologyProblem[]; reached?: { route: RemoteBlockRoute } | { problem: TopologyProblem } }
+interface NodeShare { mesh?: { peers: readonly PeerSpec[]; problems: readonly TopologyProblem[] }; blocks: BlockShare[] }
+let shareContext: { thisNode: string; me: NodeInfo; cfg: BgpConfiguration | undefined; pools: readonly IpPool[] } | undefined;
+let shares = new WeakMap<NodeInfo, NodeShare>();
+
+function sharesFor(thisNode: string, me: NodeInfo, cfg: BgpConfiguration | undefined, pools: readonly IpPool[]): WeakMap<NodeInfo, NodeShare> {
+  const c = shareContext;
+  if (!c || c.thisNode !== thisNode || c.me !== me || c.cfg !== cfg || c.pools.length !== pools.length || c.pools.some((p, i) => p !== pools[i])) {
+    shareContext = { thisNode, me, cfg, pools: [...pools] };
+    shares = new WeakMap();
+  }
+  return shares;
+}
+
 /** Orders addresses numerically (IPv4 before IPv6). */
 export function compareIp(a: string, b: string): number {
   const x = ipOf(a);
@@ -218,7 +240,29 @@ export function computeTopology(input: TopologyInput): Topology {
       candidates.push(spec);
     }
   };
-  if (cfg.nodeToNodeMesh) for (const n of nodes) if (n !== me) inCluster(n, 'node-to-node mesh', 'mesh');
+  const kept = sharesFor(input.thisNode, me, input.bgpConfiguration, pools);
+  const shareOf = (n: NodeInfo): NodeShare => {
+    let sh = kept.get(n);
+    if (!sh) {
+      sh = { blocks: [] };
+      kept.set(n, sh);
+    }
+    return sh;
+  };
+  if (cfg.nodeToNodeMesh) {
+    for (const n of nodes) {
+      if (n === me) continue;
+      const sh = shareOf(n);
+      if (!sh.mesh) {
+        const from = candidates.length;
+        const fromP = problems.length;
+        inCluster(n, 'node-to-node mesh', 'mesh');
+        sh.mesh = Object.freeze({ peers: Object.freeze(candidates.splice(from).map((x) => Object.freeze(x))), problems: Object.freeze(problems.splice(fromP).map((x) => Object.freeze(x))) });
+      }
+      candidates.push(...sh.mesh.peers);
+      problems.push(...sh.mesh.problems);
+    }
+  }
   for (const p of bgpPeers) {
     const explicitType: PeerType = p.node !== undefined || p.nodeSelector ? 'node specific' : 'global';
     // A global peerIP may name this very node (a reflector node listed by address): never peer with ourselves.
@@ -269,22 +313,20 @@ export function computeTopology(input: TopologyInput): Topology {
   const owner = new Map<string, string>(me.podCIDRs.map((p) => [p, me.name]));
   const remoteBlocks: RemoteBlockRoute[] = [];
   for (const n of nodes) {
-    for (const prefix of n.podCIDRs) {
-      const pool = poolFor(parsedPools, prefix);
-      if (pool && !matchSelector(pool.nodeSelector, n.labels))
-        problems.push({ kind: 'IPPool', name: pool.name, field: 'spec.nodeSelector', message: `block ${prefix} of node ${n.name} lies in this pool but the pool does not select the node` });
-      if (pool?.blockSize !== undefined && prefixOf(prefix).len !== pool.blockSize)
-        problems.push({ kind: 'Node', name: n.name, field: 'spec.podCIDRs', message: `block ${prefix} is not a /${pool.blockSize} as IPPool ${pool.name} requires` });
+    const sh = shareOf(n);
+    if (sh.blocks.length !== n.podCIDRs.length) sh.blocks = n.podCIDRs.map((prefix) => blockShare(parsedPools, n, prefix));
+    for (const b of sh.blocks) {
+      problems.push(...b.checks);
       if (n === me) continue;
-      const prev = owner.get(prefix);
+      const prev = owner.get(b.prefix);
       if (prev !== undefined) {
-        problems.push({ kind: 'Node', name: n.name, field: 'spec.podCIDRs', message: `block ${prefix} is also node ${prev}'s: not routed to ${n.name}` });
+        problems.push({ kind: 'Node', name: n.name, field: 'spec.podCIDRs', message: `block ${b.prefix} is also node ${prev}'s: not routed to ${n.name}` });
         continue;
       }
-      owner.set(prefix, n.name);
-      const r = reach(me, n, prefix, pool);
-      if ('problem' in r) problems.push(r.problem);
-      else remoteBlocks.push(r.route);
+      owner.set(b.prefix, n.name);
+      b.reached ??= freezeReach(reach(me, n, b.prefix, b.pool));
+      if ('problem' in b.reached) problems.push(b.reached.problem);
+      else remoteBlocks.push(b.reached.route);
     }
   }
 
@@ -294,6 +336,23 @@ export function computeTopology(input: TopologyInput): Topology {
   };
   if (clusterId !== undefined) topo.clusterId = clusterId;
   return topo;
+}
+
+/** A block's pool and the checks that depend only on its node and the pools (see NodeShare). */
+function blockShare(parsedPools: readonly ParsedPool[], n: NodeInfo, prefix: string): BlockShare {
+  const pool = poolFor(parsedPools, prefix);
+  const checks: TopologyProblem[] = [];
+  if (pool && !matchSelector(pool.nodeSelector, n.labels))
+    checks.push({ kind: 'IPPool', name: pool.name, field: 'spec.nodeSelector', message: `block ${prefix} of node ${n.name} lies in this pool but the pool does not select the node` });
+  if (pool?.blockSize !== undefined && prefixOf(prefix).len !== pool.blockSize)
+    checks.push({ kind: 'Node', name: n.name, field: 'spec.podCIDRs', message: `block ${prefix} is not a /${pool.blockSize} as IPPool ${pool.name} requires` });
+  return { prefix, pool, checks: Object.freeze(checks.map((c) => Object.freeze(c))) };
+}
+
+function freezeReach(r: { route: RemoteBlockRoute } | { problem: TopologyProblem }): { route: RemoteBlockRoute } | { problem: TopologyProblem } {
+  if ('route' in r && r.route.vtep) Object.freeze(r.route.vtep);
+  Object.freeze('route' in r ? r.route : r.problem);
+  return Object.freeze(r);
 }
 
 function keepaliveFor(holdTime: number, cfg: BgpConfiguration): number {
