@@ -14,7 +14,8 @@
  * No reference tool runs the same path (it needs a Kubernetes-driven agent); the comparison the
  * issue sets is the target, p99 ≤ 100 ms at 50 nodes. The machine's other load is recorded by run.ts.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { dirname } from 'node:path';
 import { readFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { PetrelLab, type LabNodeSpec } from '../../src/lab/lab.js';
@@ -57,6 +58,15 @@ function pct(xs: number[], p: number): number {
 }
 
 const fmt = (ms: number) => `${ms.toFixed(1)} ms`;
+
+/** "commit abc1234" for a CLI inside a git checkout, else its path. */
+function commitOf(cli: string): string {
+  try {
+    return `commit ${execFileSync('git', ['-C', dirname(cli), 'rev-parse', '--short', 'HEAD'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim()}`;
+  } catch {
+    return cli;
+  }
+}
 
 /** Sum and count of the agents' own petrel_convergence_seconds{path} histogram, over every agent. */
 async function agentHistogram(lab: PetrelLab, path: string): Promise<{ sum: number; count: number }> {
@@ -189,7 +199,7 @@ export async function bench(opts: { quick: boolean }): Promise<{ title: string; 
   const cells = opts.quick ? [{ agents: 10, events: 5 }] : [{ agents: 10, events: 8 }, { agents: 20, events: 10 }, { agents: 50, events: 10 }];
   const runs = opts.quick ? 1 : Math.max(1, Number(process.env.PETREL_CONVERGENCE_RUNS ?? 3));
   const baseline = process.env.PETREL_CONVERGENCE_BASELINE;
-  const builds: Array<{ name: string; cli?: string }> = [{ name: 'this build' }, ...(baseline ? [{ name: `baseline (${baseline})`, cli: baseline }] : [])];
+  const builds: Array<{ name: string; cli?: string }> = [{ name: 'this build' }, ...(baseline ? [{ name: `baseline (${commitOf(baseline)})`, cli: baseline }] : [])];
   const load0 = loadavg()[0];
   const rows: string[] = [];
   for (const c of cells) {
