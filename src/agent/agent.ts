@@ -91,6 +91,9 @@ export interface AgentStatus {
   gracefulRestart: { enabled: boolean; restartTime: number; keepingStaleKernelRoutes: boolean };
 }
 
+/** BGPConfiguration's gracefulRestart defaults, for a cluster without a BGPConfiguration. */
+const DEFAULT_GR = defaultBgpConfiguration().gracefulRestart;
+
 export function hostSubnets(): string[] {
   const out: string[] = [];
   for (const addrs of Object.values(networkInterfaces())) {
@@ -125,7 +128,7 @@ export class Agent extends EventEmitter<{ converged: [] }> {
   private retryMs = 1000;
   private retryTimer: NodeJS.Timeout | undefined;
   /** BGPConfiguration spec.gracefulRestart as the running speaker was built with (RFC 4724). */
-  private gr: { enabled: boolean; restartTime: number } = defaultBgpConfiguration().gracefulRestart;
+  private gr: { enabled: boolean; restartTime: number } = DEFAULT_GR;
   /** Speakers made by this process so far: the first one is a restart (R bit), later ones are not. */
   private speakersMade = 0;
   /** The dataplane keeps the previous process's BGP-learned kernel routes until the speaker's initial sync. */
@@ -183,7 +186,7 @@ export class Agent extends EventEmitter<{ converged: [] }> {
     this.syncAnnotations(topo);
     this.secrets.want(topo.peers.flatMap((p) => (p.password ? [p.password] : [])));
 
-    const gr = view.bgpConfiguration?.gracefulRestart ?? defaultBgpConfiguration().gracefulRestart;
+    const gr = view.bgpConfiguration?.gracefulRestart ?? DEFAULT_GR;
     const grChanged = gr.enabled !== this.gr.enabled || gr.restartTime !== this.gr.restartTime;
     this.gr = { enabled: gr.enabled, restartTime: gr.restartTime };
     if (!this.speaker || (before && identityChanged(before, topo)) || grChanged) this.restartSpeaker(topo);

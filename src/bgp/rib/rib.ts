@@ -142,14 +142,19 @@ export class Rib {
     peer.out = undefined;
     if (retain && retain.length > 0 && peer.received > 0) {
       const stale = peer.stale ?? new Map<Family, Set<string | number>>();
-      for (const [family, keys] of this.loc.keysOfPeer(peer)) {
-        if (!retain.includes(family)) continue;
-        let set = stale.get(family);
-        if (!set) stale.set(family, (set = new Set()));
-        for (const k of keys) set.add(k);
-      }
       peer.stale = stale;
-      for (const f of ['ipv4', 'ipv6'] as const) if (!retain.includes(f)) this.sweepStale(peer, f, true);
+      // One scan of the Loc-RIB: retained families become stale, the others go now (stale or not).
+      for (const [family, keys] of this.loc.keysOfPeer(peer)) {
+        if (retain.includes(family)) {
+          let set = stale.get(family);
+          if (!set) stale.set(family, (set = new Set()));
+          for (const k of keys) set.add(k);
+        } else {
+          for (const k of keys) this.withdraw(peer, k);
+          stale.delete(family);
+        }
+      }
+      if (stale.size === 0) peer.stale = undefined;
       this.kick();
       return;
     }
@@ -165,17 +170,12 @@ export class Rib {
 
   /**
    * Removes `peer`'s stale paths (RFC 4724 §4.2): of one family (End-of-RIB from the peer, or the
-   * family is no longer preserved), or of all (restart or stale timer expired). With `all` for one
-   * family, every path of the peer in that family goes, stale or not (it was never retained).
-   * Returns how many paths were removed.
+   * family is no longer preserved), or of all (restart or stale timer expired). Returns how many
+   * paths were removed.
    */
-  sweepStale(peer: RibPeer, family?: Family, all = false): number {
+  sweepStale(peer: RibPeer, family?: Family): number {
     let n = 0;
-    if (all && family) {
-      const keys = this.loc.keysOfPeer(peer).get(family) ?? [];
-      for (const k of keys) n += this.withdraw(peer, k);
-      peer.stale?.delete(family);
-    } else if (peer.stale) {
+    if (peer.stale) {
       for (const [f, keys] of peer.stale) {
         if (family && f !== family) continue;
         peer.stale.delete(f);
