@@ -22,7 +22,6 @@
 import { networkInterfaces } from 'node:os';
 import { EventEmitter } from 'node:events';
 import { Speaker, type Logger, type SpeakerMetrics, type SpeakerPeer } from '../bgp/speaker.js';
-import type { BestRoute } from '../bgp/rib/types.js';
 import type { Dataplane } from '../dataplane/index.js';
 import { hostVethName } from '../dataplane/index.js';
 import type { KubeClient, ReflectorMetrics } from '../k8s/index.js';
@@ -30,9 +29,9 @@ import { computeTopology } from '../k8s/topology.js';
 import { defaultBgpConfiguration, type NodeInfo, type ResourceError } from '../k8s/resources.js';
 import { canonicalPrefix } from '../model/ip.js';
 import type { LocalPodRoute, TunnelSettings } from '../model/routes.js';
-import type { Topology, TopologyProblem } from '../model/topology.js';
+import type { RemoteBlockRoute, Topology, TopologyProblem } from '../model/topology.js';
 import { ClusterWatch } from './cluster.js';
-import { remoteRoutes } from './remote-routes.js';
+import { RemoteRouteTable } from './remote-routes.js';
 import { NodeAnnotator } from './node-annotator.js';
 import type { LocalInterfaceAddress } from './node-identity.js';
 import { SecretCache } from './secrets.js';
@@ -109,12 +108,13 @@ export class Agent extends EventEmitter<{ converged: [] }> {
   readonly cluster: ClusterWatch;
   private speaker: Speaker | undefined;
   private topo: Topology | undefined;
-  private readonly best = new Map<string, BestRoute>();
-  private ignored: Array<{ prefix: string; reason: string }> = [];
+  /** The remote routes, from the speaker's best-path deltas and the topology (both incremental). */
+  private readonly remote: RemoteRouteTable;
+  /** The dataplane the current remote routes were handed to. */
+  private remoteHandedTo: Dataplane | undefined;
   private problems: Array<TopologyProblem | ResourceError> = [];
   private readonly reported = new Set<string>();
   private readonly startedAt = Date.now();
-  private remoteCount = 0;
   private stopped = false;
   private applying: Promise<void> = Promise.resolve();
   private dataplane: Dataplane | undefined;
@@ -136,6 +136,7 @@ export class Agent extends EventEmitter<{ converged: [] }> {
 
   constructor(readonly opts: AgentOptions, private readonly deps: AgentDeps) {
     super();
+    this.remote = new RemoteRouteTable(deps.localSubnets ?? hostSubnets);
     this.cluster = new ClusterWatch(deps.client, {
       nodeName: opts.nodeName,
       pods: opts.mode === 'agent',
@@ -182,6 +183,7 @@ export class Agent extends EventEmitter<{ converged: [] }> {
     if (this.opts.clusterId) topo.clusterId = this.opts.clusterId;
     const before = this.topo;
     this.topo = topo;
+    this.remote.setTopology(topo);
     this.reportProblems([...view.problems, ...topo.problems]);
     this.syncAnnotations(topo);
     this.secrets.want(topo.peers.flatMap((p) => (p.password ? [p.password] : [])));
@@ -309,7 +311,7 @@ export class Agent extends EventEmitter<{ converged: [] }> {
       old.removeAllListeners('bestChanged');
       old.removeAllListeners('initialSync');
       void old.stop('petrel: BGP identity changed').catch(() => {});
-      this.best.clear();
+      this.remote.clearLearned();
     }
     const speaker = new Speaker(
       {
@@ -337,11 +339,8 @@ export class Agent extends EventEmitter<{ converged: [] }> {
       // not reach the kernel (routes stay for graceful restart; `petrel cleanup` removes them).
       if (this.stopped) return;
       const t0 = performance.now();
-      for (const d of deltas) {
-        if (d.after) this.best.set(d.prefix, d.after);
-        else this.best.delete(d.prefix);
-      }
-      if (this.dataplane && this.updateRemote()) this.applyDataplane('bgp_to_kernel', t0, true);
+      this.remote.learn(deltas);
+      if (this.updateRemote()) this.applyDataplane('bgp_to_kernel', t0, true);
     });
     this.speakersMade++;
     speaker.on('initialSync', (reason) => {
@@ -370,17 +369,21 @@ export class Agent extends EventEmitter<{ converged: [] }> {
     this.applyDataplane('bgp_to_kernel', undefined, true);
   }
 
-  /** Recomputes remote routes from the best routes and the topology; true when the set changed. */
+  /**
+   * Hands the remote routes to the dataplane when they changed since it last got them (the table
+   * returns the same list while nothing changed); true when it did.
+   */
   private updateRemote(): boolean {
     const dp = this.dataplane;
     if (!dp || !this.topo) return false;
-    const r = remoteRoutes(this.best.values(), this.topo, this.deps.localSubnets ?? hostSubnets);
-    this.ignored = r.ignored;
-    this.remoteCount = r.routes.length;
-    if (!this.differs('remoteBlocks', r.routes, dp)) return false;
-    dp.setRemoteBlocks(r.routes);
+    const routes = this.remote.current.routes;
+    if (this.remoteHandedTo === dp && this.handedRemote === routes) return false;
+    this.remoteHandedTo = dp;
+    this.handedRemote = routes;
+    dp.setRemoteBlocks(routes);
     return true;
   }
+  private handedRemote: readonly RemoteBlockRoute[] | undefined;
 
   /**
    * Runs a dataplane pass after the setters (serialised). With nothing handed over (`changed` false)
@@ -445,8 +448,8 @@ export class Agent extends EventEmitter<{ converged: [] }> {
       mode: this.opts.mode,
       startedAt: new Date(this.startedAt).toISOString(),
       caches: this.cluster.syncedByResource(),
-      remoteRoutes: this.remoteCount,
-      ignoredRoutes: this.ignored,
+      remoteRoutes: this.remote.current.routes.length,
+      ignoredRoutes: this.remote.current.ignored,
       problems: this.problems,
       ...(this.dataplaneError ? { dataplaneError: this.dataplaneError } : {}),
       gracefulRestart: { ...this.gr, keepingStaleKernelRoutes: this.retaining },
