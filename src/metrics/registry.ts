@@ -24,8 +24,11 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 
 export const METRIC_PREFIX = 'petrel_';
 
-/** Sampling period of petrel_nodejs_eventloop_lag_* (ms). */
-export const EVENT_LOOP_MONITORING_MS = 100;
+/**
+ * Sampling period of petrel_nodejs_eventloop_lag_* (ms): each sample is the full delay of one timer,
+ * so a stall of any length is still seen; a scrape every 15–30 s gets 15–30 samples.
+ */
+export const EVENT_LOOP_MONITORING_MS = 1000;
 
 /** RFC 4273 (BGP4-MIB) bgpPeerState numbering, used as the value of petrel_bgp_session_state. */
 export const SESSION_STATE_VALUE = {
@@ -165,7 +168,9 @@ export class PetrelMetrics {
     if (opts.processMetrics ?? true) {
       // The event-loop lag metric arms a libuv timer every `eventLoopMonitoringPrecision` ms; at
       // prom-client's default of 10 ms an idle agent woke 100 times a second (about 3 ms of CPU a
-      // second each: on a 50-node lab sharing 2 cores, 7% of the machine doing nothing).
+      // second each: on a 50-node lab sharing 2 cores, 7% of the machine doing nothing). At 100 ms
+      // those wakes were still most of an idle agent's CPU (~0.7 ms a second, strace: 10 of its 11
+      // wakes a second); one a second leaves the watch bookmarks and BGP keepalives.
       collectDefaultMetrics({ register: this.registry, prefix: p, eventLoopMonitoringPrecision: EVENT_LOOP_MONITORING_MS });
       // prom-client also exports the sums of three labelled gauges as gauges named *_total, which
       // the naming rules (and `promtool check metrics`) reserve for counters; the labelled gauges
