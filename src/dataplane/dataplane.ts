@@ -447,7 +447,7 @@ class NodeDataplane implements Dataplane {
     // Timers do not keep the process alive on their own (the agent's servers do).
     this.resyncTimer = setInterval(() => { this.needResync ??= 'periodic'; this.schedule(0); }, resyncMs).unref();
     const natMs = this.opts.natCheckIntervalMs ?? 60_000;
-    this.natTimer = setInterval(() => { this.nat.markDirty(); this.schedule(0); }, natMs).unref();
+    this.natTimer = setInterval(() => { this.nat.markPeriodic(); this.schedule(0); }, natMs).unref();
     this.needResync = 'start';
     return this.apply();
   }

@@ -14,7 +14,8 @@
  * (one transaction: create, delete, re-create, so no window without the rule), and the kernel's
  * listing (`nft list table`) right after is remembered. A check lists the table again; anything
  * different (rule deleted, table flushed or dropped) is rewritten and counted as a repair. Checks run
- * on nftables netlink events, at every resync, and on their own period. We never touch another table.
+ * on nftables netlink events, at every resync, and on their own period (which skips a family where
+ * no table is wanted and none was found). We never touch another table.
  * The nft CLI is run inside the target namespace (`ip netns exec`), so a test can aim it anywhere.
  */
 import { execFile } from 'node:child_process';
@@ -78,16 +79,25 @@ export class NatTable {
   private listed = new Map<Fam, string>(); // what the kernel showed right after our last write
   private written = new Map<Fam, string>(); // the table text we last wrote
   private dirty = true;
+  /**
+   * Families where no table is wanted and the last look found none. The periodic backstop skips them
+   * (two `nft` processes a minute on every node without natOutgoing, for nothing): a table appearing
+   * there is an nftables change, whose netlink event marks the table dirty and looks again.
+   */
+  private readonly absent = new Set<Fam>();
   repairs = 0;
 
   constructor(private readonly nft: NftRunner, private readonly table: string, private readonly log: Logger, private readonly metrics: DataplaneMetrics) {}
 
   setPools(pools: NatPool[]): void {
     const norm = [...pools].sort((a, b) => a.cidr.localeCompare(b.cidr));
-    if (JSON.stringify(norm) !== JSON.stringify(this.pools)) { this.pools = norm; this.dirty = true; }
+    if (JSON.stringify(norm) !== JSON.stringify(this.pools)) { this.pools = norm; this.markDirty(); }
   }
 
-  markDirty(): void { this.dirty = true; }
+  /** Look at both families again (an nftables event, a resync). */
+  markDirty(): void { this.dirty = true; this.absent.clear(); }
+  /** The periodic backstop: look again where a table is wanted (see `absent`). */
+  markPeriodic(): void { this.dirty = true; }
   isDirty(): boolean { return this.dirty; }
 
   private async list(fam: Fam): Promise<string | undefined> {
@@ -102,6 +112,7 @@ export class NatTable {
     let repaired = 0;
     for (const fam of ['ip', 'ip6'] as const) {
       const want = renderNatTable(fam, this.table, this.pools);
+      if (!want && this.absent.has(fam)) continue;
       const have = await this.list(fam);
       const before = this.listed.get(fam);
       if (!want) {
@@ -113,6 +124,7 @@ export class NatTable {
         }
         this.listed.delete(fam);
         this.written.delete(fam);
+        this.absent.add(fam);
         continue;
       }
       const sameWant = this.written.get(fam) === want;

@@ -247,6 +247,34 @@ test('natOutgoing writes one petrel table masquerading pool sources to non-pool 
   assert.equal(nft.tables.has('ip petrel'), false);
 });
 
+test('without natOutgoing the periodic NAT check runs no nft once no table was found; an nftables event looks again', async () => {
+  const { dp, nft } = setup();
+  const calls: string[] = [];
+  const run = nft.run;
+  (dp as unknown as { nat: { nft: typeof run } }).nat.nft = async (args, input) => { calls.push(args.join(' ')); return run(args, input); };
+  const nat = (dp as unknown as { nat: { markPeriodic(): void; markDirty(): void } }).nat;
+  dp.setNatPools([{ cidr: '198.18.0.0/16', natOutgoing: false }]);
+  await dp.apply();
+  assert.deepEqual(calls, ['list table ip petrel', 'list table ip6 petrel']); // looked once: nothing there
+  calls.length = 0;
+  nat.markPeriodic();
+  await dp.apply();
+  assert.deepEqual(calls, [], 'the backstop has nothing to look for');
+  nft.tables.set('ip petrel', 'table ip petrel {\n}\n'); // someone creates our table: nftables says so
+  nat.markDirty();
+  await dp.apply();
+  assert.deepEqual(calls, ['list table ip petrel', 'delete table ip petrel', 'list table ip6 petrel']);
+  assert.equal(nft.tables.has('ip petrel'), false);
+  // Wanted tables are still checked by the backstop (a flushed table is repaired).
+  dp.setNatPools([{ cidr: '198.18.0.0/16', natOutgoing: true }]);
+  await dp.apply();
+  calls.length = 0;
+  nat.markPeriodic();
+  await dp.apply();
+  assert.deepEqual(calls, ['list table ip petrel']);
+  await dp.stop();
+});
+
 test('cleanup removes our routes, the VXLAN device and the NAT table but nothing else', async () => {
   const { k, dp, nft, eth0 } = setup();
   k.addForeign({ dst: '203.0.113.0/24', table: 254, protocol: 4, type: 'unicast', scope: 0, nexthops: [{ gateway: '192.0.2.1', ifindex: eth0.index, onlink: false }] });
