@@ -268,8 +268,9 @@ export class Informer<T extends KubeObject> {
     let progressed = false;
     let timer: NodeJS.Timeout | undefined;
     const arm = () => {
-      clearTimeout(timer);
-      timer = setTimeout(() => { idle = true; ac.abort(); }, this.o.idleTimeoutMs);
+      // Every chunk re-arms the idle timer: refresh() moves the one timer instead of making a new one.
+      if (timer) timer.refresh();
+      else timer = setTimeout(() => { idle = true; ac.abort(); }, this.o.idleTimeoutMs);
     };
     // stop() may have run between the LIST and here, aborting the LIST's controller, not this one.
     if (this.stopped) return { outcome: 'stopped', progressed };
