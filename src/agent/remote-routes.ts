@@ -109,7 +109,13 @@ export class RemoteRouteTable {
       const local = new Set(topo.localBlocks.map((b) => b.prefix));
       if (!this.topo) for (const p of this.learned.keys()) touched.add(p);
       else {
-        for (const [p, list] of blocks) if (!sameRoutes(list, this.blocks.get(p))) touched.add(p);
+        for (const [p, list] of blocks) {
+          // The topology keeps an unchanged node's route object: identity settles almost every prefix
+          // here, so the full comparison (and its compilation, hot in every agent at once) stays rare.
+          const old = this.blocks.get(p);
+          if (old !== undefined && old.length === 1 && list.length === 1 && old[0] === list[0]) continue;
+          if (!sameRoutes(list, old)) touched.add(p);
+        }
         for (const p of this.blocks.keys()) if (!blocks.has(p)) touched.add(p);
         for (const p of local) if (!this.local.has(p)) touched.add(p);
         for (const p of this.local) if (!local.has(p)) touched.add(p);

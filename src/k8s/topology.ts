@@ -85,7 +85,12 @@ const prefixOf = (s: string): Prefix => memo(prefixMemo, s, (k) => parsePrefix(k
  * that mutated it would corrupt the next result, and now throws instead.
  */
 interface BlockShare { prefix: string; pool: IpPool | undefined; checks: readonly TopologyProblem[]; reached?: { route: RemoteBlockRoute } | { problem: TopologyProblem } }
-interface NodeShare { mesh?: { peers: readonly PeerSpec[]; problems: readonly TopologyProblem[] }; blocks: BlockShare[] }
+interface NodeShare {
+  mesh?: { peers: readonly PeerSpec[]; problems: readonly TopologyProblem[] };
+  blocks: BlockShare[];
+  /** Per BGPPeer (by object): bit 1 its peerSelector selects this node, bit 2 it applies to this node. */
+  bgpPeers?: WeakMap<BgpPeer, number>;
+}
 let shareContext: { thisNode: string; me: NodeInfo; cfg: BgpConfiguration | undefined; pools: readonly IpPool[] } | undefined;
 let shares = new WeakMap<NodeInfo, NodeShare>();
 
@@ -282,11 +287,20 @@ export function computeTopology(input: TopologyInput): Topology {
       candidates.push(spec);
     }
     if (p.peerSelector) {
-      const selected = (n: NodeInfo) => matchSelector(p.peerSelector!, n.labels);
+      // Forward: we are a node of this BGPPeer and n is selected. Reverse: we are selected and n is a node of it.
+      // What the BGPPeer says of each node is kept in the node's share: an event re-evaluates only the nodes that changed.
+      const forward = appliesTo(p, me);
+      const reverse = matchSelector(p.peerSelector, me.labels);
       for (const n of nodes) {
-        if (n === me) continue;
-        // Forward: we are a node of this BGPPeer and n is selected. Reverse: we are selected and n is a node of it.
-        if ((appliesTo(p, me) && selected(n)) || (selected(me) && appliesTo(p, n))) {
+        if (n === me || (!forward && !reverse)) continue;
+        const sh = shareOf(n);
+        const memo = (sh.bgpPeers ??= new WeakMap());
+        let bits = memo.get(p);
+        if (bits === undefined) {
+          bits = (matchSelector(p.peerSelector, n.labels) ? 1 : 0) | (appliesTo(p, n) ? 2 : 0);
+          memo.set(p, bits);
+        }
+        if ((forward && (bits & 1) !== 0) || (reverse && (bits & 2) !== 0)) {
           const type = clusterId !== undefined || n.routeReflectorClusterId !== undefined ? 'route reflector' : explicitType;
           inCluster(n, type, `bgppeer:${p.name}`, p);
         }

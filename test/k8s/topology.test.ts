@@ -476,6 +476,20 @@ test('changing one other node\'s block changes only the route to that block', ()
   }), { numRuns: 150, seed: 43 });
 });
 
+test('what is kept per node object between calls never shows: reused objects give what fresh copies give, as peers, labels and BGPPeers change', () => {
+  const fresh = (n: NodeInfo): NodeInfo => structuredClone(n);
+  fc.assert(fc.property(clusterArb, peersArb, peersArb, poolsArb, cfgArb, fc.nat(), fc.nat(), (nodes, peersA, peersB, ipPools, bgpConfiguration, seed, flip) => {
+    const thisNode = nodes[seed % nodes.length].name;
+    // Warm the kept shares with one set of BGPPeers, then change the BGPPeers and one other node's labels.
+    computeTopology({ nodes, bgpPeers: peersA, ipPools, thisNode, bgpConfiguration });
+    const other = nodes[(seed + 1 + (flip % (nodes.length - 1))) % nodes.length];
+    const relabelled = other.name === thisNode ? nodes : nodes.map((n) => (n === other ? { ...n, labels: { ...n.labels, ...rrLabels } } : n));
+    const warm = computeTopology({ nodes: relabelled, bgpPeers: peersB, ipPools, thisNode, bgpConfiguration });
+    const cold = computeTopology({ nodes: relabelled.map(fresh), bgpPeers: peersB.map((p) => structuredClone(p)), ipPools, thisNode, bgpConfiguration });
+    assert.deepEqual(warm, cold);
+  }), { numRuns: 200, seed: 45 });
+});
+
 test('with the mesh on every node pair has exactly one session with one active side, whatever the labels and AS numbers', () => {
   fc.assert(fc.property(clusterArb, peersArb, (nodes, bgpPeers) => {
     const all = new Map(nodes.map((n) => [n.name, computeTopology({ nodes, bgpPeers, ipPools: [], thisNode: n.name })]));
