@@ -91,13 +91,23 @@ interface NodeShare {
   /** Per BGPPeer (by object): bit 1 its peerSelector selects this node, bit 2 it applies to this node. */
   bgpPeers?: WeakMap<BgpPeer, number>;
 }
-let shareContext: { thisNode: string; me: NodeInfo; cfg: BgpConfiguration | undefined; pools: readonly IpPool[] } | undefined;
+let shareContext: { thisNode: string; me: string; cfg: BgpConfiguration | undefined; pools: readonly IpPool[] } | undefined;
 let shares = new WeakMap<NodeInfo, NodeShare>();
+
+/**
+ * What of this node the shares depend on: its addresses and subnets (sessions, same-subnet checks),
+ * AS number and cluster id. Not its blocks or labels: this node's own podCIDR change (a new block, its
+ * VTEP annotation patch) must not recompute every other node's share, on the path to advertising it.
+ */
+function shareKeyOf(me: NodeInfo): string {
+  return `${me.name}|${me.ipv4?.address}|${me.ipv4?.subnet}|${me.ipv6?.address}|${me.ipv6?.subnet}|${me.asNumber}|${me.routeReflectorClusterId}`;
+}
 
 function sharesFor(thisNode: string, me: NodeInfo, cfg: BgpConfiguration | undefined, pools: readonly IpPool[]): WeakMap<NodeInfo, NodeShare> {
   const c = shareContext;
-  if (!c || c.thisNode !== thisNode || c.me !== me || c.cfg !== cfg || c.pools.length !== pools.length || c.pools.some((p, i) => p !== pools[i])) {
-    shareContext = { thisNode, me, cfg, pools: [...pools] };
+  const key = shareKeyOf(me);
+  if (!c || c.thisNode !== thisNode || c.me !== key || c.cfg !== cfg || c.pools.length !== pools.length || c.pools.some((p, i) => p !== pools[i])) {
+    shareContext = { thisNode, me: key, cfg, pools: [...pools] };
     shares = new WeakMap();
   }
   return shares;

@@ -483,7 +483,9 @@ test('what is kept per node object between calls never shows: reused objects giv
     // Warm the kept shares with one set of BGPPeers, then change the BGPPeers and one other node's labels.
     computeTopology({ nodes, bgpPeers: peersA, ipPools, thisNode, bgpConfiguration });
     const other = nodes[(seed + 1 + (flip % (nodes.length - 1))) % nodes.length];
-    const relabelled = other.name === thisNode ? nodes : nodes.map((n) => (n === other ? { ...n, labels: { ...n.labels, ...rrLabels } } : n));
+    // And this node gets a new object: another block (a new podCIDR, as when a node is given one), or a new address.
+    const meNext = (n: NodeInfo): NodeInfo => (flip % 3 === 0 ? n : flip % 3 === 1 ? { ...n, podCIDRs: [...n.podCIDRs, '100.64.7.0/24'] } : { ...n, ipv4: { ...n.ipv4!, subnet: '192.0.2.0/23' } });
+    const relabelled = nodes.map((n) => (n.name === thisNode ? meNext(n) : n === other ? { ...n, labels: { ...n.labels, ...rrLabels } } : n));
     const warm = computeTopology({ nodes: relabelled, bgpPeers: peersB, ipPools, thisNode, bgpConfiguration });
     const cold = computeTopology({ nodes: relabelled.map(fresh), bgpPeers: peersB.map((p) => structuredClone(p)), ipPools, thisNode, bgpConfiguration });
     assert.deepEqual(warm, cold);
