@@ -185,7 +185,6 @@ export class Agent extends EventEmitter<{ converged: [] }> {
     this.topo = topo;
     this.remote.setTopology(topo);
     this.reportProblems([...view.problems, ...topo.problems]);
-    this.syncAnnotations(topo);
     this.secrets.want(topo.peers.flatMap((p) => (p.password ? [p.password] : [])));
 
     const gr = view.bgpConfiguration?.gracefulRestart ?? DEFAULT_GR;
@@ -196,8 +195,14 @@ export class Agent extends EventEmitter<{ converged: [] }> {
     const peers = this.peersFor(topo);
     if (this.differs('peers', peers, speaker)) speaker.setPeers(peers);
     const local = topo.advertise.map((a) => ({ prefix: a.prefix, ...(a.communities.length ? { communities: a.communities } : {}) }));
-    if (this.differs('localRoutes', local, speaker)) speaker.setLocalRoutes(local);
+    // A change of what we advertise goes out first: the speaker sends it when its RIB flushes (the next
+    // setImmediate), and the rest of this reconcile (the Node annotation patch, the local dataplane
+    // pass) would otherwise run before that, as promise callbacks do. So that work waits one turn.
+    const advertising = this.differs('localRoutes', local, speaker);
+    if (advertising) speaker.setLocalRoutes(local);
     if (view.oldestEventAt !== undefined) this.deps.convergence?.('k8s_to_bgp', (performance.now() - view.oldestEventAt) / 1000);
+    const afterBgp = (f: () => void) => (advertising ? setImmediate(() => { if (!this.stopped) f(); }) : f());
+    afterBgp(() => { if (this.topo === topo) this.syncAnnotations(topo); });
 
     const me = view.nodes.find((n) => n.name === this.opts.nodeName);
     if (!this.dataplane && me && this.deps.makeDataplane) {
@@ -234,7 +239,7 @@ export class Agent extends EventEmitter<{ converged: [] }> {
     if (this.differs('natPools', topo.pools, dp)) { dp.setNatPools(topo.pools); changed = true; }
     if (this.differs('tunnels', tunnels, dp)) { dp.setTunnels(tunnels); changed = true; }
     if (this.updateRemote()) changed = true;
-    this.applyDataplane('k8s_to_kernel', view.oldestEventAt, changed);
+    afterBgp(() => this.applyDataplane('k8s_to_kernel', view.oldestEventAt, changed));
   }
 
   /**
