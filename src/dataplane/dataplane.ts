@@ -312,7 +312,9 @@ class NodeDataplane implements Dataplane {
         const n = await this.routes.resync();
         this.neighDirty = true;
         this.neighKnown = undefined;
-        this.nat.markDirty();
+        // A periodic resync is a backstop like the NAT timer: it re-reads wanted tables only (see NatTable).
+        if (reason === 'periodic') this.nat.markPeriodic();
+        else this.nat.markDirty();
         this.log.debug({ reason, routes: n, links: this.links.size }, 'resync');
       }
       if (this.linksDirty) await this.loadLinks();

@@ -260,6 +260,9 @@ test('without natOutgoing the periodic NAT check runs no nft once no table was f
   nat.markPeriodic();
   await dp.apply();
   assert.deepEqual(calls, [], 'the backstop has nothing to look for');
+  (dp as unknown as { needResync: string }).needResync = 'periodic';
+  await dp.apply();
+  assert.deepEqual(calls, [], 'nor has the periodic resync');
   nft.tables.set('ip petrel', 'table ip petrel {\n}\n'); // someone creates our table: nftables says so
   nat.markDirty();
   await dp.apply();
