@@ -6,7 +6,7 @@
  *   informer event ─▶ ClusterWatch 'changed' (setImmediate) ─▶ reconcile():
  *       computeTopology → speaker.setPeers / setLocalRoutes          (what we peer with and announce)
  *                       → dataplane.setLocalPods / setLocalBlocks / setTunnels / setNatPools
- *   speaker 'bestChanged' ─▶ best-route table ─▶ remoteRoutes() ─▶ dataplane.setRemoteBlocks
+ *   speaker 'bestChanged' ─▶ RemoteRouteTable.learn (deltas) ─▶ dataplane.setRemoteBlocks
  *
  * Event-driven end to end: a Pod or Node change reaches the local kernel and the BGP UPDATEs to every
  * peer within the same few event-loop turns; no poll or timer is in the path (the dataplane's own
