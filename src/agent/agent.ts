@@ -110,7 +110,8 @@ export class Agent extends EventEmitter<{ converged: [] }> {
   private topo: Topology | undefined;
   /** The remote routes, from the speaker's best-path deltas and the topology (both incremental). */
   private readonly remote: RemoteRouteTable;
-  /** The dataplane the current remote routes were handed to. */
+  /** The remote routes last handed to the dataplane, and the dataplane they went to. */
+  private handedRemote: readonly RemoteBlockRoute[] | undefined;
   private remoteHandedTo: Dataplane | undefined;
   private problems: Array<TopologyProblem | ResourceError> = [];
   private readonly reported = new Set<string>();
@@ -339,14 +340,17 @@ export class Agent extends EventEmitter<{ converged: [] }> {
       },
       { log: this.deps.log, ...(this.deps.speakerMetrics ? { metrics: this.deps.speakerMetrics } : {}) },
     );
-    speaker.on('bestChanged', (deltas) => {
-      // Stopping closes every session, which withdraws every learned route: those withdrawals must
-      // not reach the kernel (routes stay for graceful restart; `petrel cleanup` removes them).
-      if (this.stopped) return;
-      const t0 = performance.now();
-      this.remote.learn(deltas);
-      if (this.updateRemote()) this.applyDataplane('bgp_to_kernel', t0, true);
-    });
+    // A reflector programs no kernel: it does not listen, so its speaker builds no best-route deltas.
+    if (this.opts.mode === 'agent') {
+      speaker.on('bestChanged', (deltas) => {
+        // Stopping closes every session, which withdraws every learned route: those withdrawals must
+        // not reach the kernel (routes stay for graceful restart; `petrel cleanup` removes them).
+        if (this.stopped) return;
+        const t0 = performance.now();
+        this.remote.learn(deltas);
+        if (this.updateRemote()) this.applyDataplane('bgp_to_kernel', t0, true);
+      });
+    }
     this.speakersMade++;
     speaker.on('initialSync', (reason) => {
       if (this.speaker !== speaker || this.stopped) return;
@@ -388,7 +392,6 @@ export class Agent extends EventEmitter<{ converged: [] }> {
     dp.setRemoteBlocks(routes);
     return true;
   }
-  private handedRemote: readonly RemoteBlockRoute[] | undefined;
 
   /**
    * Runs a dataplane pass after the setters (serialised). With nothing handed over (`changed` false)
