@@ -96,27 +96,37 @@ test('a BGP port that is taken is retried with backoff until the speaker can lis
   });
 });
 
+/**
+ * The graceful-restart set-up of the next two tests: a mesh with a second node that never comes up,
+ * gracefulRestart as given, and an agent whose fake dataplane records retainStaleRoutes() calls.
+ */
+async function grAgent(t: { after(fn: () => unknown): void }, server: TestApiServer, client: KubeClient, gracefulRestart: object) {
+  const cfg = server.get('petrel.dev/v1', 'BGPConfiguration', 'default')!;
+  server.update({ ...cfg, spec: { ...cfg.spec, nodeToNodeMesh: true, gracefulRestart } });
+  server.create({ apiVersion: 'v1', kind: 'Node', metadata: { name: 'n2', annotations: { 'petrel.dev/bgp-ipv4-address': '192.0.2.12/24' } }, spec: { podCIDRs: ['198.18.2.0/26'] }, status: { addresses: [{ type: 'InternalIP', address: '192.0.2.12' }] } });
+  const seen = { retain: [] as boolean[], started: false };
+  const fake = new Proxy({}, {
+    get: (_t, k: string) => {
+      if (k === 'apply') return async () => ({ ok: true, errors: [], pending: [], issues: [] });
+      if (k === 'start') return async () => { seen.started = true; return { ok: true, errors: [], pending: [], issues: [] }; };
+      if (k === 'stop') return async () => {};
+      if (k === 'retainStaleRoutes') return (on: boolean) => { seen.retain.push(on); };
+      return () => {};
+    },
+  }) as unknown as Dataplane;
+  const agent = new Agent(
+    { nodeName: 'n1', mode: 'agent', bgpListenAddress: '127.0.0.1', connectRetryTime: 5, readyGraceMs: 0, vxlanVni: 4096 },
+    { client, log: silent, makeDataplane: () => fake },
+  );
+  t.after(() => agent.stop());
+  await agent.start();
+  return { agent, seen };
+}
+
 test('with graceful restart on, the dataplane keeps stale kernel routes until the speaker\'s initial exchange ends (here: the restart time, the peer never answers)', async (t) => {
   await withServer(async (server, client) => {
-    const cfg = server.get('petrel.dev/v1', 'BGPConfiguration', 'default')!;
-    server.update({ ...cfg, spec: { ...cfg.spec, nodeToNodeMesh: true, gracefulRestart: { enabled: true, restartTime: 1 } } });
-    // A second node: a mesh peer that never comes up.
-    server.create({ apiVersion: 'v1', kind: 'Node', metadata: { name: 'n2', annotations: { 'petrel.dev/bgp-ipv4-address': '192.0.2.12/24' } }, spec: { podCIDRs: ['198.18.2.0/26'] }, status: { addresses: [{ type: 'InternalIP', address: '192.0.2.12' }] } });
-    const retain: boolean[] = [];
-    const fake = new Proxy({}, {
-      get: (_t, k: string) => {
-        if (k === 'apply' || k === 'start') return async () => ({ ok: true, errors: [], pending: [], issues: [] });
-        if (k === 'stop') return async () => {};
-        if (k === 'retainStaleRoutes') return (on: boolean) => { retain.push(on); };
-        return () => {};
-      },
-    }) as unknown as Dataplane;
-    const agent = new Agent(
-      { nodeName: 'n1', mode: 'agent', bgpListenAddress: '127.0.0.1', connectRetryTime: 5, readyGraceMs: 0, vxlanVni: 4096 },
-      { client, log: silent, makeDataplane: () => fake },
-    );
-    t.after(() => agent.stop());
-    await agent.start();
+    // n2, a mesh peer that never comes up: the initial exchange ends at the restart time.
+    const { agent, seen: { retain } } = await grAgent(t, server, client, { enabled: true, restartTime: 1 });
     await waitFor('the dataplane told to keep stale routes', () => retain.length >= 1, 10_000, 20);
     assert.deepEqual(retain, [true]);
     assert.deepEqual(agent.status().gracefulRestart, { enabled: true, restartTime: 1, keepingStaleKernelRoutes: true });
@@ -128,27 +138,8 @@ test('with graceful restart on, the dataplane keeps stale kernel routes until th
 
 test('with graceful restart off, the dataplane is never told to keep stale routes', async (t) => {
   await withServer(async (server, client) => {
-    const cfg = server.get('petrel.dev/v1', 'BGPConfiguration', 'default')!;
-    server.update({ ...cfg, spec: { ...cfg.spec, nodeToNodeMesh: true, gracefulRestart: { enabled: false } } });
-    server.create({ apiVersion: 'v1', kind: 'Node', metadata: { name: 'n2', annotations: { 'petrel.dev/bgp-ipv4-address': '192.0.2.12/24' } }, spec: { podCIDRs: ['198.18.2.0/26'] }, status: { addresses: [{ type: 'InternalIP', address: '192.0.2.12' }] } });
-    const retain: boolean[] = [];
-    let started = false;
-    const fake = new Proxy({}, {
-      get: (_t, k: string) => {
-        if (k === 'apply') return async () => ({ ok: true, errors: [], pending: [], issues: [] });
-        if (k === 'start') return async () => { started = true; return { ok: true, errors: [], pending: [], issues: [] }; };
-        if (k === 'stop') return async () => {};
-        if (k === 'retainStaleRoutes') return (on: boolean) => { retain.push(on); };
-        return () => {};
-      },
-    }) as unknown as Dataplane;
-    const agent = new Agent(
-      { nodeName: 'n1', mode: 'agent', bgpListenAddress: '127.0.0.1', connectRetryTime: 5, readyGraceMs: 0, vxlanVni: 4096 },
-      { client, log: silent, makeDataplane: () => fake },
-    );
-    t.after(() => agent.stop());
-    await agent.start();
-    await waitFor('the dataplane started', () => started, 10_000, 20);
-    assert.deepEqual(retain, []);
+    const { seen } = await grAgent(t, server, client, { enabled: false });
+    await waitFor('the dataplane started', () => seen.started, 10_000, 20);
+    assert.deepEqual(seen.retain, []);
   });
 });

@@ -27,6 +27,14 @@ const GR_N = { ...GR_BOTH, notification: true };
 const notif = (code: number, subcode: number) => ({ type: 'notification' as const, code, subcode, data: new Uint8Array(0) });
 const down = (code: string, wasEstablished = true): SessionDown => ({ code, message: code, wasEstablished });
 
+/** Starts B, points A at it, starts A, and waits until A has B's three prefixes. */
+async function learnFromB(a: Speaker, b: Speaker): Promise<void> {
+  await b.start();
+  a.setPeers([{ address: '127.0.0.1', port: b.listenPort, asn: 65001, families: ['ipv4'] }]);
+  await a.start();
+  await waitFor('A to learn B\'s prefixes', () => a.routes().length === 3, 15_000, 20);
+}
+
 test('helper: TCP loss and hold-timer expiry keep the families the peer listed; NOTIFICATIONs, stops and never-established sessions keep nothing', () => {
   const on = { enabled: true };
   assert.deepEqual(familiesToRetain(on, negotiated(GR_BOTH), down('BGP_TCP_CLOSED')), ['ipv4', 'ipv6']);
@@ -134,10 +142,7 @@ test('an ordinary stop of a GR-capable peer (a Hard Reset with the N bit) withdr
   const a = new Speaker({ asn: 64512, routerId: '192.0.2.1', ...FAST, gracefulRestart: { enabled: true } }, { clock });
   const b = speakerB(0, PREFIXES, false);
   try {
-    await b.start();
-    a.setPeers([{ address: '127.0.0.1', port: b.listenPort, asn: 65001, families: ['ipv4'] }]);
-    await a.start();
-    await waitFor('A to learn B\'s prefixes', () => a.routes().length === 3, 15_000, 20);
+    await learnFromB(a, b);
     await b.stop('maintenance');
     await waitFor('A to drop B\'s prefixes', () => a.routes().length === 0, 10_000, 20);
     assert.equal(a.status().peers[0].gracefulRestart.stalePaths, 0);
@@ -189,10 +194,7 @@ test('helper: failed reconnection attempts while the peer restarts keep its stal
   const a = new Speaker({ asn: 64512, routerId: '192.0.2.1', ...FAST, gracefulRestart: { enabled: true } }, { clock });
   const b = speakerB(0, PREFIXES, false);
   try {
-    await b.start();
-    a.setPeers([{ address: '127.0.0.1', port: b.listenPort, asn: 65001, families: ['ipv4'] }]);
-    await a.start();
-    await waitFor('A to learn B\'s prefixes', () => a.routes().length === 3, 15_000, 20);
+    await learnFromB(a, b);
     await b.stop('restart', { graceful: true });
     await waitFor('A to hold them stale', () => a.status().peers[0].gracefulRestart.phase === 'restarting', 10_000, 20);
     // Nobody listens any more: each idle hold ends in a refused connection.
@@ -216,10 +218,7 @@ for (const nBit of [true, false]) {
     const a = new Speaker({ asn: 64512, routerId: '192.0.2.1', ...FAST, gracefulRestart: { enabled: true } }, { clock });
     const b = speakerB(0, PREFIXES, false, nBit);
     try {
-      await b.start();
-      a.setPeers([{ address: '127.0.0.1', port: b.listenPort, asn: 65001, families: ['ipv4'] }]);
-      await a.start();
-      await waitFor('A to learn B\'s prefixes', () => a.routes().length === 3, 15_000, 20);
+      await learnFromB(a, b);
       await b.stop('upgrade', { graceful: true });
       await waitFor('A to hold them stale', () => a.status().peers[0].gracefulRestart.phase === 'restarting', 10_000, 20);
       assert.equal(a.routes().length, 3);
