@@ -18,6 +18,7 @@
  * What burned us: @kubernetes/client-node's informer dropped the fieldSelector on its watch, never asked
  * for bookmarks and stopped on any non-410 error. Every one of those is a test in test/k8s/reflector*.
  */
+import type { Readable } from 'node:stream';
 import { PetrelError } from '../errors.js';
 import { K8sApiError, type ListWatcher } from './client/index.js';
 import { silentLogger, type Logger } from '../model/log.js';
@@ -278,30 +279,9 @@ export class Informer<T extends KubeObject> {
     this.stats.watches++;
     arm();
     try {
-      const stream = await this.lw.watch({ resourceVersion: this.rv, timeoutSeconds, signal: ac.signal });
-      const reader = stream.getReader();
-      const decoder = new TextDecoder();
-      let buf = '';
-      try {
-        for (;;) {
-          const { value, done } = await reader.read();
-          if (this.stopped) return { outcome: 'stopped', progressed };
-          if (done) break;
-          arm();
-          buf += decoder.decode(value, { stream: true });
-          let nl: number;
-          while ((nl = buf.indexOf('\n')) >= 0) {
-            const line = buf.slice(0, nl).trim();
-            buf = buf.slice(nl + 1);
-            if (!line) continue;
-            if (this.apply(line) === 'expired') return { outcome: 'expired', progressed };
-            progressed = true;
-          }
-        }
-      } finally {
-        reader.cancel().catch(() => undefined);
-      }
-      return { outcome: 'closed', progressed };
+      const body = await this.lw.watch({ resourceVersion: this.rv, timeoutSeconds, signal: ac.signal });
+      const outcome = await this.consume(body, arm, () => { progressed = true; });
+      return { outcome, progressed };
     } catch (e) {
       if (this.stopped) return { outcome: 'stopped', progressed };
       if (idle) return { outcome: 'idle', progressed };
@@ -310,6 +290,50 @@ export class Informer<T extends KubeObject> {
       clearTimeout(timer);
       if (!ac.signal.aborted) ac.abort();
     }
+  }
+
+  /**
+   * Reads one watch body to its end: events are applied in the 'data' handler itself, chunk by chunk
+   * (no promise per chunk). Resolves 'closed' at the end of the stream (a trailing partial line is
+   * dropped), 'expired' at an ERROR 410, 'stopped' once stop() ran; rejects when the stream fails
+   * (including our own abort) or an event cannot be applied. The body is destroyed either way.
+   */
+  private consume(body: Readable, arm: () => void, progressed: () => void): Promise<Exclude<WatchOutcome, 'idle'>> {
+    return new Promise((resolve, reject) => {
+      let buf = '';
+      let settled = false;
+      const finish = (f: () => void) => {
+        if (settled) return;
+        settled = true;
+        body.destroy();
+        f();
+      };
+      body.setEncoding('utf8'); // a multi-byte character split across chunks is kept whole
+      body.on('data', (chunk: string) => {
+        if (settled) return;
+        if (this.stopped) return finish(() => resolve('stopped'));
+        arm();
+        buf += chunk;
+        let nl: number;
+        while ((nl = buf.indexOf('\n')) >= 0) {
+          const line = buf.slice(0, nl).trim();
+          buf = buf.slice(nl + 1);
+          if (!line) continue;
+          let r: 'ok' | 'expired';
+          try {
+            r = this.apply(line);
+          } catch (e) {
+            return finish(() => reject(e));
+          }
+          if (r === 'expired') return finish(() => resolve('expired'));
+          progressed();
+        }
+      });
+      body.on('end', () => finish(() => resolve(this.stopped ? 'stopped' : 'closed')));
+      body.on('error', (e) => finish(() => reject(e)));
+      // Destroyed without an error or an end (the server reset the connection): a failed watch.
+      body.on('close', () => finish(() => reject(new ReflectorError(`watch ${this.resource}: the stream closed before its end`))));
+    });
   }
 
   /** Applies one watch event line; returns 'expired' for an ERROR 410. */

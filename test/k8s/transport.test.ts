@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
-import { Transport, K8sTransportError } from '../../src/k8s/transport.js';
+import { Transport, K8sTransportError, WatchResponse } from '../../src/k8s/transport.js';
 import { KubeClient } from '../../src/k8s/client/index.js';
 import { makeTestPki } from '../../src/lab/apiserver/index.js';
 import { startHarness, node } from './helpers.js';
@@ -110,6 +110,72 @@ test('a plain request to a hung server times out after requestTimeoutMs instead 
     h.server.create(node('n1'));
     assert.equal((await h.client.readNode('n1')).metadata?.name, 'n1', 'the next request is answered');
   } finally {
+    await h.close();
+  }
+});
+
+/** Reads a watch body until `lines` event lines arrived (bounded by the test's own timeout). */
+function readLines(stream: NodeJS.ReadableStream, lines: number): Promise<Array<{ type: string; object: { metadata: { name: string } } }>> {
+  return new Promise((resolve, reject) => {
+    let buf = '';
+    const out: Array<{ type: string; object: { metadata: { name: string } } }> = [];
+    stream.setEncoding('utf8');
+    stream.on('data', (s: string) => {
+      buf += s;
+      let nl: number;
+      while ((nl = buf.indexOf('\n')) >= 0 && out.length < lines) {
+        out.push(JSON.parse(buf.slice(0, nl)));
+        buf = buf.slice(nl + 1);
+      }
+      if (out.length >= lines) resolve(out);
+    });
+    stream.on('error', reject);
+  });
+}
+
+test('a watch through watchFetch streams its events on the Node stream, and aborting the signal ends it', async () => {
+  const h = await startHarness();
+  const ac = new AbortController();
+  try {
+    h.server.create(node('w1'));
+    const res = await h.transport.watchFetch('/api/v1/nodes?watch=true&resourceVersion=0', { signal: ac.signal });
+    assert.ok(res instanceof WatchResponse);
+    assert.equal(res.status, 200);
+    assert.equal(res.headers.get('content-type'), 'application/json');
+    const first = readLines(res.stream, 1);
+    assert.deepEqual((await first).map((e) => [e.type, e.object.metadata.name]), [['ADDED', 'w1']]);
+    const next = readLines(res.stream, 1);
+    h.server.create(node('w2'));
+    assert.deepEqual((await next).map((e) => [e.type, e.object.metadata.name]), [['ADDED', 'w2']]);
+    const closed = new Promise((r) => res.stream.on('close', r));
+    ac.abort();
+    await closed;
+    assert.equal(res.stream.destroyed, true);
+  } finally {
+    await h.close();
+  }
+});
+
+test('watchFetch: an error answer is a Response with its Status, a rotated token is retried once, and a wrong CA fails the handshake', async () => {
+  const h = await startHarness();
+  const otherCa = new Transport({ server: h.server.url, token: 'x', ca: makeTestPki().caCert, source: 'test' });
+  try {
+    h.server.faults.failNext(1, 403, /watch=true/);
+    const denied = await h.transport.watchFetch('/api/v1/nodes?watch=true');
+    assert.ok(!(denied instanceof WatchResponse));
+    assert.equal(denied.status, 403);
+    assert.equal(((await denied.json()) as { code?: number }).code, 403);
+
+    h.rotateToken();
+    const ac = new AbortController();
+    const res = await h.transport.watchFetch('/api/v1/nodes?watch=true', { signal: ac.signal });
+    assert.equal(res.status, 200);
+    assert.equal(h.transport.stats.unauthorizedRetries, 1);
+    ac.abort();
+
+    await assert.rejects(otherCa.watchFetch('/api/v1/nodes?watch=true'), (e: unknown) => e instanceof K8sTransportError && e.code === 'K8S_ERR_TRANSPORT');
+  } finally {
+    await otherCa.close();
     await h.close();
   }
 });

@@ -5,9 +5,11 @@
  * adding a call means adding it to the spec, regenerating, and reviewing the diff.
  *
  * `listWatcher(resource, selectors)` gives the reflector what it needs for one resource: a paged LIST and
- * a WATCH returning the raw byte stream (the reflector splits lines itself; a JSON event may arrive split
- * across chunks, and several may arrive in one).
+ * a WATCH returning the raw body as a Node stream (the reflector splits lines itself; a JSON event may
+ * arrive split across chunks, and several may arrive in one). The WATCH is built and answered by the
+ * generated call like any other, only carried by the transport's `watchFetch` (see transport.ts).
  */
+import type { Readable } from 'node:stream';
 import { PetrelError } from '../../errors.js';
 import { createClient, createConfig, type Client } from '../openapi/gen/client/index.js';
 import * as sdk from '../openapi/gen/sdk.gen.js';
@@ -15,7 +17,7 @@ import type {
   DevPetrelV1BgpConfiguration, DevPetrelV1BgpPeer, DevPetrelV1IpPool, IoK8sApiCoreV1Event, IoK8sApiCoreV1Node,
   IoK8sApiCoreV1Pod, IoK8sApiCoreV1Secret,
 } from '../openapi/gen/types.gen.js';
-import type { Transport } from '../transport.js';
+import { WatchResponse, type Transport } from '../transport.js';
 
 export type Node = IoK8sApiCoreV1Node;
 export type Pod = IoK8sApiCoreV1Pod;
@@ -59,8 +61,11 @@ export interface ListWatcher<T> {
   /** For logs and metrics labels, e.g. "pods(spec.nodeName=node-1)". */
   readonly description: string;
   list(opts: { limit?: number; continue?: string; signal?: AbortSignal }): Promise<ListPage<T>>;
-  /** Opens a watch; resolves once the server answered 200 (anything else throws K8sApiError). */
-  watch(opts: { resourceVersion: string; timeoutSeconds: number; signal: AbortSignal }): Promise<ReadableStream<Uint8Array>>;
+  /**
+   * Opens a watch; resolves once the server answered 200 (anything else throws K8sApiError) with the body
+   * as it arrives. Aborting the signal, or destroying the stream, ends it.
+   */
+  watch(opts: { resourceVersion: string; timeoutSeconds: number; signal: AbortSignal }): Promise<Readable>;
 }
 
 export interface Selectors { fieldSelector?: string; labelSelector?: string }
@@ -153,12 +158,15 @@ export class KubeClient {
       },
       watch: async ({ resourceVersion, timeoutSeconds, signal }) => {
         const r = await fn({
-          client: this.client, parseAs: 'stream', signal,
+          client: this.client, parseAs: 'stream', signal, fetch: this.transport.watchFetch,
           query: { ...base, watch: true, allowWatchBookmarks: true, resourceVersion, timeoutSeconds },
         });
         if (!r.response) throw noResponse(`watch ${description}`, r.error);
-        if (r.error !== undefined || !r.response.ok || !r.data) throw K8sApiError.from(`watch ${description}`, r.response, r.error);
-        return r.data as ReadableStream<Uint8Array>;
+        if (r.error !== undefined || !r.response.ok || !(r.response instanceof WatchResponse)) {
+          if (r.response instanceof WatchResponse) r.response.stream.destroy();
+          throw K8sApiError.from(`watch ${description}`, r.response, r.error);
+        }
+        return r.response.stream;
       },
     };
   }
