@@ -1,6 +1,6 @@
 /**
  * Petrel's Kubernetes layer: configuration discovery (kubeconfig / in-cluster / endpoint override), the
- * transport (undici, cluster CA, rotating tokens), the generated client, and the list-watch informer.
+ * transport (undici fetch, node:https watches, cluster CA, rotating tokens), the generated client, and the list-watch informer.
  * k8s/ never imports bgp/ or dataplane/; the agent composes them.
  */
 export { loadClusterConfig, SERVICE_ACCOUNT_DIR, type ClusterConfig, type LoadOptions } from './kubeconfig.js';

@@ -137,7 +137,7 @@ export async function runCell(agents: number, events: number, o: { profileDir?: 
     await lab.waitConverged(240_000);
     const setupS = (Date.now() - t0) / 1000;
     for (const n of lab.nodes.values()) if (n.role === 'agent') monitors.push(startMonitor(n.name, n.ns));
-    await new Promise((r) => setTimeout(r, 500)); // the monitors subscribe
+    await new Promise((r) => setTimeout(r, Number(process.env.SETTLE ?? 500))); // the monitors subscribe
     const perKernel: number[] = [];
     const perKernelRead: number[] = [];
     const perEvent: number[] = [];
