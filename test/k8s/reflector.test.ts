@@ -190,10 +190,13 @@ test('events split across chunks, and several events packed in one chunk, are al
       for (let i = 0; i < 3; i++) {
         const n = h.server.get('v1', 'Node', `node-${i}`)!;
         n.metadata.labels = { mode: tag };
+        // Multi-byte UTF-8 (2, 3 and 4 bytes): split one byte a chunk, a character must come out whole.
+        n.metadata.annotations = { note: `Zürich – 東京 🐦 ${tag}` };
         h.server.update(n);
       }
       h.server.create(node(`extra-${mode.pieceBytes ?? 'batch'}`));
       assert.ok(await waitUntil(() => inf.list().filter((o) => o.metadata.labels?.mode === tag).length === 3 && !!inf.get(`extra-${mode.pieceBytes ?? 'batch'}`)), `mode ${tag}`);
+      for (let i = 0; i < 3; i++) assert.equal((inf.get(`node-${i}`)!.metadata as { annotations?: Record<string, string> }).annotations?.note, `Zürich – 東京 🐦 ${tag}`);
     }
     assert.equal(inf.stats.lists, 1);
     assert.deepEqual(r.m.errors, []);

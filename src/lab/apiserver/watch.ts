@@ -60,8 +60,10 @@ export function serveWatch(ctx: WatchContext, req: IncomingMessage, res: ServerR
     pending = '';
     if (!text || res.destroyed) return;
     if (!mode.pieceBytes) return void res.write(text);
-    for (let i = 0; i < text.length; i += mode.pieceBytes) {
-      const piece = text.slice(i, i + mode.pieceBytes);
+    // Bytes, not characters: a piece may end inside a multi-byte UTF-8 character, as on a real socket.
+    const bytes = Buffer.from(text, 'utf8');
+    for (let i = 0; i < bytes.length; i += mode.pieceBytes) {
+      const piece = bytes.subarray(i, i + mode.pieceBytes);
       setTimeout(() => { if (!res.destroyed && !res.writableEnded) res.write(piece); }, 0);
     }
   };
