@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Agent } from '../../src/agent/agent.js';
+import { Agent, type AgentDeps } from '../../src/agent/agent.js';
 import { KubeClient, Transport } from '../../src/k8s/index.js';
 import { TestApiServer } from '../../src/lab/apiserver/index.js';
 import { waitFor } from '../../src/lab/netns.js';
@@ -29,13 +29,8 @@ async function withServer(fn: (server: TestApiServer, client: KubeClient) => Pro
 test('an agent whose dataplane cannot be opened keeps running, reports why, and retries', async (t) => {
   let attempts = 0;
   await withServer(async (_server, client) => {
-    const agent = new Agent(
-      { nodeName: 'n1', mode: 'agent', bgpListenAddress: '127.0.0.1', connectRetryTime: 5, readyGraceMs: 0, vxlanVni: 4096 },
-      { client, log: silent, makeDataplane: () => { attempts++; throw Object.assign(new Error('addon missing'), { code: 'NL_ERR_ADDON' }); } },
-    );
     // The speaker listens on 179 unless told otherwise: the topology's listenPort comes from BGPConfiguration.
-    t.after(() => agent.stop());
-    await agent.start();
+    const agent = await startAgent(t, 'agent', { client, log: silent, makeDataplane: () => { attempts++; throw Object.assign(new Error('addon missing'), { code: 'NL_ERR_ADDON' }); } });
     await agent.synced();
     await waitFor('two dataplane attempts', () => attempts >= 2, 10_000, 50);
     assert.match(agent.status().dataplaneError ?? '', /NL_ERR_ADDON: addon missing/);
@@ -56,12 +51,7 @@ test('a dataplane that opens gets the local block as a blackhole and the pod rou
         return (arg: unknown) => { calls[k] = [arg]; };
       },
     }) as unknown as Dataplane;
-    const agent = new Agent(
-      { nodeName: 'n1', mode: 'agent', bgpListenAddress: '127.0.0.1', connectRetryTime: 5, readyGraceMs: 0, vxlanVni: 4096 },
-      { client, log: silent, makeDataplane: () => fake },
-    );
-    t.after(() => agent.stop());
-    await agent.start();
+    await startAgent(t, 'agent', { client, log: silent, makeDataplane: () => fake });
     await waitFor('pod route handed to the dataplane', () => (calls.setLocalPods?.[0] as unknown[] | undefined)?.length === 1, 10_000, 20);
     assert.deepEqual(calls.setLocalBlocks?.[0], [{ prefix: '198.18.1.0/26', natOutgoing: false }]);
     const pods = calls.setLocalPods?.[0] as Array<{ prefix: string; ifName: string }>;
@@ -78,12 +68,7 @@ test('a BGP port that is taken is retried with backoff until the speaker can lis
     await new Promise<void>((r) => squatter.listen(port, '127.0.0.1', r));
     const errors: string[] = [];
     const log = { ...silent, error: (_o: object, m?: string) => { errors.push(m ?? ''); } };
-    const agent = new Agent(
-      { nodeName: 'n1', mode: 'reflector', bgpListenAddress: '127.0.0.1', connectRetryTime: 5, readyGraceMs: 0, vxlanVni: 4096 },
-      { client, log },
-    );
-    t.after(() => agent.stop());
-    await agent.start();
+    const agent = await startAgent(t, 'reflector', { client, log });
     await waitFor('the failed start to be logged', () => errors.some((e) => e.includes('BGP speaker failed to start')), 10_000, 20);
     await new Promise<void>((r) => squatter.close(() => r()));
     // Nothing else listens there now: a connection that is accepted proves the speaker bound the port on a retry.
@@ -114,13 +99,16 @@ async function grAgent(t: { after(fn: () => unknown): void }, server: TestApiSer
       return () => {};
     },
   }) as unknown as Dataplane;
-  const agent = new Agent(
-    { nodeName: 'n1', mode: 'agent', bgpListenAddress: '127.0.0.1', connectRetryTime: 5, readyGraceMs: 0, vxlanVni: 4096 },
-    { client, log: silent, makeDataplane: () => fake },
-  );
+  const agent = await startAgent(t, 'agent', { client, log: silent, makeDataplane: () => fake });
+  return { agent, seen };
+}
+
+/** Starts an agent of node n1 with these dependencies; it is stopped when the test ends. */
+async function startAgent(t: { after(fn: () => unknown): void }, mode: 'agent' | 'reflector', deps: AgentDeps): Promise<Agent> {
+  const agent = new Agent({ nodeName: 'n1', mode, bgpListenAddress: '127.0.0.1', connectRetryTime: 5, readyGraceMs: 0, vxlanVni: 4096 }, deps);
   t.after(() => agent.stop());
   await agent.start();
-  return { agent, seen };
+  return agent;
 }
 
 test('with graceful restart on, the dataplane keeps stale kernel routes until the speaker\'s initial exchange ends (here: the restart time, the peer never answers)', async (t) => {
