@@ -14,9 +14,9 @@
  *   whose body stays the Node stream it arrived on (`WatchResponse.stream`). What burned us: every Node
  *   event of the cluster reaches every agent, and through undici's fetch each one went socket → llhttp →
  *   fetch's body controller → a web ReadableStream → a read() promise → the line splitter. In the
- *   50-node convergence lab (docs/benchmarks.md) taking watches off fetch cut the agents' CPU per event
- *   by about a fifth; a microbenchmark of 3,000 watch lines (warm code): ~100 µs of CPU per line through
- *   fetch, ~45 µs through node:http. Every other call keeps fetch (one request, one JSON body).
+ *   50-node convergence lab (docs/benchmarks.md, fourth round) taking watches off fetch cut the agents'
+ *   CPU per event by 3–20% from run to run and p50 by ~10%; a microbenchmark of 3,000 watch lines (warm
+ *   code): ~100 µs of CPU per line through fetch, ~45 µs through node:http. Every other call keeps fetch.
  */
 import { readFileSync } from 'node:fs';
 import { request as httpRequest, Agent as HttpAgent, type IncomingMessage, type IncomingHttpHeaders } from 'node:http';
@@ -140,15 +140,20 @@ export class Transport {
         throw new K8sTransportError(`${method} ${url}: ${(e as Error)?.message ?? e}${(e as { cause?: Error }).cause ? ` (${(e as { cause: Error }).cause.message})` : ''}`, { cause: e });
       }
     };
-    let res = await doFetch(this.token());
-    if (res.status === 401 && this.config.tokenFile) {
-      // The token may have rotated under us: re-read it now and retry once.
-      await res.body?.cancel().catch(() => undefined);
-      this.stats.unauthorizedRetries++;
-      res = await doFetch(this.token(true));
-    }
-    return res;
+    return this.withToken(doFetch, (r) => r.status, (r) => r.body?.cancel().catch(() => undefined));
   };
+
+  /**
+   * Sends with the current token; after a 401, when the token comes from a file, re-reads it and sends
+   * once more (the token may have rotated under us). `discard` releases the 401's body first.
+   */
+  private async withToken<R>(send: (token: string | undefined) => Promise<R>, status: (r: R) => number, discard: (r: R) => unknown): Promise<R> {
+    const res = await send(this.token());
+    if (status(res) !== 401 || !this.config.tokenFile) return res;
+    await discard(res);
+    this.stats.unauthorizedRetries++;
+    return send(this.token(true));
+  }
 
   /**
    * A fetch for watches (GET, no body): a 2xx answer is a WatchResponse whose `stream` is the body as it
@@ -176,12 +181,7 @@ export class Transport {
         req.end();
       });
     };
-    let res = await send(this.token());
-    if (res.statusCode === 401 && this.config.tokenFile) {
-      res.resume();
-      this.stats.unauthorizedRetries++;
-      res = await send(this.token(true));
-    }
+    const res = await this.withToken(send, (r) => r.statusCode ?? 0, (r) => r.resume());
     const status = res.statusCode ?? 0;
     const init2 = { status, statusText: res.statusMessage ?? '', headers: toHeaders(res.headers) };
     if (status >= 200 && status < 300) return new WatchResponse(res, init2);

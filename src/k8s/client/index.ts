@@ -162,10 +162,8 @@ export class KubeClient {
           query: { ...base, watch: true, allowWatchBookmarks: true, resourceVersion, timeoutSeconds },
         });
         if (!r.response) throw noResponse(`watch ${description}`, r.error);
-        if (r.error !== undefined || !r.response.ok || !(r.response instanceof WatchResponse)) {
-          if (r.response instanceof WatchResponse) r.response.stream.destroy();
-          throw K8sApiError.from(`watch ${description}`, r.response, r.error);
-        }
+        // A 2xx answer is always a WatchResponse (transport.watchFetch); anything else is an error answer.
+        if (r.error !== undefined || !(r.response instanceof WatchResponse)) throw K8sApiError.from(`watch ${description}`, r.response, r.error);
         return r.response.stream;
       },
     };
