@@ -2,7 +2,8 @@
 // Keeps the module boundaries of the architecture (docs/architecture.md):
 //   bgp/wire imports only model/ and errors; bgp/fsm imports no node:* module;
 //   bgp/* never imports dataplane/, k8s/, agent/, cli/, metrics/ or prom-client;
-//   dataplane/ never imports bgp/, k8s/, agent/, cli/; k8s/ never imports bgp/, dataplane/, agent/, cli/;
+//   dataplane/ never imports bgp/, k8s/, agent/, cli/, cni/; k8s/ never imports bgp/, dataplane/, agent/, cli/, cni/;
+//   cni/ imports only model/ and errors;
 //   model/ imports only model/ and errors; prom-client only inside metrics/.
 // Only agent/, cli/ and lab/ compose the layers. Exit 1 with one line per violation.
 import { readdirSync, readFileSync, statSync } from 'node:fs';
@@ -24,10 +25,11 @@ const IMPORT_RE = /(?:^|\n)\s*(?:import|export)\s[^'"]*?from\s*['"]([^'"]+)['"]|
 const rules = [
   { from: 'bgp/wire/', deny: (t) => t.local && !/^(model\/|errors\.|bgp\/wire\/)/.test(t.path), why: 'bgp/wire imports only model/ and errors' },
   { from: 'bgp/fsm/', deny: (t) => t.spec.startsWith('node:'), why: 'bgp/fsm is pure: no node:* modules' },
-  { from: 'bgp/', deny: (t) => t.local && /^(dataplane|k8s|agent|cli|metrics|lab)\//.test(t.path), why: 'bgp/ never imports dataplane, k8s, agent, cli, metrics or lab' },
+  { from: 'bgp/', deny: (t) => t.local && /^(dataplane|k8s|agent|cli|metrics|lab|cni)\//.test(t.path), why: 'bgp/ never imports dataplane, k8s, agent, cli, metrics, lab or cni' },
   { from: 'bgp/', deny: (t) => t.spec === 'prom-client' || t.spec.startsWith('netlink'), why: 'bgp/ takes metrics through a narrow interface and never touches netlink' },
-  { from: 'dataplane/', deny: (t) => t.local && /^(bgp|k8s|agent|cli|lab)\//.test(t.path), why: 'dataplane/ never imports bgp, k8s, agent, cli or lab' },
-  { from: 'k8s/', deny: (t) => t.local && /^(bgp|dataplane|agent|cli|lab)\//.test(t.path), why: 'k8s/ never imports bgp, dataplane, agent, cli or lab' },
+  { from: 'dataplane/', deny: (t) => t.local && /^(bgp|k8s|agent|cli|lab|cni)\//.test(t.path), why: 'dataplane/ never imports bgp, k8s, agent, cli, lab or cni' },
+  { from: 'k8s/', deny: (t) => t.local && /^(bgp|dataplane|agent|cli|lab|cni)\//.test(t.path), why: 'k8s/ never imports bgp, dataplane, agent, cli, lab or cni' },
+  { from: 'cni/', deny: (t) => t.local && !/^(model\/|errors\.|cni\/)/.test(t.path), why: 'cni/ (the CNI protocol, IPAM, the plugin\'s verbs) imports only model/ and errors: the agent hands it the dataplane' },
   { from: 'model/', deny: (t) => t.local && !/^(model\/|errors\.)/.test(t.path), why: 'model/ imports only model/ and errors' },
   { from: '', deny: (t, f) => t.spec === 'prom-client' && !f.startsWith('metrics/'), why: 'prom-client is imported only in metrics/' },
 ];

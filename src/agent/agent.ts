@@ -104,7 +104,7 @@ export function hostSubnets(): string[] {
   return out;
 }
 
-export class Agent extends EventEmitter<{ converged: [] }> {
+export class Agent extends EventEmitter<{ converged: []; dataplane: [] }> {
   readonly cluster: ClusterWatch;
   private speaker: Speaker | undefined;
   private topo: Topology | undefined;
@@ -134,6 +134,14 @@ export class Agent extends EventEmitter<{ converged: [] }> {
   private speakersMade = 0;
   /** The dataplane keeps the previous process's BGP-learned kernel routes until the speaker's initial sync. */
   private retaining = false;
+  /**
+   * Host routes of the CNI plugin's live attachments (src/cni/), by attachment: desired for as long
+   * as the attachment lives, whether or not a Pod object names it (a runtime outside Kubernetes).
+   */
+  private readonly cniRoutes = new Map<string, LocalPodRoute[]>();
+  /** Pods of the last complete view, and this node as it last saw it. */
+  private lastPods: ReturnType<ClusterWatch['view']>['pods'] = [];
+  private me: NodeInfo | undefined;
 
   constructor(readonly opts: AgentOptions, private readonly deps: AgentDeps) {
     super();
@@ -206,6 +214,8 @@ export class Agent extends EventEmitter<{ converged: [] }> {
     afterBgp(() => { if (this.topo === topo) this.syncAnnotations(topo); });
 
     const me = view.nodes.find((n) => n.name === this.opts.nodeName);
+    this.me = me;
+    this.lastPods = view.pods;
     if (!this.dataplane && me && this.deps.makeDataplane) {
       try {
         const made = this.deps.makeDataplane(me);
@@ -220,6 +230,7 @@ export class Agent extends EventEmitter<{ converged: [] }> {
           this.deps.log.info({ restartTime: this.gr.restartTime }, 'graceful restart: keeping BGP-learned kernel routes until the peers\' End-of-RIB');
         }
         this.applying = this.applying.then(async () => { await made.start(); });
+        this.emit('dataplane');
       } catch (e) {
         // E.g. the netlink addon cannot load or the namespace is refused: say so, keep BGP running,
         // and try again after a backoff (the next cluster change also retries).
@@ -414,13 +425,64 @@ export class Agent extends EventEmitter<{ converged: [] }> {
     }).catch((e: unknown) => this.deps.log.error({ err: (e as Error).message }, 'dataplane apply failed'));
   }
 
+  /** Pod routes: the CNI plugin's attachments, then Pod objects for addresses no attachment holds. */
   private localPods(pods: ReturnType<ClusterWatch['view']>['pods']): LocalPodRoute[] {
     const out: LocalPodRoute[] = [];
+    const seen = new Set<string>();
+    for (const routes of this.cniRoutes.values()) {
+      for (const r of routes) if (!seen.has(r.prefix)) { seen.add(r.prefix); out.push(r); }
+    }
     for (const p of pods) {
       if (p.hostNetwork || p.node !== this.opts.nodeName || p.deleting) continue;
       const ifName = hostVethName(p.namespace, p.name, this.opts.vethPrefix);
-      for (const ip of p.ips) out.push({ prefix: ip.includes(':') ? `${ip}/128` : `${ip}/32`, ifName });
+      for (const ip of p.ips) {
+        const prefix = ip.includes(':') ? `${ip}/128` : `${ip}/32`;
+        if (!seen.has(prefix)) { seen.add(prefix); out.push({ prefix, ifName }); }
+      }
     }
+    return out;
+  }
+
+  // ---- the CNI plugin's host (src/cni/plugin.ts CniHost) ------------------------------------------
+
+  /** This node's pod CIDRs and pod MTU, or why a CNI ADD cannot be served yet. */
+  cniNode(): { ready: true; podCidrs: string[]; mtu: number } | { ready: false; reason: string } {
+    if (this.opts.mode !== 'agent') return { ready: false, reason: 'a reflector wires no pods' };
+    const dp = this.dataplane;
+    if (!dp || !this.me) return { ready: false, reason: this.dataplaneError ?? 'waiting for the Kubernetes caches and this Node object' };
+    if (this.me.podCIDRs.length === 0) return { ready: false, reason: `Node ${this.opts.nodeName} has no spec.podCIDRs yet` };
+    const mtu = dp.podMtu?.();
+    if (mtu === undefined) return { ready: false, reason: 'the uplink interface (the one holding the Node\'s InternalIP) is not known yet' };
+    return { ready: true, podCidrs: this.me.podCIDRs, mtu };
+  }
+
+  /** Makes an attachment's host routes desired and resolves once the kernel holds them. */
+  async cniAttach(key: string, routes: LocalPodRoute[]): Promise<void> {
+    const dp = this.dataplane;
+    if (!dp) throw new Error('the dataplane is not open');
+    this.cniRoutes.set(key, routes);
+    const pods = this.localPods(this.lastPods);
+    if (this.differs('localPods', pods, dp)) dp.setLocalPods(pods);
+    dp.linksChanged?.();
+    const report = await dp.apply();
+    const stuck = routes.filter((r) => report.pending.includes(r.prefix) || report.errors.some((e) => e.dst === r.prefix));
+    if (stuck.length) throw new Error(`host route ${stuck.map((r) => `${r.prefix} dev ${r.ifName}`).join(', ')} not installed: ${report.errors.find((e) => stuck.some((r) => r.prefix === e.dst))?.message ?? 'interface not seen'}`);
+  }
+
+  /** An attachment is gone: its host routes are no longer desired (the kernel dropped them with the veth). */
+  cniDetach(key: string): void {
+    if (!this.cniRoutes.delete(key)) return;
+    const dp = this.dataplane;
+    if (!dp) return;
+    const pods = this.localPods(this.lastPods);
+    if (this.differs('localPods', pods, dp)) { dp.setLocalPods(pods); this.applyDataplane('k8s_to_kernel', undefined, true); }
+  }
+
+  /** Addresses of this node's live Pod objects; undefined until the Pod cache is synced. */
+  livePodIps(): Set<string> | undefined {
+    if (this.opts.mode !== 'agent' || !this.cluster.syncedByResource().pods) return undefined;
+    const out = new Set<string>();
+    for (const p of this.lastPods) if (p.node === this.opts.nodeName && !p.deleting) for (const ip of p.ips) out.add(ip);
     return out;
   }
 

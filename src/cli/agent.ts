@@ -20,6 +20,8 @@ import {
 import { parse, UsageError, withUsage } from './args.js';
 import { makeLogger } from './log.js';
 import { startStatusApi, type StatusApi } from './status-api.js';
+import { DEFAULT_RUN_DIR, DEFAULT_STATE_DIR } from '../cni/install.js';
+import { startCni } from '../agent/cni.js';
 
 const VERSION = '0.1.0';
 
@@ -41,7 +43,10 @@ ${mode === 'agent' ? 'Runs the node agent: BGP per the cluster topology, kernel 
   --netns NAME              program this network namespace (tests and the lab; default: our own)
   --protocol N              rtm_protocol of Petrel's routes (default ${DEFAULT_PROTOCOL})
   --vxlan-vni N             VXLAN network identifier (default 4096)
-  --veth-prefix P           prefix of pod host-side veth names (default pet)` : `
+  --veth-prefix P           prefix of pod host-side veth names (default pet)
+  --state-dir DIR           CNI IPAM state (default ${DEFAULT_STATE_DIR}; the same as install-cni's)
+  --run-dir DIR             directory of the CNI plugin's socket cni.sock (default ${DEFAULT_RUN_DIR})
+  --no-cni                  do not serve the CNI plugin (pods wired by another plugin)` : `
   --cluster-id ID           route reflector cluster id (default: the node's annotation)`}`;
 
 function hostPort(value: string, flag: string): { address: string; port: number } {
@@ -66,6 +71,7 @@ export async function run(argv: string[], mode: 'agent' | 'reflector' = 'agent')
       'watch-backoff-max': { type: 'string' },
       'log-level': { type: 'string' }, netns: { type: 'string' }, protocol: { type: 'string' }, 'vxlan-vni': { type: 'string' },
       'veth-prefix': { type: 'string' }, 'cluster-id': { type: 'string' },
+      'state-dir': { type: 'string' }, 'run-dir': { type: 'string' }, 'no-cni': { type: 'boolean' },
     });
     if (values.help) {
       process.stdout.write(`${usage(mode)}\n`);
@@ -73,7 +79,13 @@ export async function run(argv: string[], mode: 'agent' | 'reflector' = 'agent')
     }
     const nodeName = values['node-name'] ?? process.env.NODE_NAME;
     if (!nodeName) throw new UsageError('--node-name (or $NODE_NAME) is required');
-    if (mode === 'reflector' && (values.netns || values.protocol)) throw new UsageError('--netns and --protocol are agent options');
+    if (mode === 'reflector' && (values.netns || values.protocol || values['state-dir'] || values['run-dir'] || values['no-cni'])) {
+      throw new UsageError('--netns, --protocol, --state-dir, --run-dir and --no-cni are agent options');
+    }
+    for (const f of ['state-dir', 'run-dir'] as const) {
+      const v = values[f];
+      if (v !== undefined && !v.startsWith('/')) throw new UsageError(`--${f}: expected an absolute path, got '${v}'`);
+    }
     const log = makeLogger(values['log-level'] ?? process.env.PETREL_LOG_LEVEL ?? 'info', `petrel-${mode}`);
     const statusAt = hostPort(values['status-address'] ?? '127.0.0.1:9179', '--status-address');
     const protocol = int(values.protocol, DEFAULT_PROTOCOL, '--protocol', 5, 255);
@@ -147,7 +159,11 @@ export async function run(argv: string[], mode: 'agent' | 'reflector' = 'agent')
     });
 
     let api: StatusApi | undefined;
+    const cni = mode === 'agent' && !values['no-cni']
+      ? startCni(agent, { stateDir: values['state-dir'] ?? DEFAULT_STATE_DIR, runDir: values['run-dir'] ?? DEFAULT_RUN_DIR, ...(values.netns ? { netns: values.netns } : {}), ...(opts.vethPrefix ? { vethPrefix: opts.vethPrefix } : {}) }, log, metrics)
+      : undefined;
     try {
+      await cni?.start();
       await obs.start();
       // Served from the start: /agent shows what the agent waits for; /status and /routes answer 503
       // until the speaker exists (after the caches synced) and follow it if it is replaced.
@@ -157,7 +173,7 @@ export async function run(argv: string[], mode: 'agent' | 'reflector' = 'agent')
     } catch (e) {
       log.error({ err: (e as Error).message }, 'cannot start');
       process.stderr.write(`petrel ${mode}: ${(e as Error).message}\n`);
-      await Promise.allSettled([agent.stop(), obs.close(), api?.close()]);
+      await Promise.allSettled([agent.stop(), obs.close(), api?.close(), cni?.stop()]);
       return 1;
     }
 
@@ -182,7 +198,7 @@ export async function run(argv: string[], mode: 'agent' | 'reflector' = 'agent')
         hard.unref();
         void (async () => {
           if (mode === 'agent') await condition.setNow(true, 'PetrelIsDown', `petrel agent stopped (${signal})`);
-          await Promise.allSettled([agent.stop(`petrel ${mode}: ${signal}`), obs.close()]);
+          await Promise.allSettled([agent.stop(`petrel ${mode}: ${signal}`), obs.close(), cni?.stop()]);
           await api?.close();
           clearTimeout(hard);
           resolve(0);

@@ -105,6 +105,13 @@ export interface Dataplane {
    * the next pass. The agent turns it on across a graceful restart (RFC 4724).
    */
   retainStaleRoutes?(retain: boolean): void;
+  /**
+   * MTU for a pod's interface: the uplink's MTU less the largest encapsulation overhead of the
+   * tunnels in use (VXLAN 50, IPIP 20); undefined until the uplink is known (after the first pass).
+   */
+  podMtu?(): number | undefined;
+  /** Links were added outside the event stream's pace (a pod's veth): the next pass re-reads them. */
+  linksChanged?(): void;
   apply(): Promise<ApplyReport>;
   start(): Promise<ApplyReport>;
   stop(): Promise<void>;
@@ -188,6 +195,17 @@ class NodeDataplane implements Dataplane {
   setLocalBlocks(blocks: LocalBlock[]): void { this.localBlocks = [...blocks]; this.routesDirty = true; this.schedule(); }
   setNatPools(pools: NatPoolSpec[]): void { this.nat.setPools(pools); this.schedule(); }
   setTunnels(t: TunnelSettings): void { this.tunnelSettings = { ...t }; this.routesDirty = true; this.neighDirty = true; this.schedule(); }
+  podMtu(): number | undefined {
+    const up = this.uplink();
+    if (!up) return undefined;
+    let overhead = 0;
+    if (this.tunnelSettings.vxlan) overhead = Math.max(overhead, VXLAN_OVERHEAD_V4);
+    if (this.tunnelSettings.ipip) overhead = Math.max(overhead, IPIP_OVERHEAD);
+    return up.mtu - overhead;
+  }
+
+  linksChanged(): void { this.linksDirty = true; }
+
   retainStaleRoutes(retain: boolean): void {
     if (this.routes.retainOrphans === retain) return;
     this.routes.retainOrphans = retain;

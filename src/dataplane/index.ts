@@ -7,6 +7,7 @@
  *   route-table.ts  Felix-style desired-vs-kernel route reconciler (ownership by rtm_protocol)
  *   tunnels.ts    tunl0 (IPIP) and the VXLAN device;  nat.ts  the natOutgoing nftables table
  *   names.ts      host veth names and VTEP MACs;      dataplane.ts  composes all of it
+ *   pod-network.ts  a pod's veth, addresses and routes inside its namespace (for the CNI plugin)
  * Why our own codec and addon rather than the `netlink` npm package: docs/dataplane.md.
  * This layer never imports bgp/ or k8s/: its input is plain data from model/.
  */
@@ -14,7 +15,9 @@ export { createDataplane, DataplaneError, DEFAULT_PROTOCOL, DEFAULT_VXLAN_DEVICE
 export type { Dataplane, DataplaneOptions, DataplaneStatus, ApplyReport } from './dataplane.js';
 export type { DataplaneMetrics, Logger, RouteClass, DriftKind } from './log.js';
 export { noopMetrics, silentLogger } from './log.js';
-export { hostVethName, vtepMac, DEFAULT_VETH_PREFIX } from './names.js';
+export { hostVethName, containerVethName, vtepMac, DEFAULT_VETH_PREFIX } from './names.js';
+export { PodNetwork, PodNetworkError, podResultRoutes, HOST_VETH_MAC, POD_GATEWAY_V4, POD_GATEWAY_V6 } from './pod-network.js';
+export type { PodSetup, PodAttachment, PodInspection } from './pod-network.js';
 export { renderNatTable } from './nat.js';
 export type { NftRunner } from './nat.js';
 export type { KernelPort } from './kernel.js';

@@ -52,6 +52,8 @@ export interface KernelAddr {
   index: number;
   address: string;
   prefixLen: number;
+  /** IFA_F_NODAD: an IPv6 address usable at once, without duplicate address detection (a pod's /128). */
+  nodad?: boolean;
 }
 
 export interface KernelNeigh {
@@ -68,11 +70,21 @@ export interface LinkSpec {
   /** Existing link to change; absent = create by name. */
   index?: number;
   name: string;
-  kind?: 'ipip' | 'vxlan';
+  kind?: 'ipip' | 'vxlan' | 'veth';
   mtu?: number;
   up?: boolean;
   mac?: string;
   vxlan?: VxlanInfo;
+  /** kind 'veth': the other end, created directly in the namespace open at `netnsFd` when given. */
+  veth?: VethPeer;
+}
+
+export interface VethPeer {
+  name: string;
+  /** A file descriptor of the peer's network namespace (IFLA_NET_NS_FD). */
+  netnsFd?: number;
+  mtu?: number;
+  mac?: string;
 }
 
 export type KernelOp =

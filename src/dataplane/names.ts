@@ -24,3 +24,14 @@ export function hostVethName(namespace: string, pod: string, prefix = DEFAULT_VE
 }
 
 export { vtepMac } from '../model/vtep.js';
+
+/**
+ * Host-side veth of an attachment made outside Kubernetes (no K8S_POD_NAMESPACE/K8S_POD_NAME in
+ * CNI_ARGS, e.g. `ctr run --cni`): the same prefix and length, from the container ID and interface.
+ * The "cid:" in the hashed text keeps it apart from every "<namespace>.<name>" of a pod.
+ */
+export function containerVethName(containerId: string, ifName: string, prefix = DEFAULT_VETH_PREFIX): string {
+  const room = IFNAMSIZ - 1 - prefix.length;
+  hostVethName('x', 'y', prefix); // validates the prefix
+  return prefix + createHash('sha1').update(`cid:${containerId}/${ifName}`).digest('hex').slice(0, room);
+}

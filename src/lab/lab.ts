@@ -38,7 +38,6 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { randomBytes } from 'node:crypto';
 import { parseAllDocuments } from 'yaml';
-import { hostVethName } from '../dataplane/names.js';
 import { formatIp, parseIp } from '../model/ip.js';
 import { ApiControl } from './api-process.js';
 import { NetnsError, NetnsLab, removeStaleNamespaces, waitFor, type LabProcess } from './netns.js';
@@ -81,7 +80,14 @@ export interface LabPod {
   node: string;
   ip: string;
   ns: string;
+  /** The CNI attachment (the runtime's container ID). */
+  containerId: string;
+  /** The CNI plugin's ADD result. */
+  result: Obj;
 }
+
+/** One node's CNI directories (install-cni's --bin-dir, --conf-dir; the agent's --state-dir, --run-dir). */
+export interface LabCniDirs { bin: string; conf: string; state: string; run: string }
 
 export interface LabOptions {
   /** Namespace name prefix; stale namespaces starting with `${prefix}-` are removed first. */
@@ -211,12 +217,66 @@ export class PetrelLab {
     await this.startApiServer();
     this.writeKubeconfig();
     await this.createObjects();
-    for (const n of this.nodes.values()) {
-      if (n.role !== 'agent') continue;
-      if (n.blockAssigned) for (let j = 0; j < (this.opts.podsPerNode ?? 2); j++) await this.addPod(n.name);
-    }
+    for (const n of this.nodes.values()) if (n.role === 'agent') await this.installCni(n.name);
     for (const n of this.nodes.values()) this.startNode(n.name);
     this.saveState();
+    // Pods come as on a real node: the runtime calls the CNI plugin, which answers 11 "try again
+    // later" until the node's agent can wire pods; then the Pod's status carries the address.
+    await Promise.all([...this.nodes.values()].filter((n) => n.role === 'agent' && n.blockAssigned).map(async (n) => {
+      for (let j = 0; j < (this.opts.podsPerNode ?? 2); j++) await this.addPod(n.name);
+    }));
+    this.pods.sort((a, b) => a.node.localeCompare(b.node) || a.name.localeCompare(b.name));
+  }
+
+  // ---- CNI ---------------------------------------------------------------------------------------------
+
+  cniDirs(node: string): LabCniDirs {
+    const base = join(this.runtimeDir, 'cni', node);
+    return { bin: join(base, 'bin'), conf: join(base, 'net.d'), state: join(base, 'state'), run: join(base, 'run') };
+  }
+
+  get cniPlugin(): string {
+    return resolve(dirname(this.cli), '..', 'native', 'build', 'petrel-cni');
+  }
+
+  /** `petrel install-cni` for a node, with the node's own directories. */
+  async installCni(node: string): Promise<void> {
+    const d = this.cniDirs(node);
+    const r = await sh(process.execPath, [this.cli, 'install-cni', '--bin-dir', d.bin, '--conf-dir', d.conf, '--state-dir', d.state, '--run-dir', d.run, '--plugin', this.cniPlugin]);
+    if (r.status !== 0) throw new NetnsError(`install-cni for ${node}: ${r.stderr.trim() || r.stdout.trim()}`);
+  }
+
+  /** The network configuration the runtime hands the plugin: the conflist's first plugin with its name and version. */
+  netconf(node: string): Obj {
+    const list = JSON.parse(readFileSync(join(this.cniDirs(node).conf, '10-petrel.conflist'), 'utf8')) as Obj;
+    return { cniVersion: list.cniVersion, name: list.name, ...list.plugins[0] };
+  }
+
+  /** Runs the node's installed plugin executable as a runtime does: CNI_* environment, config on stdin. */
+  cni(node: string, env: Record<string, string>, stdin: string): Promise<{ status: number; stdout: string; stderr: string }> {
+    const d = this.cniDirs(node);
+    return new Promise((res) => {
+      const child = execFile(join(d.bin, 'petrel'), [], { encoding: 'utf8', timeout: 60_000, env: { PATH: process.env.PATH ?? '/usr/bin:/bin', CNI_PATH: d.bin, ...env } }, (err, stdout, stderr) => {
+        res({ status: err ? ((err as { code?: number }).code ?? 1) as number : 0, stdout: String(stdout), stderr: String(stderr) });
+      });
+      child.stdin?.end(stdin);
+    });
+  }
+
+  /** ADD with the kubelet's patience for code 11 ("try again later"), bounded. */
+  private async cniAdd(node: string, env: Record<string, string>, timeoutMs = 60_000): Promise<Obj> {
+    const stdin = JSON.stringify(this.netconf(node));
+    const until = Date.now() + timeoutMs;
+    for (let attempt = 0; ; attempt++) {
+      const r = await this.cni(node, { ...env, CNI_COMMAND: 'ADD' }, stdin);
+      let out: Obj = {};
+      try { out = JSON.parse(r.stdout) as Obj; } catch { /* reported below */ }
+      if (r.status === 0) return out;
+      if (out.code !== 11 || Date.now() > until || attempt > 600) {
+        throw new NetnsError(`CNI ADD on ${node} failed (exit ${r.status}): ${r.stdout.trim() || r.stderr.trim()}`);
+      }
+      await new Promise((w) => setTimeout(w, 200));
+    }
   }
 
   // ---- API server ----------------------------------------------------------------------------------
@@ -299,23 +359,45 @@ export class PetrelLab {
 
   // ---- pods ------------------------------------------------------------------------------------------
 
-  /** Wires a pod namespace on `node` (as the CNI plugin would) and creates its Pod with status.podIP. */
+  /**
+   * A pod on `node`, the way kubelet and a container runtime make one: the Pod object, an empty
+   * network namespace, the CNI plugin's ADD (the node's installed executable, which hands it to the
+   * node's agent), then status.podIP(s) from the plugin's result.
+   */
   async addPod(node: string, name?: string): Promise<LabPod> {
     const n = this.node(node);
     if (!n.block || !n.blockAssigned) throw new NetnsError(`${node} has no pod block`);
-    const used = this.pods.filter((p) => p.node === node).length;
-    const podName = name ?? `${node}p${used + 1}`;
-    const ip = addOffset(n.block.split('/')[0], 2 + used);
+    const podName = name ?? `${node}p${this.pods.filter((p) => p.node === node).length + 1}`;
     const namespace = 'default';
-    const ns = this.net.addPod({ namespace, name: podName, node, ip, hostIfName: hostVethName(namespace, podName) });
-    const pod: LabPod = { namespace, name: podName, node, ip, ns };
-    this.pods.push(pod);
     const created = await this.api.create({
       apiVersion: 'v1', kind: 'Pod', metadata: { name: podName, namespace, labels: { app: 'lab' } },
       spec: { nodeName: node, containers: [{ name: 'c', image: 'lab' }] },
     });
-    await this.api.updateStatus({ ...created, status: { phase: 'Running', podIP: ip, podIPs: [{ ip }], hostIP: n.address } });
+    const ns = this.net.addPodNs(node, namespace, podName);
+    const containerId = `lab${randomBytes(12).toString('hex')}`;
+    const result = await this.cniAdd(node, {
+      CNI_CONTAINERID: containerId, CNI_NETNS: `/run/netns/${ns}`, CNI_IFNAME: 'eth0',
+      CNI_ARGS: `IgnoreUnknown=1;K8S_POD_NAMESPACE=${namespace};K8S_POD_NAME=${podName};K8S_POD_INFRA_CONTAINER_ID=${containerId}`,
+    });
+    const ips = ((result.ips ?? []) as Obj[]).map((i) => String(i.address).split('/')[0]);
+    if (ips.length === 0) throw new NetnsError(`CNI ADD on ${node} gave no address: ${JSON.stringify(result)}`);
+    const pod: LabPod = { namespace, name: podName, node, ip: ips[0], ns, containerId, result };
+    this.pods.push(pod);
+    await this.api.updateStatus({ ...created, status: { phase: 'Running', podIP: ips[0], podIPs: ips.map((ip) => ({ ip })), hostIP: n.address } });
     return pod;
+  }
+
+  /** Removes a pod as kubelet does: CNI DEL, the namespace, then the Pod object. */
+  async removePod(name: string): Promise<void> {
+    const i = this.pods.findIndex((p) => p.name === name);
+    if (i < 0) throw new NetnsError(`no lab pod ${name}`);
+    const p = this.pods[i];
+    const r = await this.cni(p.node, { CNI_COMMAND: 'DEL', CNI_CONTAINERID: p.containerId, CNI_NETNS: `/run/netns/${p.ns}`, CNI_IFNAME: 'eth0', CNI_ARGS: `IgnoreUnknown=1;K8S_POD_NAMESPACE=${p.namespace};K8S_POD_NAME=${p.name}` }, JSON.stringify(this.netconf(p.node)));
+    if (r.status !== 0) throw new NetnsError(`CNI DEL of ${name}: ${r.stdout.trim() || r.stderr.trim()}`);
+    this.netns.deleteNs(p.ns);
+    this.net.forgetPod(p.namespace, p.name);
+    this.pods.splice(i, 1);
+    await this.api.delete('v1', 'Pod', p.name, p.namespace);
   }
 
   // ---- processes -------------------------------------------------------------------------------------
@@ -333,7 +415,7 @@ export class PetrelLab {
       this.cli, n.role, '--node-name', n.name, '--kubeconfig', this.kubeconfig,
       '--metrics-address', `${n.address}:${METRICS_PORT}`, '--health-address', `${n.address}:${HEALTH_PORT}`,
       '--status-address', STATUS_ADDRESS, '--connect-retry', '1', '--ready-grace', '15', '--watch-backoff-max', '2',
-      ...(n.role === 'agent' ? ['--netns', n.ns, '--protocol', String(PETREL_PROTOCOL)] : []),
+      ...(n.role === 'agent' ? ['--netns', n.ns, '--protocol', String(PETREL_PROTOCOL), '--state-dir', this.cniDirs(n.name).state, '--run-dir', this.cniDirs(n.name).run] : []),
       ...(this.opts.agentArgs ?? []),
     ];
     const out = openSync(n.log, 'a');

@@ -86,6 +86,14 @@ export class NetnsLab {
     return name;
   }
 
+  /** Deletes one namespace this lab made (a pod's, when the pod goes). */
+  deleteNs(name: string): void {
+    const i = this.namespaces.indexOf(name);
+    if (i < 0) throw new NetnsError(`namespace ${name} was not made by this lab`);
+    try { run('ip', ['netns', 'del', name]); } catch { /* already gone */ }
+    this.namespaces.splice(i, 1);
+  }
+
   /** Runs `ip -n ns ...args`. */
   ip(ns: string, ...args: string[]): string {
     return run('ip', ['-n', ns, ...args]);

@@ -106,6 +106,18 @@ export class LabNetwork {
     return ns;
   }
 
+  /** An empty pod namespace (loopback up), as a runtime makes one before it calls the CNI plugin. */
+  addPodNs(node: string, namespace: string, name: string): string {
+    this.nsOf(node);
+    const ns = this.lab.addNs(`${node}-${name}`.slice(0, 40));
+    this.podNs.set(`${namespace}/${name}`, ns);
+    return ns;
+  }
+
+  forgetPod(namespace: string, name: string): void {
+    this.podNs.delete(`${namespace}/${name}`);
+  }
+
   removePod(namespace: string, name: string): void {
     const ns = this.podNs.get(`${namespace}/${name}`);
     if (!ns) return;

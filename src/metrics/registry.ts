@@ -58,6 +58,8 @@ export const RELIST_REASONS = ['initial', 'expired', 'error'] as const;
 export const RESTART_REASONS = ['closed', 'idle', 'error'] as const;
 export const K8S_RESOURCES = ['nodes', 'pods', 'bgpconfigurations', 'bgppeers', 'ippools', 'secrets'] as const;
 export const CONVERGENCE_PATHS = ['k8s_to_kernel', 'bgp_to_kernel', 'k8s_to_bgp'] as const;
+/** CNI commands (anything else is 'other'). */
+export const CNI_COMMANDS = ['ADD', 'DEL', 'CHECK', 'GC', 'STATUS', 'VERSION'] as const;
 export const ATTRIBUTE_ACTIONS = ['treat_as_withdraw', 'attribute_discard', 'session_reset'] as const;
 
 /** Dataplane apply() latency: 100 µs (a few routes) … 10 s (a full resync of 1M routes). */
@@ -120,6 +122,11 @@ export class PetrelMetrics {
   // --- end to end --------------------------------------------------------------------------------
   readonly convergence: Histogram<'path'>;
 
+  // --- CNI plugin (served by the agent) ------------------------------------------------------------
+  readonly cniRequests: Counter<'command' | 'code'>;
+  readonly cniDuration: Histogram<'command'>;
+  readonly ipamAllocated: Gauge<'block'>;
+
   constructor(opts: PetrelMetricsOptions = {}) {
     const registers = [(this.registry = opts.registry ?? new Registry())];
     const p = METRIC_PREFIX;
@@ -159,6 +166,9 @@ export class PetrelMetrics {
     this.cacheObjects = new Gauge({ name: `${p}k8s_cache_objects`, help: 'Objects in the resource\'s cache.', labelNames: ['resource'], registers });
 
     this.convergence = new Histogram({ name: `${p}convergence_seconds`, help: 'Time from a triggering event to the resulting route in the kernel or in BGP, by path.', labelNames: ['path'], buckets: CONVERGENCE_BUCKETS, registers });
+    this.cniRequests = new Counter({ name: `${p}cni_requests_total`, help: 'CNI plugin requests served by the agent, by command and CNI error code (0 = success).', labelNames: ['command', 'code'], registers });
+    this.cniDuration = new Histogram({ name: `${p}cni_request_duration_seconds`, help: 'Time the agent took to answer a CNI plugin request, by command.', labelNames: ['command'], buckets: CONVERGENCE_BUCKETS, registers });
+    this.ipamAllocated = new Gauge({ name: `${p}ipam_allocated_addresses`, help: 'Pod addresses allocated from each of this node\'s pod CIDRs.', labelNames: ['block'], registers });
 
     if (opts.build) {
       this.buildInfo.set({ version: opts.build.version, mode: opts.build.mode, nodejs_version: process.versions.node }, 1);

@@ -282,6 +282,18 @@ export function encodeLink(w: Writer, spec: LinkSpec, seq: number, ack = false):
   if (spec.kind && !spec.index) {
     w.nestStart(C.IFLA_LINKINFO);
     w.attrString(C.IFLA_INFO_KIND, spec.kind);
+    if (spec.veth) {
+      const peer = spec.veth;
+      w.nestStart(C.IFLA_INFO_DATA);
+      w.nestStart(C.VETH_INFO_PEER);
+      w.header(C.IFINFOMSG_LEN); // the peer's struct ifinfomsg: all zero (family, index, flags)
+      w.attrString(C.IFLA_IFNAME, peer.name);
+      if (peer.mtu) w.attrU32(C.IFLA_MTU, peer.mtu);
+      if (peer.mac) w.attrBytes(C.IFLA_ADDRESS, macBytes(peer.mac));
+      if (peer.netnsFd !== undefined) w.attrU32(C.IFLA_NET_NS_FD, peer.netnsFd);
+      w.nestEnd();
+      w.nestEnd();
+    }
     if (spec.vxlan) {
       const x = spec.vxlan;
       w.nestStart(C.IFLA_INFO_DATA);
@@ -310,9 +322,11 @@ export function encodeAddr(w: Writer, del: boolean, a: KernelAddr, seq: number, 
   const v6 = a.address.includes(':');
   w.buf[h] = v6 ? C.AF_INET6 : C.AF_INET;
   w.buf[h + 1] = a.prefixLen;
+  if (a.nodad) w.buf[h + 2] = C.IFA_F_NODAD; // ifa_flags (8 bits); IFA_FLAGS carries all 32
   w.view.setUint32(h + 4, a.index, true);
   w.attrIp(C.IFA_LOCAL, a.address);
   w.attrIp(C.IFA_ADDRESS, a.address);
+  if (a.nodad && !del) w.attrU32(C.IFA_FLAGS, C.IFA_F_NODAD);
   w.end();
 }
 

@@ -54,6 +54,7 @@ export const RTMSG_LEN = 12;
 export const RT_TABLE_MAIN = 254;
 export const RTN_UNICAST = 1;
 export const RTN_BLACKHOLE = 6;
+export const RTPROT_STATIC = 4; // a route the administrator (here: the CNI plugin, inside a pod) set
 export const RT_SCOPE_UNIVERSE = 0;
 export const RT_SCOPE_LINK = 253;
 export const RT_SCOPE_NOWHERE = 255;
@@ -74,6 +75,8 @@ export const IFLA_IFNAME = 3;
 export const IFLA_MTU = 4;
 export const IFLA_LINK = 5;
 export const IFLA_LINKINFO = 18;
+export const IFLA_NET_NS_FD = 28;
+export const VETH_INFO_PEER = 1; // linux/veth.h: nested struct ifinfomsg + link attributes
 export const IFLA_INFO_KIND = 1;
 export const IFLA_INFO_DATA = 2;
 export const IFLA_VXLAN_ID = 1;
@@ -87,6 +90,8 @@ export const IFLA_VXLAN_LOCAL6 = 17;
 export const IFADDRMSG_LEN = 8;
 export const IFA_ADDRESS = 1;
 export const IFA_LOCAL = 2;
+export const IFA_FLAGS = 8;
+export const IFA_F_NODAD = 0x02;
 
 // struct ndmsg and neighbour attributes.
 export const NDMSG_LEN = 12;
