@@ -267,6 +267,8 @@ int main(void) {
     return 0;
   }
   if (!in) return fail(6, "cannot read the network configuration on stdin", "%s", strerror(errno));
+  const char *first = skip_ws(in, in + in_len);
+  if (first >= in + in_len || *first != '{') return fail(6, "the network configuration on stdin must be a JSON object", NULL);
 
   char run_dir[2048] = "/var/run/petrel", state_dir[2048] = "/var/lib/petrel", sock[2200];
   top_level_string(in, in + in_len, "runDir", run_dir, sizeof run_dir);

@@ -69,14 +69,23 @@ export class IpamStore {
   /** Addresses reserved in memory while their file is being written (address → block). */
   private readonly reserved = new Map<string, string>();
   private readonly cursor = new Map<string, bigint>();
-  private loaded = false;
+  private loading: Promise<void> | undefined;
 
   constructor(stateDir: string) {
     this.dir = join(stateDir, 'cni', 'allocations');
   }
 
-  /** Reads every allocation file (a leftover temporary file of a crashed write is removed). */
-  async load(): Promise<void> {
+  /**
+   * Reads every allocation file (a leftover temporary file of a crashed write is removed). Once per
+   * store: concurrent callers share the one read, so no caller's in-flight temporary file is mistaken
+   * for a leftover.
+   */
+  load(): Promise<void> {
+    this.loading ??= this.read();
+    return this.loading;
+  }
+
+  private async read(): Promise<void> {
     await mkdir(this.dir, { recursive: true, mode: 0o700 });
     this.byIp.clear();
     for (const name of await readdir(this.dir)) {
@@ -91,7 +100,6 @@ export class IpamStore {
         continue;
       }
     }
-    this.loaded = true;
   }
 
   list(): Allocation[] {
@@ -121,7 +129,7 @@ export class IpamStore {
    * interface) that already holds addresses gets the same ones back.
    */
   async allocate(owner: AllocationOwner, blocks: string[]): Promise<Allocation[]> {
-    if (!this.loaded) await this.load();
+    await this.load();
     const existing = this.find(owner.containerId, owner.ifName);
     if (existing.length > 0) return existing;
     const picked: Array<{ ip: string; block: string }> = [];
@@ -201,7 +209,7 @@ export class IpamStore {
 
   /** Frees what (container id, interface) holds; returns what was freed (nothing: already free). */
   async release(containerId: string, ifName: string): Promise<Allocation[]> {
-    if (!this.loaded) await this.load();
+    await this.load();
     const gone = this.find(containerId, ifName);
     for (const a of gone) await this.remove(a);
     if (gone.length) await this.syncDir();
