@@ -91,10 +91,11 @@ test('no role grants a wildcard, and the roles name exactly the CRDs the deploy 
   assert.deepEqual(installed, plurals);
 });
 
-interface WorkloadSpec { kind: 'DaemonSet' | 'Deployment'; name: string; mode: string; sa: string; caps: string[] }
+interface WorkloadSpec { kind: 'DaemonSet' | 'Deployment'; name: string; mode: string; sa: string; caps: string[]; hostPaths: string[] }
 const WORKLOADS: WorkloadSpec[] = [
-  { kind: 'DaemonSet', name: 'petrel-agent', mode: 'agent', sa: 'petrel-agent', caps: ['NET_ADMIN', 'NET_BIND_SERVICE'] },
-  { kind: 'Deployment', name: 'petrel-reflector', mode: 'reflector', sa: 'petrel-reflector', caps: ['NET_BIND_SERVICE'] },
+  // SYS_ADMIN: setns() into pods' network namespaces for the CNI plugin (docs/cni.md, "Privileges").
+  { kind: 'DaemonSet', name: 'petrel-agent', mode: 'agent', sa: 'petrel-agent', caps: ['NET_ADMIN', 'NET_BIND_SERVICE', 'SYS_ADMIN'], hostPaths: ['/etc/cni/net.d', '/opt/cni/bin', '/var/lib/petrel', '/var/run/netns', '/var/run/petrel'] },
+  { kind: 'Deployment', name: 'petrel-reflector', mode: 'reflector', sa: 'petrel-reflector', caps: ['NET_BIND_SERVICE'], hostPaths: [] },
 ];
 
 function flag(args: string[], name: string): string | undefined {
@@ -145,10 +146,38 @@ for (const w of WORKLOADS) {
     assert.equal(sc.allowPrivilegeEscalation, false);
     assert.equal(sc.privileged, false);
     assert.equal(sc.seccompProfile.type, 'RuntimeDefault');
-    assert.ok(!(pod.volumes ?? []).some((v: Obj) => v.hostPath), 'no hostPath volume');
+    assert.deepEqual((pod.volumes ?? []).filter((v: Obj) => v.hostPath).map((v: Obj) => v.hostPath.path).sort(), w.hostPaths, 'hostPath volumes');
     assert.ok(!pod.hostPID && !pod.hostIPC);
+    for (const ic of pod.initContainers ?? []) {
+      assert.deepEqual(ic.securityContext.capabilities.drop, ['ALL']);
+      assert.equal(ic.securityContext.capabilities.add, undefined, `${ic.name} needs no capability`);
+      assert.equal(ic.securityContext.readOnlyRootFilesystem, true);
+    }
   });
 }
+
+test('the install-cni init container and the agent agree on the CNI directories, and the conflist names host paths', (t) => {
+  if (!haveKubectl()) return t.skip('kubectl (Debian package kubectl) is not installed');
+  const pod = find(build(), 'DaemonSet', 'petrel-agent').spec.template.spec;
+  const init = pod.initContainers.find((c: Obj) => c.name === 'install-cni');
+  assert.deepEqual(init.command, ['node', 'dist/cli.js', 'install-cni']);
+  const agent = pod.containers[0];
+  const hostOf = (c: Obj, path: string) => {
+    const m = c.volumeMounts.find((x: Obj) => x.mountPath === path);
+    return m && pod.volumes.find((v: Obj) => v.name === m.name)?.hostPath?.path;
+  };
+  // The plugin and the conflist land in the host's CNI directories.
+  assert.equal(hostOf(init, flag(init.args, '--bin-dir')!), '/opt/cni/bin');
+  assert.equal(hostOf(init, flag(init.args, '--conf-dir')!), '/etc/cni/net.d');
+  // The conflist's directories (read by the executable on the host) are where the agent keeps them.
+  for (const f of ['--state-dir', '--run-dir']) {
+    const dir = flag(init.args, f)!;
+    assert.equal(flag(agent.args, f), dir, `${f} is the same for install-cni and the agent`);
+    assert.equal(hostOf(agent, dir), dir, `${f}: the agent mounts host ${dir} at the same path`);
+  }
+  const netns = agent.volumeMounts.find((m: Obj) => m.mountPath === '/var/run/netns');
+  assert.equal(netns.mountPropagation, 'HostToContainer', 'pod namespaces made after the agent started are visible to it');
+});
 
 test('the agent runs on every node and rolls out one node at a time', (t) => {
   if (!haveKubectl()) return t.skip('kubectl (Debian package kubectl) is not installed');
