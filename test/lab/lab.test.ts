@@ -4,6 +4,8 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
 import type { PetrelLab } from '../../src/lab/lab.js';
 import { waitFor } from '../../src/lab/netns.js';
 import { alive, metricsOf, metricValue, namespacesWith, skipReason, startLab, waitPing, waitRoute } from './helpers.js';
@@ -66,6 +68,32 @@ describe('the lab', { skip: skipReason }, () => {
     }
     assert.equal(metricValue(afterText, 'petrel_k8s_lists_total', { resource: 'pods' }), metricValue(before, 'petrel_k8s_lists_total', { resource: 'pods' }));
     assert.ok(metricValue(afterText, 'petrel_k8s_watch_events_total', { resource: 'pods' }) > metricValue(before, 'petrel_k8s_watch_events_total', { resource: 'pods' }));
+  });
+
+  it('a pod made through the CNI plugin: routed at once, freed by DEL; an attachment no Pod names survives reconciles and an agent restart', async () => {
+    // A runtime outside Kubernetes (no K8S_POD_* arguments, no Pod object): its route stays.
+    const d = lab.cniDirs('n1');
+    const conf = JSON.stringify(lab.netconf('n1'));
+    const ns = lab.net.addPodNs('n1', 'raw', 'ctr1');
+    const add = await lab.cni('n1', { CNI_COMMAND: 'ADD', CNI_CONTAINERID: 'ctr-raw-1', CNI_NETNS: `/run/netns/${ns}`, CNI_IFNAME: 'eth0' }, conf);
+    assert.equal(add.status, 0, add.stdout);
+    const rawIp = String(JSON.parse(add.stdout).ips[0].address).split('/')[0];
+    assert.ok((await lab.routes('n1')).some((r) => r.dst === rawIp), 'installed before ADD returned');
+    // A Pod event makes n1 reconcile its local pods; the raw attachment must stay desired.
+    const pod = await lab.addPod('n1', 'cni1');
+    await waitPing(lab, lab.pods.find((p) => p.node === 'n3')!.ns, pod.ip);
+    await waitPing(lab, lab.pods.find((p) => p.node === 'n3')!.ns, rawIp);
+    await lab.stopNode('n1');
+    lab.startNode('n1');
+    await lab.waitConverged(60_000);
+    assert.ok((await lab.routes('n1')).some((r) => r.dst === rawIp), 'recovered from the state directory after the restart');
+    await waitPing(lab, lab.pods.find((p) => p.node === 'n3')!.ns, rawIp);
+    // DEL of the Kubernetes pod: its route and its allocation go.
+    const allocated = () => readdirSync(join(d.state, 'cni', 'allocations'));
+    assert.ok(allocated().includes(pod.ip));
+    await lab.removePod('cni1');
+    assert.ok(!allocated().includes(pod.ip));
+    await waitRoute(lab, 'n1', pod.ip, false);
   });
 
   it('removes a deleted Node\'s block route from every other kernel', async () => {
