@@ -70,6 +70,11 @@ async function report(l: import('../lab/lab.js').PetrelLab): Promise<number> {
       out((await l.routesText(n.name)).trimEnd());
     }
   }
+  out('\n=== pods, wired by the petrel CNI plugin (CNI ADD through each node\'s agent)');
+  for (const p of l.pods) {
+    const ifs = (p.result.interfaces ?? []) as Array<{ name: string; sandbox?: string }>;
+    out(`${p.name.padEnd(8)} on ${p.node}: ${((p.result.ips ?? []) as Array<{ address: string }>).map((i) => i.address).join(', ')}  host veth ${ifs.find((i) => !i.sandbox)?.name ?? '?'}  container ${p.containerId.slice(0, 12)}`);
+  }
   const m = await l.pingMatrix();
   out(`\n=== pod-to-pod ping matrix (${m.rows.length - m.failures}/${m.rows.length} answered)`);
   out(l.renderMatrix(m.rows));

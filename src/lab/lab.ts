@@ -375,6 +375,7 @@ export class PetrelLab {
     });
     const ns = this.net.addPodNs(node, namespace, podName);
     const containerId = `lab${randomBytes(12).toString('hex')}`;
+    const t0 = Date.now();
     const result = await this.cniAdd(node, {
       CNI_CONTAINERID: containerId, CNI_NETNS: `/run/netns/${ns}`, CNI_IFNAME: 'eth0',
       CNI_ARGS: `IgnoreUnknown=1;K8S_POD_NAMESPACE=${namespace};K8S_POD_NAME=${podName};K8S_POD_INFRA_CONTAINER_ID=${containerId}`,
@@ -382,6 +383,7 @@ export class PetrelLab {
     const ips = ((result.ips ?? []) as Obj[]).map((i) => String(i.address).split('/')[0]);
     if (ips.length === 0) throw new NetnsError(`CNI ADD on ${node} gave no address: ${JSON.stringify(result)}`);
     const pod: LabPod = { namespace, name: podName, node, ip: ips[0], ns, containerId, result };
+    this.log(`${node}: CNI ADD ${namespace}/${podName} → ${ips.join(', ')} on ${String((result.interfaces as Obj[] | undefined)?.[0]?.name)} (${Date.now() - t0} ms, retries included)`);
     this.pods.push(pod);
     await this.api.updateStatus({ ...created, status: { phase: 'Running', podIP: ips[0], podIPs: ips.map((ip) => ({ ip })), hostIP: n.address } });
     return pod;

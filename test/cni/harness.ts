@@ -45,7 +45,7 @@ export class CniNode {
   private readonly routes = new Map<string, PodRoute[]>();
   private podSeq = 0;
 
-  constructor(tag: string, readonly block: string, private readonly graceMs = 60_000) {
+  constructor(tag: string, readonly blocks: string[], private readonly graceMs = 60_000) {
     removeStaleNamespaces(tag);
     this.lab = new NetnsLab(uniquePrefix(tag));
     this.dir = mkdtempSync(join(tmpdir(), 'petrel-cni-'));
@@ -56,14 +56,16 @@ export class CniNode {
     this.lab.veth(this.node, 'eth0', peer, 'eth0', 1500);
     this.lab.addr(this.node, 'eth0', `${NODE_ADDRESS}/24`);
     this.lab.addr(peer, 'eth0', '192.0.2.1/24');
+    this.lab.addr(this.node, 'eth0', '2001:db8:ff::11/64');
+    this.lab.addr(peer, 'eth0', '2001:db8:ff::1/64');
   }
 
-  static async up(tag: string, block: string, graceMs?: number): Promise<CniNode> {
-    const n = new CniNode(tag, block, graceMs);
+  static async up(tag: string, block: string | string[], graceMs?: number): Promise<CniNode> {
+    const n = new CniNode(tag, Array.isArray(block) ? block : [block], graceMs);
     try {
       n.dp = createDataplane({ netns: n.node, uplink: 'eth0', nodeAddress: NODE_ADDRESS, nodeName: 'node', protocol: PROTO, debounceMs: 5, graceMs: 2000, log: quiet });
       n.dp.setTunnels({ vxlan: { vni: 4096 } });
-      n.dp.setLocalBlocks([{ prefix: block }] as never);
+      n.dp.setLocalBlocks(n.blocks.map((prefix) => ({ prefix, natOutgoing: false })));
       await n.dp.start();
       await n.startAgent();
       return n;
@@ -82,7 +84,7 @@ export class CniNode {
     this.plugin = new CniPlugin({
       stateDir: this.stateDir, ipam, pods: this.pods, log: quiet, graceMs: this.graceMs,
       host: {
-        node: () => ({ ready: true, podCidrs: [this.block], mtu: dp.podMtu!() ?? 1500 }),
+        node: () => ({ ready: true, podCidrs: this.blocks, mtu: dp.podMtu!() ?? 1500 }),
         attach: async (k, rs) => {
           this.routes.set(k, rs);
           dp.setLocalPods([...this.routes.values()].flat());

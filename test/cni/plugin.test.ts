@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CniNode, PLUGIN, runPlugin } from './harness.js';
-import { isRoot } from '../../src/lab/netns.js';
+import { isRoot, waitFor } from '../../src/lab/netns.js';
 import { hostVethName } from '../../src/dataplane/index.js';
 
 const skip = !isRoot() ? 'needs root (network namespaces)' : !existsSync(PLUGIN) ? `${PLUGIN} not built (npm run build)` : false;
@@ -303,5 +303,32 @@ describe('petrel CNI plugin: collecting the addresses of pods that are gone', { 
     await n.stopAgent();
     await n.startAgent();
     assert.ok(!readdirSync(join(n.stateDir, 'cni', 'allocations')).some((f) => f.startsWith('.tmp')));
+  });
+});
+
+describe('petrel CNI plugin: a dual-stack node', { skip }, () => {
+  let n: CniNode;
+  before(async () => { n = await CniNode.up('pcn6', ['198.18.3.0/26', '2001:db8:3::/120']); });
+  after(async () => { await n?.destroy(); });
+
+  it('gives one address per family, an IPv6 default route through the host side\'s link-local address, and both host routes', async () => {
+    const ns = n.podNs();
+    const r = await n.add(ns, 'c-ds', K8S('default', 'ds-1'));
+    assert.equal(r.status, 0, r.stdout);
+    const addrs = r.json.ips.map((i: { address: string }) => i.address);
+    assert.deepEqual(addrs, ['198.18.3.1/32', '2001:db8:3::1/128']);
+    assert.deepEqual(r.json.ips[1].gateway, 'fe80::ecee:eeff:feee:eeee');
+    assert.deepEqual(r.json.routes, [{ dst: '0.0.0.0/0', gw: '169.254.1.1' }, { dst: '::/0', gw: 'fe80::ecee:eeff:feee:eeee' }]);
+    assert.match(n.lab.ip(ns, '-6', 'route', 'show', 'default'), /default via fe80::ecee:eeff:feee:eeee dev eth0/);
+    assert.match(n.lab.ip(ns, '-6', 'addr', 'show', 'dev', 'eth0'), /2001:db8:3::1\/128 scope global\s/, 'no tentative flag: DAD is off for the pod address');
+    const routes = n.hostRoutes().map((x) => x.dst);
+    assert.ok(routes.includes('198.18.3.1'), JSON.stringify(routes));
+    const v6 = JSON.parse(n.lab.ip(n.node, '-6', '-j', 'route', 'show', 'proto', '97')) as Array<{ dst: string }>;
+    assert.ok(v6.some((x) => x.dst === '2001:db8:3::1'), JSON.stringify(v6));
+    await waitFor('the pod answers over IPv6', () => n.lab.tryExec(n.node, 'ping', ['-6', '-c', '1', '-W', '1', '2001:db8:3::1']).status === 0, 15_000, 200);
+    await waitFor('the pod reaches the node over IPv6', () => n.lab.tryExec(ns, 'ping', ['-6', '-c', '1', '-W', '1', '2001:db8:ff::11']).status === 0, 15_000, 200);
+    const d = await n.del(ns, 'c-ds', K8S('default', 'ds-1'));
+    assert.equal(d.status, 0);
+    assert.deepEqual(allocations(n), []);
   });
 });
