@@ -13,7 +13,7 @@ import { CniPlugin } from '../cni/plugin.js';
 import { IpamStore, blocksPerFamily } from '../cni/ipam.js';
 import { CniServer } from '../cni/server.js';
 import { containerVethName, hostVethName, PodNetwork } from '../dataplane/index.js';
-import { CNI_COMMANDS, type PetrelMetrics } from '../metrics/index.js';
+import type { CniMetricsAdapter } from '../metrics/index.js';
 import type { Agent } from './agent.js';
 import type { Logger } from '../model/log.js';
 
@@ -33,7 +33,7 @@ export interface CniService {
   readonly plugin: CniPlugin;
 }
 
-export function startCni(agent: Agent, o: CniOptions, log: Logger, metrics?: PetrelMetrics): CniService {
+export function startCni(agent: Agent, o: CniOptions, log: Logger, metrics?: CniMetricsAdapter): CniService {
   const pods = new PodNetwork({ ...(o.netns ? { netns: o.netns } : {}) });
   const ipam = new IpamStore(o.stateDir);
   const plugin = new CniPlugin({
@@ -53,16 +53,14 @@ export function startCni(agent: Agent, o: CniOptions, log: Logger, metrics?: Pet
     if (!metrics) return;
     const n = agent.cniNode();
     if (!n.ready) return;
-    for (const b of blocksPerFamily(n.podCidrs)) metrics.ipamAllocated.set({ block: b }, ipam.used(b));
+    for (const b of blocksPerFamily(n.podCidrs)) metrics.allocated(b, ipam.used(b));
   };
   const server = new CniServer({
     socketPath: join(o.runDir, 'cni.sock'),
     handle: (r) => plugin.handle(r),
     log,
     observe: (command, code, seconds) => {
-      const c = (CNI_COMMANDS as readonly string[]).includes(command) ? command : 'other';
-      metrics?.cniRequests.inc({ command: c, code: String(code) });
-      metrics?.cniDuration.observe({ command: c }, seconds);
+      metrics?.request(command, code, seconds);
       gauge();
     },
   });

@@ -14,7 +14,7 @@ import { createDataplane, DEFAULT_PROTOCOL } from '../dataplane/index.js';
 import { ConfigError } from '../errors.js';
 import { KubeClient, loadClusterConfig, Transport } from '../k8s/index.js';
 import {
-  BgpMetricsAdapter, ConvergenceMetricsAdapter, DataplaneMetricsAdapter, K8sMetricsAdapter, ObservabilityServer, PetrelMetrics,
+  BgpMetricsAdapter, CniMetricsAdapter, ConvergenceMetricsAdapter, DataplaneMetricsAdapter, K8sMetricsAdapter, ObservabilityServer, PetrelMetrics,
   bgpReadiness, cachesSynced, DEFAULT_HEALTH_ADDRESS, DEFAULT_METRICS_ADDRESS,
 } from '../metrics/index.js';
 import { parse, UsageError, withUsage } from './args.js';
@@ -160,7 +160,7 @@ export async function run(argv: string[], mode: 'agent' | 'reflector' = 'agent')
 
     let api: StatusApi | undefined;
     const cni = mode === 'agent' && !values['no-cni']
-      ? startCni(agent, { stateDir: values['state-dir'] ?? DEFAULT_STATE_DIR, runDir: values['run-dir'] ?? DEFAULT_RUN_DIR, ...(values.netns ? { netns: values.netns } : {}), ...(opts.vethPrefix ? { vethPrefix: opts.vethPrefix } : {}) }, log, metrics)
+      ? startCni(agent, { stateDir: values['state-dir'] ?? DEFAULT_STATE_DIR, runDir: values['run-dir'] ?? DEFAULT_RUN_DIR, ...(values.netns ? { netns: values.netns } : {}), ...(opts.vethPrefix ? { vethPrefix: opts.vethPrefix } : {}) }, log, new CniMetricsAdapter(metrics))
       : undefined;
     try {
       await cni?.start();

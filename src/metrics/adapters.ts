@@ -20,7 +20,7 @@ import type { PetrelMetrics, SessionState } from './registry.js';
 import {
   ATTRIBUTE_ACTIONS, CONVERGENCE_PATHS, DATAPLANE_FEATURES, DATAPLANE_OBJECTS, FAMILIES, K8S_RESOURCES,
   RELIST_REASONS, RESTART_REASONS, RESYNC_TRIGGERS, RIB_TABLES, ROUTE_CLASSES, SESSION_STATE_VALUE, WATCH_EVENT_TYPES,
-} from './registry.js';
+CNI_COMMANDS, } from './registry.js';
 
 /** The value if it is one of `list`, else 'other' (documented as a possible value of every such label). */
 function oneOf(list: readonly string[], value: string): string {
@@ -300,5 +300,19 @@ export class ConvergenceMetricsAdapter implements ConvergenceMetricsSink {
   constructor(private readonly m: PetrelMetrics) {}
   observe(path: string, seconds: number): void {
     this.m.convergence.observe({ path: oneOf(CONVERGENCE_PATHS, snake(path)) }, seconds);
+  }
+}
+
+/** The CNI plugin's requests as the agent answers them, and IPAM occupancy per block (src/agent/cni.ts). */
+export class CniMetricsAdapter {
+  constructor(private readonly m: PetrelMetrics) {}
+  request(command: string, code: number, seconds: number): void {
+    const c = oneOf(CNI_COMMANDS, command);
+    this.m.cniRequests.inc({ command: c, code: String(code) });
+    this.m.cniDuration.observe({ command: c }, seconds);
+  }
+  /** `block` is one of this node's podCIDRs (one or two per node: bounded). */
+  allocated(block: string, n: number): void {
+    this.m.ipamAllocated.set({ block }, n);
   }
 }
