@@ -264,7 +264,8 @@ const WHERE = [
   'which 16.1 s idle, 2.0 s inside netlink sendmsg, 0.6 s garbage collection. The harness floor (50 × `nsenter /bin/true` at once, p50',
   '~130–200 ms here) means no plugin reaches p50 ≤ 20 ms at 50 concurrent ADDs on this shared 2-core machine; ptp + host-local was as',
   'slow as petrel. In part 2 one pod of 18 answered only after 1057 ms although its ADD had returned in under 100 ms (not reproduced',
-  'or explained yet; a first ARP for the pod answered late, e.g. a host veth whose qdisc the kernel activates later, would look like this).',
+  'or explained yet: ~1 s is the kernel\'s ARP retransmit time; a host veth not yet active is ruled out, 15 of 15 ADDs checked at once',
+  'after they returned had both veth ends UP with their noqueue qdisc).',
 ].join('\n');
 
 function version(): string {
