@@ -10,28 +10,33 @@ import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
 const here = dirname(fileURLToPath(import.meta.url));
+// The addon first: `node-gyp rebuild` starts by deleting native/build/, the plugin's directory too.
+buildAddon();
 buildCniPlugin();
-const out = join(here, 'build', 'Release', 'petrel_netlink.node');
-const sources = ['netlink.c', 'binding.gyp'].map((f) => join(here, f));
-if (!process.argv.includes('--force') && existsSync(out) && sources.every((s) => statSync(s).mtimeMs < statSync(out).mtimeMs)) {
-  console.log('build:native: petrel_netlink.node is up to date');
-  process.exit(0);
-}
-const prefix = resolve(dirname(process.execPath), '..');
-const nodedir = process.env.npm_config_nodedir
-  || [prefix, '/usr', '/usr/local'].find((d) => existsSync(join(d, 'include', 'node', 'node_api.h')));
-const args = ['rebuild', '--directory', here, ...(nodedir ? [`--nodedir=${nodedir}`] : [])];
-// node-gyp ships with npm; inside `npm run` it is on PATH, otherwise find it beside npm.
-const npmGyp = [
-  process.env.npm_execpath ? join(dirname(process.env.npm_execpath), '..', 'node_modules', 'node-gyp', 'bin', 'node-gyp.js') : '',
-  join(prefix, 'lib', 'node_modules', 'npm', 'node_modules', 'node-gyp', 'bin', 'node-gyp.js'),
-].find((p) => p && existsSync(p)) ?? '';
-const r = npmGyp
-  ? spawnSync(process.execPath, [npmGyp, ...args], { stdio: 'inherit', timeout: 300_000 })
-  : spawnSync('node-gyp', args, { stdio: 'inherit', timeout: 300_000 });
-if (r.status !== 0) {
-  console.error('build:native: node-gyp failed — it needs g++, make, python3 and the Node headers (include/node/node_api.h)');
-  process.exit(r.status ?? 1);
+
+function buildAddon() {
+  const out = join(here, 'build', 'Release', 'petrel_netlink.node');
+  const sources = ['netlink.c', 'binding.gyp'].map((f) => join(here, f));
+  if (!process.argv.includes('--force') && existsSync(out) && sources.every((s) => statSync(s).mtimeMs < statSync(out).mtimeMs)) {
+    console.log('build:native: petrel_netlink.node is up to date');
+    return;
+  }
+  const prefix = resolve(dirname(process.execPath), '..');
+  const nodedir = process.env.npm_config_nodedir
+    || [prefix, '/usr', '/usr/local'].find((d) => existsSync(join(d, 'include', 'node', 'node_api.h')));
+  const args = ['rebuild', '--directory', here, ...(nodedir ? [`--nodedir=${nodedir}`] : [])];
+  // node-gyp ships with npm; inside `npm run` it is on PATH, otherwise find it beside npm.
+  const npmGyp = [
+    process.env.npm_execpath ? join(dirname(process.env.npm_execpath), '..', 'node_modules', 'node-gyp', 'bin', 'node-gyp.js') : '',
+    join(prefix, 'lib', 'node_modules', 'npm', 'node_modules', 'node-gyp', 'bin', 'node-gyp.js'),
+  ].find((p) => p && existsSync(p)) ?? '';
+  const r = npmGyp
+    ? spawnSync(process.execPath, [npmGyp, ...args], { stdio: 'inherit', timeout: 300_000 })
+    : spawnSync('node-gyp', args, { stdio: 'inherit', timeout: 300_000 });
+  if (r.status !== 0) {
+    console.error('build:native: node-gyp failed — it needs g++, make, python3 and the Node headers (include/node/node_api.h)');
+    process.exit(r.status ?? 1);
+  }
 }
 
 function buildCniPlugin() {
