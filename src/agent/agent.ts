@@ -22,7 +22,7 @@
 import { networkInterfaces } from 'node:os';
 import { EventEmitter } from 'node:events';
 import { Speaker, type Logger, type SpeakerMetrics, type SpeakerPeer } from '../bgp/speaker.js';
-import type { Dataplane } from '../dataplane/index.js';
+import type { ApplyReport, Dataplane } from '../dataplane/index.js';
 import { hostVethName } from '../dataplane/index.js';
 import type { KubeClient, ReflectorMetrics } from '../k8s/index.js';
 import { computeTopology } from '../k8s/topology.js';
@@ -464,10 +464,28 @@ export class Agent extends EventEmitter<{ converged: []; dataplane: [] }> {
     const pods = this.localPods(this.lastPods);
     if (this.differs('localPods', pods, dp)) dp.setLocalPods(pods);
     dp.linksChanged?.();
-    const report = await dp.apply();
+    const report = await this.cniPass(dp);
     const stuck = routes.filter((r) => report.pending.includes(r.prefix) || report.errors.some((e) => e.dst === r.prefix));
     if (stuck.length) throw new Error(`host route ${stuck.map((r) => `${r.prefix} dev ${r.ifName}`).join(', ')} not installed: ${report.errors.find((e) => stuck.some((r) => r.prefix === e.dst))?.message ?? 'interface not seen'}`);
   }
+
+  /**
+   * One dataplane pass for every attachment made before it starts: concurrent ADDs join the pass
+   * that is queued (a pass reads its inputs when it starts), instead of one pass — and one dump of
+   * the node's links — each.
+   */
+  private cniPass(dp: Dataplane): Promise<ApplyReport> {
+    if (this.cniQueued) return this.cniQueued;
+    const p = this.cniRunning.then(() => {
+      this.cniQueued = undefined;
+      return dp.apply();
+    });
+    this.cniQueued = p;
+    this.cniRunning = p.catch(() => undefined);
+    return p;
+  }
+  private cniQueued: Promise<ApplyReport> | undefined;
+  private cniRunning: Promise<unknown> = Promise.resolve();
 
   /** An attachment is gone: its host routes are no longer desired (the kernel dropped them with the veth). */
   cniDetach(key: string): void {

@@ -41,7 +41,6 @@ export interface PodSetup {
 
 export interface PodAttachment {
   hostVeth: string;
-  hostIndex: number;
   hostMac: string;
   podIndex: number;
   podMac: string;
@@ -86,8 +85,10 @@ export class PodNetwork {
   private readonly podKernel: (netnsPath: string) => KernelPort;
 
   constructor(opts: PodNetworkOptions = {}) {
-    this.host = opts.hostKernel ?? new RtnlKernel({ netns: opts.netns, timeoutMs: 10_000 });
-    this.podKernel = opts.podKernel ?? ((path) => new RtnlKernel({ netns: path, timeoutMs: 10_000 }));
+    // Writes leave the event loop (a veth takes 8–25 ms of kernel time inside sendmsg); a pod's
+    // socket lives for one request, so its receive buffer is small.
+    this.host = opts.hostKernel ?? new RtnlKernel({ netns: opts.netns, timeoutMs: 10_000, asyncWrites: true, requestRcvbuf: 4 << 20 });
+    this.podKernel = opts.podKernel ?? ((path) => new RtnlKernel({ netns: path, timeoutMs: 10_000, asyncWrites: true, requestRcvbuf: 256 << 10 }));
   }
 
   async hostLinks(): Promise<Map<string, KernelLink>> {
@@ -117,20 +118,21 @@ export class PodNetwork {
     }
     let created = false;
     try {
-      // A host side left by an earlier attempt (a crashed ADD, a pod recreated under the same name) goes first.
-      const stale = (await this.hostLinks()).get(s.hostVeth);
-      if (stale) PodNetwork.check(await this.host.write([{ op: 'link-delete', index: stale.index, name: stale.name }]), `delete stale ${s.hostVeth}`);
-      const [err] = await this.host.write([{
+      const create: KernelOp = {
         op: 'link-set',
         link: { name: s.hostVeth, kind: 'veth', mtu: s.mtu, mac: HOST_VETH_MAC, up: true, veth: { name: s.ifName, netnsFd: nsFd, mtu: s.mtu } },
-      }]);
+      };
+      let [err] = await this.host.write([create]);
+      if (err?.errno === C.EEXIST && await this.deleteHostVeth(s.hostVeth)) {
+        // A host side left by an earlier attempt (a crashed ADD, a pod recreated under the same
+        // name): it goes, and the veth is made again. (Looked for only on EEXIST: no dump per ADD.)
+        [err] = await this.host.write([create]);
+      }
       if (err) {
         if (err.errno === C.EEXIST) throw new PodNetworkError('IF_EXISTS', `interface ${s.ifName} already exists in ${s.netns}`, { cause: err });
         throw new PodNetworkError('NETLINK', `create veth ${s.hostVeth} / ${s.ifName}: ${err.message}`, { cause: err });
       }
       created = true;
-      const host = (await this.hostLinks()).get(s.hostVeth);
-      if (!host) throw new PodNetworkError('NETLINK', `veth ${s.hostVeth} vanished right after it was created`);
       const pod = this.openPod(s.netns);
       try {
         const podLink = (await pod.dumpLinks()).find((l) => l.name === s.ifName);
@@ -143,7 +145,7 @@ export class PodNetwork {
         }
         for (const r of podRoutes(podLink.index, s.addresses)) ops.push({ op: 'route-replace', route: r });
         PodNetwork.check(await pod.write(ops), `configure ${s.ifName} in ${s.netns}`);
-        return { hostVeth: s.hostVeth, hostIndex: host.index, hostMac: host.mac ?? HOST_VETH_MAC, podIndex: podLink.index, podMac: podLink.mac ?? '' };
+        return { hostVeth: s.hostVeth, hostMac: HOST_VETH_MAC, podIndex: podLink.index, podMac: podLink.mac ?? '' };
       } finally {
         pod.close();
       }

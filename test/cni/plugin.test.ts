@@ -290,6 +290,9 @@ describe('petrel CNI plugin: collecting the addresses of pods that are gone', { 
     const ipb = String(rb.json.ips[0].address).split('/')[0];
     n.lab.deleteNs(a); // both sandboxes vanish without a DEL (a crashed runtime)
     n.lab.deleteNs(b);
+    // The kernel destroys a namespace's interfaces in a work queue, a moment after `ip netns del`.
+    const veths = [hostVethName('default', 'col-a'), hostVethName('default', 'col-b')];
+    await waitFor('the pods\' host veths to go with their namespaces', () => !n.links().some((l) => veths.includes(l.ifname)), 10_000, 50);
     n.live = undefined;
     assert.equal(await n.plugin.collect(), 0, 'the Pod cache is not synced: nothing is freed');
     n.live = new Set([ipb]);

@@ -21,6 +21,10 @@ export interface RtnlOptions {
   timeoutMs?: number;
   /** Receive buffer of the monitor socket (bytes); large so bursts are absorbed. */
   monitorRcvbuf?: number;
+  /** Receive buffer of the request socket (default 32 MiB: route dumps of a full table). */
+  requestRcvbuf?: number;
+  /** Writes through the thread pool (socket.ts `asyncSend`): for link creation and deletion. */
+  asyncWrites?: boolean;
 }
 
 export function netnsPath(netns: string | undefined): string | undefined {
@@ -69,7 +73,7 @@ export class RtnlKernel implements KernelPort {
   constructor(private readonly opts: RtnlOptions = {}) {
     this.native = loadNative();
     this.nsPath = netnsPath(opts.netns);
-    this.req = new NlSocket(this.native, { protocol: C.NETLINK_ROUTE, rcvbuf: 32 << 20, nsPath: this.nsPath, timeoutMs: opts.timeoutMs });
+    this.req = new NlSocket(this.native, { protocol: C.NETLINK_ROUTE, rcvbuf: opts.requestRcvbuf ?? 32 << 20, nsPath: this.nsPath, timeoutMs: opts.timeoutMs, asyncSend: opts.asyncWrites });
     this.nsInode = this.req.nsInode;
   }
 
@@ -98,7 +102,7 @@ export class RtnlKernel implements KernelPort {
   /** The request socket, reopened if close() was called (cleanup after stop). */
   private request(): NlSocket {
     if (this.reqClosed) {
-      this.req = new NlSocket(this.native, { protocol: C.NETLINK_ROUTE, rcvbuf: 32 << 20, nsPath: this.nsPath, timeoutMs: this.opts.timeoutMs });
+      this.req = new NlSocket(this.native, { protocol: C.NETLINK_ROUTE, rcvbuf: this.opts.requestRcvbuf ?? 32 << 20, nsPath: this.nsPath, timeoutMs: this.opts.timeoutMs, asyncSend: this.opts.asyncWrites });
       this.reqClosed = false;
     }
     return this.req;

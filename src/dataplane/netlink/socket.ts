@@ -37,6 +37,12 @@ export interface SocketOptions {
   /** Path of a network namespace file (/run/netns/NAME); absent = the caller's namespace. */
   nsPath?: string;
   timeoutMs?: number;
+  /**
+   * Every batch through the thread pool (sendAsync), whatever its size: for requests whose kernel
+   * work is long and done inside sendmsg() — creating or deleting a veth takes 8–25 ms under
+   * rtnl_lock — so that the event loop (BGP keepalives, other CNI requests) is not held meanwhile.
+   */
+  asyncSend?: boolean;
 }
 
 interface Op {
@@ -158,7 +164,7 @@ export class NlSocket {
     return this.serial(() => new Promise<Map<number, number>>((resolve, reject) => {
       const first = this.nextSeq(count);
       const op: Op = { first, last: first + count, dump: false, errors: new Map(), interrupted: false, resolve, reject };
-      if (count >= PIPELINE_MIN && this.native.sendAsync && process.env.PETREL_NETLINK_PIPELINE === '1') {
+      if (this.native.sendAsync && (this.opts.asyncSend || (count >= PIPELINE_MIN && process.env.PETREL_NETLINK_PIPELINE === '1'))) {
         try { this.start(op, what); } catch (e) { this.finish(op); reject(e as Error); return; }
         this.pump(op, count, encode).catch((e: Error) => { this.finish(op); reject(e); });
         return;
