@@ -46,6 +46,8 @@ export interface KernelLink {
   up: boolean;
   mac?: string;
   vxlan?: VxlanInfo;
+  /** IFLA_LINK: for a veth, the peer's ifindex (in the peer's namespace). */
+  peerIndex?: number;
 }
 
 export interface KernelAddr {

@@ -145,6 +145,15 @@ export class PodNetwork {
         }
         for (const r of podRoutes(podLink.index, s.addresses)) ops.push({ op: 'route-replace', route: r });
         PodNetwork.check(await pod.write(ops), `configure ${s.ifName} in ${s.netns}`);
+        // The node learns the pod's MAC now, as a STALE neighbour: its first packets to the pod go
+        // out at once instead of after an ARP/ND exchange, whose first request can be lost while the
+        // new veth's queue is still being activated (the kernel's link watch defers that by up to a
+        // second: the 1 s outliers of the bench). STALE is still verified by the kernel's usual
+        // unicast probe, so a pod that changes its MAC is followed.
+        if (podLink.peerIndex && podLink.mac) {
+          const neigh: KernelOp[] = s.addresses.map((a) => ({ op: 'neigh-set', neigh: { family: a.includes(':') ? 'inet6' : 'inet', ifindex: podLink.peerIndex!, dst: a, lladdr: podLink.mac!, state: C.NUD_STALE, flags: 0 } }));
+          PodNetwork.check(await this.host.write(neigh), `neighbour entries for ${s.hostVeth}`);
+        }
         return { hostVeth: s.hostVeth, hostMac: HOST_VETH_MAC, podIndex: podLink.index, podMac: podLink.mac ?? '' };
       } finally {
         pod.close();

@@ -54,6 +54,7 @@ describe('petrel CNI plugin (the executable, as a runtime runs it)', { skip }, (
     assert.equal(host.address, 'ee:ee:ee:ee:ee:ee');
     assert.equal(host.mtu, 1450);
     assert.ok(n.hostRoutes().some((x) => `${x.dst}/32` === ip && x.dev === veth), JSON.stringify(n.hostRoutes()));
+    assert.match(n.lab.ip(n.node, 'neigh', 'show', ip.split('/')[0], 'dev', veth), new RegExp(`lladdr ${r.json.interfaces[1].mac}`), 'the node knows the pod\'s MAC without ARP');
     // Traffic both ways: node → pod, pod → node (through the 169.254.1.1 gateway).
     const podIp = ip.split('/')[0];
     assert.equal(n.lab.tryExec(n.node, 'ping', ['-c', '1', '-W', '2', podIp]).status, 0, 'node reaches the pod');

@@ -430,6 +430,7 @@ export function parseLink(buf: Buffer, off: number, mlen: number): KernelLink {
     if (t === C.IFLA_IFNAME) link.name = buf.toString('utf8', at, at + len).replace(/\0.*$/s, '');
     else if (t === C.IFLA_MTU) link.mtu = buf.readUInt32LE(at);
     else if (t === C.IFLA_ADDRESS && len === 6) link.mac = fmtMac(buf, at, len);
+    else if (t === C.IFLA_LINK && len === 4) link.peerIndex = buf.readInt32LE(at);
     else if (t === C.IFLA_LINKINFO) {
       let dataAt = -1, dataLen = 0;
       forEachAttr(buf, at, at + len, (t2, a2, l2) => {

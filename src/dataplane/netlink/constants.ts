@@ -97,6 +97,7 @@ export const IFA_F_NODAD = 0x02;
 export const NDMSG_LEN = 12;
 export const NDA_DST = 1;
 export const NDA_LLADDR = 2;
+export const NUD_STALE = 0x04;
 export const NUD_PERMANENT = 0x80;
 export const NTF_SELF = 0x02;
 
