@@ -16,9 +16,10 @@
 import type { DataplaneMetrics } from '../dataplane/log.js';
 import type { SessionMetrics } from '../bgp/session/types.js';
 import type { SpeakerMetrics } from '../bgp/speaker.js';
+import type { HttpProblems } from './http.js';
 import type { PetrelMetrics, SessionState } from './registry.js';
 import {
-  ATTRIBUTE_ACTIONS, CONVERGENCE_PATHS, DATAPLANE_FEATURES, DATAPLANE_OBJECTS, FAMILIES, K8S_RESOURCES,
+  ATTRIBUTE_ACTIONS, CONVERGENCE_PATHS, DATAPLANE_FEATURES, ERROR_BOUNDARIES, HTTP_REJECT_REASONS, HTTP_SERVERS, DATAPLANE_OBJECTS, FAMILIES, K8S_RESOURCES,
   RELIST_REASONS, RESTART_REASONS, RESYNC_TRIGGERS, RIB_TABLES, ROUTE_CLASSES, SESSION_STATE_VALUE, WATCH_EVENT_TYPES,
 } from './registry.js';
 
@@ -300,5 +301,26 @@ export class ConvergenceMetricsAdapter implements ConvergenceMetricsSink {
   constructor(private readonly m: PetrelMetrics) {}
   observe(path: string, seconds: number): void {
     this.m.convergence.observe({ path: oneOf(CONVERGENCE_PATHS, snake(path)) }, seconds);
+  }
+}
+
+// ------------------------------------------------------------------------------------------------
+// Boundaries: refused HTTP requests (metrics/http.ts) and unexpected errors caught and survived.
+// ------------------------------------------------------------------------------------------------
+
+export class ProblemMetricsAdapter {
+  constructor(private readonly m: PetrelMetrics) {}
+  /** The counters one HTTP listener reports to ('status', 'metrics' or 'health'). */
+  http(server: string): HttpProblems {
+    const s = oneOf(HTTP_SERVERS, snake(server));
+    return {
+      rejected: (reason) => this.m.httpRejected.inc({ server: s, reason: oneOf(HTTP_REJECT_REASONS, reason) }),
+      handlerError: () => this.unexpected('http_handler'),
+      serverError: () => this.unexpected('http_server'),
+    };
+  }
+  /** where: 'http_handler' | 'http_server' | 'reload' | 'event_listener'. */
+  unexpected(where: string): void {
+    this.m.unexpectedErrors.inc({ where: oneOf(ERROR_BOUNDARIES, snake(where)) });
   }
 }
