@@ -114,8 +114,12 @@ export async function run(argv: string[]): Promise<number> {
     log.info({ asn: cfg.asn, routerId: cfg.routerId, peers: cfg.peers.length, originate: cfg.originate.length }, 'speaker started');
     return new Promise<number>((resolve) => {
       let stopping = false;
+      // Signal handlers keep no process alive: a speaker with no peer, listener or API yet (waiting
+      // for a SIGHUP to add some) would otherwise exit at once, with status 0.
+      const alive = setInterval(() => {}, 2 ** 31 - 1);
       const shutdown = (signal: string) => {
         stopping = true;
+        clearInterval(alive);
         log.info({ signal }, 'shutting down: Cease / Administrative Shutdown to every peer');
         const hard = setTimeout(() => resolve(0), 5000);
         hard.unref();
