@@ -60,18 +60,18 @@ export async function startStatusApi(
     if (url.pathname !== '/status' && url.pathname !== '/routes') {
       return reply(404, { error: `no such path ${url.pathname.slice(0, 100)}; try ${['/status', '/routes', ...Object.keys(extra)].join(', ')}` });
     }
-    if (!speaker) return reply(503, { error: 'the BGP speaker is not running yet (waiting for the Kubernetes caches)' });
-    if (url.pathname === '/status') return reply(200, speaker.status());
+    const unavailable = { error: 'the BGP speaker is not running yet (waiting for the Kubernetes caches)' };
+    if (url.pathname === '/status') return speaker ? reply(200, speaker.status()) : reply(503, unavailable);
+    // /routes: the query is checked first, so a malformed one is a 400 whether or not a speaker runs.
     const q = url.searchParams;
     const p = q.get('prefix');
+    let prefix: string | undefined;
     if (p) {
-      let prefix: string;
       try {
         prefix = canonicalPrefix(p, true);
       } catch (e) {
         return reply(400, { error: (e as Error).message.slice(0, 200) });
       }
-      return reply(200, { routes: speaker.routes({ prefix }) });
     }
     let limit = defaultLimit;
     const l = q.get('limit');
@@ -89,6 +89,8 @@ export async function startStatusApi(
         throw e;
       }
     }
+    if (!speaker) return reply(503, unavailable);
+    if (prefix) return reply(200, { routes: speaker.routes({ prefix }) });
     return reply(200, routesPage(speaker, after, limit));
   });
   await listen(server, at.port, at.address, serverOpts);
