@@ -116,10 +116,10 @@ export async function run(argv: string[]): Promise<number> {
       let stopping = false;
       // Signal handlers keep no process alive: a speaker with no peer, listener or API yet (waiting
       // for a SIGHUP to add some) would otherwise exit at once, with status 0.
-      const alive = setInterval(() => {}, 2 ** 31 - 1);
+      // (It also keeps the loop up for the hard deadline below; the process exits once run() returns.)
+      setInterval(() => {}, 2 ** 31 - 1);
       const shutdown = (signal: string) => {
         stopping = true;
-        clearInterval(alive);
         log.info({ signal }, 'shutting down: Cease / Administrative Shutdown to every peer');
         const hard = setTimeout(() => resolve(0), 5000);
         hard.unref();
