@@ -34,9 +34,10 @@ async function main(argv: string[]): Promise<number> {
 
 main(process.argv.slice(2)).then(
   (code) => {
-    // Output is written synchronously (files and pipes on Linux), so exiting now loses nothing and
-    // does not wait for sockets or timers a command left behind.
-    process.exit(code);
+    // Exit once what was written has left: a pipe whose reader is slower than us (`petrel routes
+    // --json | jq`) holds writes beyond its 64 KiB in our buffer, and exiting at once cut the output
+    // there. Exiting then does not wait for sockets or timers a command left behind.
+    process.stdout.write('', () => process.stderr.write('', () => process.exit(code)));
   },
   (err: unknown) => {
     process.stderr.write(`petrel: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);

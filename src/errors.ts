@@ -12,13 +12,26 @@ export class PetrelError extends Error {
   }
 }
 
-/** A configuration file or field is invalid: the CLI exits with status 2 and prints `file: field: what`. */
+export interface ConfigProblem {
+  field: string;
+  message: string;
+  /** `file: field: message` */
+  text: string;
+}
+
+/**
+ * A configuration file or field is invalid: the CLI exits with status 2 and prints `file: field: what`,
+ * one line per problem when a validator reports several at once (`problems`; `field` is the first).
+ */
 export class ConfigError extends PetrelError {
   readonly file: string | undefined;
   readonly field: string;
-  constructor(field: string, message: string, file?: string) {
-    super('CONFIG_INVALID', `${file ? `${file}: ` : ''}${field}: ${message}`);
+  readonly problems: readonly ConfigProblem[];
+  constructor(field: string, message: string, file?: string, more: ReadonlyArray<{ field: string; message: string }> = []) {
+    const problems = [{ field, message }, ...more].map((p) => ({ ...p, text: `${file ? `${file}: ` : ''}${p.field}: ${p.message}` }));
+    super('CONFIG_INVALID', problems.map((p) => p.text).join('\n'));
     this.file = file;
     this.field = field;
+    this.problems = problems;
   }
 }

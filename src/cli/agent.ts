@@ -14,11 +14,12 @@ import { createDataplane, DEFAULT_PROTOCOL } from '../dataplane/index.js';
 import { ConfigError } from '../errors.js';
 import { KubeClient, loadClusterConfig, Transport } from '../k8s/index.js';
 import {
-  BgpMetricsAdapter, CniMetricsAdapter, ConvergenceMetricsAdapter, DataplaneMetricsAdapter, K8sMetricsAdapter, ObservabilityServer, PetrelMetrics,
+  BgpMetricsAdapter, CniMetricsAdapter, ConvergenceMetricsAdapter, DataplaneMetricsAdapter, K8sMetricsAdapter, ObservabilityServer, PetrelMetrics, ProblemMetricsAdapter,
   bgpReadiness, cachesSynced, DEFAULT_HEALTH_ADDRESS, DEFAULT_METRICS_ADDRESS,
 } from '../metrics/index.js';
 import { parse, UsageError, withUsage } from './args.js';
 import { makeLogger } from './log.js';
+import { guarded, onShutdownSignals } from './process.js';
 import { startStatusApi, type StatusApi } from './status-api.js';
 import { DEFAULT_RUN_DIR, DEFAULT_STATE_DIR } from '../cni/install.js';
 import { startCni } from '../agent/cni.js';
@@ -123,6 +124,7 @@ export async function run(argv: string[], mode: 'agent' | 'reflector' = 'agent')
     const metrics = new PetrelMetrics({ build: { version: VERSION, mode } });
     const k8sMetrics = new K8sMetricsAdapter(metrics);
     const convergence = new ConvergenceMetricsAdapter(metrics);
+    const problems = new ProblemMetricsAdapter(metrics);
     const agent = new Agent(opts, {
       client, log,
       ...(process.env.POD_NAMESPACE ? { secretsNamespace: process.env.POD_NAMESPACE } : {}),
@@ -167,7 +169,7 @@ export async function run(argv: string[], mode: 'agent' | 'reflector' = 'agent')
       await obs.start();
       // Served from the start: /agent shows what the agent waits for; /status and /routes answer 503
       // until the speaker exists (after the caches synced) and follow it if it is replaced.
-      api = await startStatusApi(() => agent.bgp, statusAt, { '/agent': () => agent.status() });
+      api = await startStatusApi(() => agent.bgp, statusAt, { extra: { '/agent': () => agent.status() }, log, problems: problems.http('status') });
       log.info({ address: statusAt.address, port: api.port }, 'status API listening');
       await agent.start();
     } catch (e) {
@@ -179,20 +181,17 @@ export async function run(argv: string[], mode: 'agent' | 'reflector' = 'agent')
 
     const condition = new NodeCondition(client, nodeName, log);
     if (mode === 'agent') {
-      agent.on('converged', () => {
+      agent.on('converged', guarded('event_listener', log, (w) => problems.unexpected(w), () => {
         const bgp = agent.bgp;
         if (!bgp || condition.isUp) return;
         const ready = bgpReadiness({ now: Date.now(), startedAt, allPeersWithinMs: 0, peers: bgp.status().peers.map((p) => ({ address: p.address, established: p.state === 'Established' })) });
         if (ready.ok) condition.set(false, 'PetrelIsUp', 'Petrel is running and routing');
-      });
+      }));
     }
 
     log.info({ node: nodeName, mode }, `petrel ${mode} started`);
     return new Promise<number>((resolve) => {
-      let stopping = false;
       const shutdown = (signal: string) => {
-        if (stopping) return;
-        stopping = true;
         log.info({ signal }, 'shutting down: Cease to every peer; kernel routes stay');
         const hard = setTimeout(() => resolve(0), 8000);
         hard.unref();
@@ -204,8 +203,7 @@ export async function run(argv: string[], mode: 'agent' | 'reflector' = 'agent')
           resolve(0);
         })();
       };
-      process.once('SIGTERM', () => shutdown('SIGTERM'));
-      process.once('SIGINT', () => shutdown('SIGINT'));
+      onShutdownSignals(log, shutdown);
     });
   });
 }

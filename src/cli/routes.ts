@@ -1,11 +1,32 @@
 /**
  * `petrel routes [--json] [--api URL] [--prefix P]`: the Loc-RIB of a running speaker, every path
- * with `best` and the reason it won (or lost), as a table or as the JSON of GET /routes.
+ * with `best` and the reason it won (or lost), as a table or as `{ routes }` JSON. GET /routes
+ * answers in pages (status-api.ts); this follows every `continue` token, so the output is the whole
+ * table however large, while the speaker never builds more than one page at a time.
  */
 import type { RouteView } from '../bgp/rib/index.js';
 import { DEFAULT_API, parse, withUsage } from './args.js';
 import { ApiError, getJson } from './api-client.js';
 import { table } from './table.js';
+
+/** Prefixes asked per page; the server caps it (MAX_ROUTES_LIMIT). */
+export const PAGE_LIMIT = 5000;
+/** A walk of more pages than this is a server bug (the cursor must move forward), not a big table. */
+const MAX_PAGES = 100_000;
+
+/** Every route, following the pages of GET /routes. */
+export async function fetchAllRoutes(api: string, limit = PAGE_LIMIT): Promise<RouteView[]> {
+  const all: RouteView[] = [];
+  let token: string | undefined;
+  for (let pages = 0; ; pages++) {
+    if (pages >= MAX_PAGES) throw new ApiError(`GET /routes: more than ${MAX_PAGES} pages; giving up`);
+    const page = await getJson<{ routes: RouteView[]; continue?: string }>(api, `routes?limit=${limit}${token ? `&continue=${encodeURIComponent(token)}` : ''}`);
+    for (const r of page.routes) all.push(r);
+    if (!page.continue) return all;
+    if (page.continue === token) throw new ApiError('GET /routes: the continue token did not move; giving up');
+    token = page.continue;
+  }
+}
 
 const USAGE = `Usage: petrel routes [--json] [--api URL] [--prefix P]
 
@@ -38,10 +59,12 @@ export async function run(argv: string[]): Promise<number> {
       process.stdout.write(`${USAGE}\n`);
       return 0;
     }
-    const path = values.prefix ? `routes?prefix=${encodeURIComponent(values.prefix)}` : 'routes';
+    const api = values.api ?? DEFAULT_API;
     try {
-      const r = await getJson<{ routes: RouteView[] }>(values.api ?? DEFAULT_API, path);
-      process.stdout.write(values.json ? `${JSON.stringify(r, null, 2)}\n` : renderRoutes(r.routes));
+      const routes = values.prefix
+        ? (await getJson<{ routes: RouteView[] }>(api, `routes?prefix=${encodeURIComponent(values.prefix)}`)).routes
+        : await fetchAllRoutes(api);
+      process.stdout.write(values.json ? `${JSON.stringify({ routes }, null, 2)}\n` : renderRoutes(routes));
       return 0;
     } catch (e) {
       if (e instanceof ApiError) {

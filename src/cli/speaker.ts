@@ -7,8 +7,10 @@
 import { loadSpeakerConfig, type SpeakerConfig } from '../bgp/config.js';
 import { Speaker } from '../bgp/speaker.js';
 import { ConfigError } from '../errors.js';
+import type { Logger } from '../model/log.js';
 import { parse, withUsage, UsageError } from './args.js';
 import { makeLogger } from './log.js';
+import { guarded, onShutdownSignals } from './process.js';
 import { startStatusApi, type StatusApi } from './status-api.js';
 
 const USAGE = `Usage: petrel speaker --config FILE.yaml [--check]
@@ -47,14 +49,16 @@ export function speakerFromConfig(cfg: SpeakerConfig, log: ReturnType<typeof mak
 /**
  * SIGHUP: re-read the file; peers and originated prefixes are applied (diffed: unchanged peers keep
  * their sessions). Fields that need a restart (asn, routerId, clusterId, listen, http) are reported
- * and left as they were. An invalid file changes nothing.
+ * and left as they were. An invalid file changes nothing (every problem is logged, no value of a
+ * password). An unexpected throw is the caller's to catch (run() wraps it with guarded()).
  */
-function reload(file: string, current: SpeakerConfig, speaker: Speaker, log: ReturnType<typeof makeLogger>): void {
+export function reload(file: string, current: SpeakerConfig, speaker: Pick<Speaker, 'setPeers' | 'setLocalRoutes'>, log: Logger): void {
   let next: SpeakerConfig;
   try {
     next = loadSpeakerConfig(file);
   } catch (e) {
-    log.error({ err: (e as Error).message }, 'reload refused: invalid configuration, nothing changed');
+    if (!(e instanceof ConfigError)) throw e;
+    log.error({ errors: e.problems.map((p) => p.text) }, 'reload refused: invalid configuration, nothing changed');
     return;
   }
   const fixed = (['asn', 'routerId', 'clusterId', 'listen', 'http', 'gracefulRestart'] as const).filter(
@@ -79,7 +83,9 @@ export async function run(argv: string[]): Promise<number> {
       cfg = loadSpeakerConfig(values.config);
     } catch (e) {
       if (e instanceof ConfigError) {
-        process.stderr.write(`petrel speaker: invalid configuration: ${e.message}\n`);
+        process.stderr.write(e.problems.length === 1
+          ? `petrel speaker: invalid configuration: ${e.message}\n`
+          : `petrel speaker: invalid configuration, ${e.problems.length} problems:\n${e.problems.map((p) => `  ${p.text}\n`).join('')}`);
         return 2;
       }
       throw e;
@@ -95,7 +101,7 @@ export async function run(argv: string[]): Promise<number> {
     try {
       await speaker.start();
       if (cfg.http) {
-        api = await startStatusApi(speaker, cfg.http);
+        api = await startStatusApi(speaker, cfg.http, { log });
         log.info({ address: cfg.http.address, port: api.port }, 'status API listening');
       }
     } catch (e) {
@@ -108,8 +114,11 @@ export async function run(argv: string[]): Promise<number> {
     log.info({ asn: cfg.asn, routerId: cfg.routerId, peers: cfg.peers.length, originate: cfg.originate.length }, 'speaker started');
     return new Promise<number>((resolve) => {
       let stopping = false;
+      // Signal handlers keep no process alive: a speaker with no peer, listener or API yet (waiting
+      // for a SIGHUP to add some) would otherwise exit at once, with status 0.
+      // (It also keeps the loop up for the hard deadline below; the process exits once run() returns.)
+      setInterval(() => {}, 2 ** 31 - 1);
       const shutdown = (signal: string) => {
-        if (stopping) return;
         stopping = true;
         log.info({ signal }, 'shutting down: Cease / Administrative Shutdown to every peer');
         const hard = setTimeout(() => resolve(0), 5000);
@@ -120,11 +129,10 @@ export async function run(argv: string[]): Promise<number> {
           resolve(0);
         });
       };
-      process.once('SIGTERM', () => shutdown('SIGTERM'));
-      process.once('SIGINT', () => shutdown('SIGINT'));
-      process.on('SIGHUP', () => {
+      onShutdownSignals(log, shutdown);
+      process.on('SIGHUP', guarded('reload', log, undefined, () => {
         if (!stopping) reload(values.config as string, cfg, speaker, log);
-      });
+      }));
     });
   });
 }

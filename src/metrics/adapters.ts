@@ -16,11 +16,13 @@
 import type { DataplaneMetrics } from '../dataplane/log.js';
 import type { SessionMetrics } from '../bgp/session/types.js';
 import type { SpeakerMetrics } from '../bgp/speaker.js';
+import type { HttpProblems } from './http.js';
 import type { PetrelMetrics, SessionState } from './registry.js';
 import {
-  ATTRIBUTE_ACTIONS, CONVERGENCE_PATHS, DATAPLANE_FEATURES, DATAPLANE_OBJECTS, FAMILIES, K8S_RESOURCES,
+  ATTRIBUTE_ACTIONS, CONVERGENCE_PATHS, DATAPLANE_FEATURES, ERROR_BOUNDARIES, HTTP_REJECT_REASONS, HTTP_SERVERS, DATAPLANE_OBJECTS, FAMILIES, K8S_RESOURCES,
   RELIST_REASONS, RESTART_REASONS, RESYNC_TRIGGERS, RIB_TABLES, ROUTE_CLASSES, SESSION_STATE_VALUE, WATCH_EVENT_TYPES,
-CNI_COMMANDS, } from './registry.js';
+  CNI_COMMANDS,
+} from './registry.js';
 
 /** The value if it is one of `list`, else 'other' (documented as a possible value of every such label). */
 function oneOf(list: readonly string[], value: string): string {
@@ -314,5 +316,26 @@ export class CniMetricsAdapter {
   /** `block` is one of this node's podCIDRs (one or two per node: bounded). */
   allocated(block: string, n: number): void {
     this.m.ipamAllocated.set({ block }, n);
+  }
+}
+
+// ------------------------------------------------------------------------------------------------
+// Boundaries: refused HTTP requests (metrics/http.ts) and unexpected errors caught and survived.
+// ------------------------------------------------------------------------------------------------
+
+export class ProblemMetricsAdapter {
+  constructor(private readonly m: PetrelMetrics) {}
+  /** The counters one HTTP listener reports to ('status', 'metrics' or 'health'). */
+  http(server: string): HttpProblems {
+    const s = oneOf(HTTP_SERVERS, snake(server));
+    return {
+      rejected: (reason) => this.m.httpRejected.inc({ server: s, reason: oneOf(HTTP_REJECT_REASONS, reason) }),
+      handlerError: () => this.unexpected('http_handler'),
+      serverError: () => this.unexpected('http_server'),
+    };
+  }
+  /** where: 'http_handler' | 'http_server' | 'reload' | 'event_listener'. */
+  unexpected(where: string): void {
+    this.m.unexpectedErrors.inc({ where: oneOf(ERROR_BOUNDARIES, snake(where)) });
   }
 }

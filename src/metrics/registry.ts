@@ -61,6 +61,11 @@ export const CONVERGENCE_PATHS = ['k8s_to_kernel', 'bgp_to_kernel', 'k8s_to_bgp'
 /** CNI commands (anything else is 'other'). */
 export const CNI_COMMANDS = ['ADD', 'DEL', 'CHECK', 'GC', 'STATUS', 'VERSION'] as const;
 export const ATTRIBUTE_ACTIONS = ['treat_as_withdraw', 'attribute_discard', 'session_reset'] as const;
+/** The HTTP listeners (metrics/http.ts) and why one refused a request or connection. */
+export const HTTP_SERVERS = ['status', 'metrics', 'health'] as const;
+export const HTTP_REJECT_REASONS = ['bad_request', 'header_too_large', 'timeout', 'connection_limit'] as const;
+/** Boundaries where an unexpected throw is caught, logged and counted instead of ending the process. */
+export const ERROR_BOUNDARIES = ['http_handler', 'http_server', 'reload', 'event_listener'] as const;
 
 /** Dataplane apply() latency: 100 µs (a few routes) … 10 s (a full resync of 1M routes). */
 export const APPLY_BUCKETS = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
@@ -83,6 +88,8 @@ export class PetrelMetrics {
   // --- process / build ----------------------------------------------------------------------
   readonly buildInfo: Gauge<'version' | 'mode' | 'nodejs_version'>;
   readonly ready: Gauge<string>;
+  readonly httpRejected: Counter<'server' | 'reason'>;
+  readonly unexpectedErrors: Counter<'where'>;
 
   // --- BGP sessions (label `peer` = the peer's address as configured) -------------------------
   readonly peerInfo: Gauge<'peer' | 'peer_asn' | 'peer_type'>;
@@ -133,6 +140,8 @@ export class PetrelMetrics {
 
     this.buildInfo = new Gauge({ name: `${p}build_info`, help: 'Petrel build and mode; always 1.', labelNames: ['version', 'mode', 'nodejs_version'], registers });
     this.ready = new Gauge({ name: `${p}ready`, help: 'Whether /readyz currently answers 200 (1) or 503 (0).', registers });
+    this.httpRejected = new Counter({ name: `${p}http_rejected_total`, help: 'HTTP requests or connections refused before a handler ran, by listener and reason (bad_request 400, header_too_large 431, timeout 408, connection_limit).', labelNames: ['server', 'reason'], registers });
+    this.unexpectedErrors = new Counter({ name: `${p}unexpected_errors_total`, help: 'Unexpected errors (bugs) caught at a boundary, logged with their stack and survived, by boundary.', labelNames: ['where'], registers });
 
     this.peerInfo = new Gauge({ name: `${p}bgp_peer_info`, help: 'A configured BGP peer; always 1. peer_type is node_mesh, route_reflector, global or node_specific.', labelNames: ['peer', 'peer_asn', 'peer_type'], registers });
     this.sessionState = new Gauge({ name: `${p}bgp_session_state`, help: 'BGP FSM state of the session (RFC 4273 bgpPeerState: 1 Idle, 2 Connect, 3 Active, 4 OpenSent, 5 OpenConfirm, 6 Established).', labelNames: ['peer'], registers });

@@ -12,12 +12,15 @@
  *
  * Readiness is evaluated on every /readyz request and every scrape (so petrel_ready is current);
  * a check source that throws or hangs longer than `checkTimeoutMs` fails that request, never the
- * process. Only GET and HEAD are served; anything else is 405, an unknown path 404.
+ * process. Only GET and HEAD are served; anything else is 405, an unknown path 404. The listeners
+ * are metrics/http.ts servers: a malformed request is a 400, connections and idle time are bounded.
  */
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { ConfigError } from '../errors.js';
 import { renderChecks, runChecks, type CheckSource } from './health.js';
+import { ProblemMetricsAdapter } from './adapters.js';
+import { createBoundedServer, listen, type HttpLimits, type HttpProblems } from './http.js';
 import type { PetrelMetrics } from './registry.js';
 import { type Logger } from '../model/log.js';
 
@@ -56,12 +59,15 @@ export interface ObservabilityServerOptions {
   liveness?: CheckSource;
   checkTimeoutMs?: number;
   log?: Logger;
+  /** Where refused requests and handler errors are counted (default: `metrics`'s own counters). */
+  problems?: (server: 'metrics' | 'health') => HttpProblems;
+  limits?: Partial<HttpLimits>;
 }
 
 type Route = 'metrics' | 'health';
 
 export class ObservabilityServer {
-  private readonly servers: Array<{ server: Server; routes: Set<Route>; address: ListenAddress }> = [];
+  private readonly servers: Array<{ server: Server; routes: Set<Route>; address: ListenAddress; opts: Parameters<typeof listen>[3] }> = [];
   private readonly opts: ObservabilityServerOptions;
   private readonly checkTimeoutMs: number;
 
@@ -80,32 +86,18 @@ export class ObservabilityServer {
 
   private add(address: ListenAddress, routes: Route[]): void {
     const set = new Set(routes);
-    const server = createServer((req, res) => {
-      this.handle(set, req, res).catch((err) => {
-        this.opts.log?.error({ err: String(err), path: req.url }, 'observability request failed');
-        if (!res.headersSent) res.writeHead(500, { 'content-type': 'text/plain; charset=utf-8' });
-        res.end('internal error\n');
-      });
-    });
-    // Scrapers keep connections alive; don't let an idle one hold close() up for long.
-    server.keepAliveTimeout = 5000;
-    server.headersTimeout = 10000;
-    server.requestTimeout = 30000;
-    this.servers.push({ server, routes: set, address });
+    const name = set.has('metrics') ? 'metrics' : 'health';
+    const problems = this.opts.problems?.(name) ?? new ProblemMetricsAdapter(this.opts.metrics).http(name);
+    const opts = { name, log: this.opts.log, problems, limits: { keepAliveTimeoutMs: 5000, ...this.opts.limits } };
+    const server = createBoundedServer(opts, (req, res, url) => this.handle(set, req, res, url));
+    this.servers.push({ server, routes: set, address, opts });
   }
 
   /** Binds every listener; returns where each route is served (useful with port 0). */
   async start(): Promise<{ metrics?: AddressInfo; health?: AddressInfo }> {
     const out: { metrics?: AddressInfo; health?: AddressInfo } = {};
     for (const s of this.servers) {
-      await new Promise<void>((resolve, reject) => {
-        const onError = (err: Error) => reject(err);
-        s.server.once('error', onError);
-        s.server.listen(s.address.port, s.address.host, () => {
-          s.server.off('error', onError);
-          resolve();
-        });
-      });
+      await listen(s.server, s.address.port, s.address.host, s.opts);
       const info = s.server.address() as AddressInfo;
       if (s.routes.has('metrics')) out.metrics = info;
       if (s.routes.has('health')) out.health = info;
@@ -129,8 +121,7 @@ export class ObservabilityServer {
     return checks;
   }
 
-  private async handle(routes: Set<Route>, req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const url = new URL(req.url ?? '/', 'http://localhost');
+  private async handle(routes: Set<Route>, req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
     const path = url.pathname.replace(/\/+$/, '') || '/';
     const known = (routes.has('metrics') && path === '/metrics') || (routes.has('health') && (path === '/livez' || path === '/readyz'));
     if (!known) return void send(res, 404, 'text/plain; charset=utf-8', 'not found\n', req.method);

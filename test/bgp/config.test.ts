@@ -2,7 +2,7 @@
 // and each kind of mistake is reported with the file, the exact field path and what is wrong.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { parseSpeakerConfig } from '../../src/bgp/config.js';
+import { MAX_REPORTED_PROBLEMS, parseSpeakerConfig } from '../../src/bgp/config.js';
 import { ConfigError } from '../../src/errors.js';
 
 const EXAMPLE = `
@@ -105,6 +105,80 @@ test('a YAML syntax error names the line', () => {
   assert.throws(() => parseSpeakerConfig('asn: 1\nrouterId: [192.0.2.1\n', 'bad.yaml'), (e: unknown) => {
     assert.ok(e instanceof ConfigError);
     assert.match(e.message, /^bad\.yaml: line \d+, column \d+: YAML syntax error/);
+    return true;
+  });
+});
+
+test('every problem of a file is reported at once, each with its field, the first one as `field`', () => {
+  const yaml = [
+    'asn: 0',
+    'routerId: 192.0.2.1',
+    'holdTime: 2',
+    'colour: blue',
+    'originate: [203.0.113.0/24, 203.0.113.1/24, 203.0.113.0/24]',
+    'peers:',
+    '  - { address: 192.0.2.3, asn: 70000000000, families: [ipv4, l2vpn] }',
+    '  - { address: 192.0.2.4, asn: 2, port: 0 }',
+    '  - { address: 192.0.2.5, asn: 2 }',
+    'http: { address: localhost }',
+  ].join('\n');
+  assert.throws(() => parseSpeakerConfig(yaml, 'bad.yaml'), (e: unknown) => {
+    assert.ok(e instanceof ConfigError);
+    assert.deepEqual(e.problems.map((p) => p.field), [
+      'colour', 'asn', 'holdTime', 'http.address', 'originate[1]', 'originate[2]',
+      'peers[0].asn', 'peers[0].families[1]', 'peers[1].port',
+    ]);
+    assert.equal(e.field, 'colour');
+    assert.equal(e.message.split('\n').length, 9);
+    for (const line of e.message.split('\n')) assert.match(line, /^bad\.yaml: \S+: /);
+    return true;
+  });
+});
+
+test('a password of the wrong type is reported by its type, never by its value', () => {
+  for (const [value, kind] of [['["hunter2-secret"]', 'a list'], ['{ key: hunter2-secret }', 'a mapping'], ['31337424242', 'a number'], ['""', 'an empty string']]) {
+    const yaml = `asn: 1\nrouterId: 192.0.2.1\npeers:\n  - { address: 192.0.2.3, asn: 2 }\n  - { address: 192.0.2.4, asn: 2, password: ${value} }\n`;
+    assert.throws(() => parseSpeakerConfig(yaml, 'bad.yaml'), (e: unknown) => {
+      assert.ok(e instanceof ConfigError);
+      assert.equal(e.field, 'peers[1].password');
+      assert.ok(e.message.includes(`got ${kind}`), e.message);
+      assert.doesNotMatch(e.message, /hunter2|31337424242/);
+      return true;
+    });
+  }
+});
+
+test('echoed values and keys are clipped and the number of problems is capped: 10 MB of garbage makes a short error', () => {
+  const huge = 'x'.repeat(10 * 1024 * 1024);
+  const cases = [
+    huge,                                                     // the whole document one scalar
+    `asn: 1\nrouterId: ${huge}\n`,                            // one huge value
+    `asn: 1\nrouterId: 192.0.2.1\n${huge}: 1\n`,              // one huge key
+    `asn: 1\nrouterId: 192.0.2.1\noriginate: [${Array.from({ length: 5_000 }, (_, i) => `bad${i}`).join(', ')}]\n`,
+    `asn: 1\nrouterId: 192.0.2.1\npeers: [${Array.from({ length: 2_000 }, () => `{ address: x${huge.slice(0, 1000)} }`).join(', ')}]\n`,
+  ];
+  for (const yaml of cases) {
+    assert.throws(() => parseSpeakerConfig(yaml, 'garbage.yaml'), (e: unknown) => {
+      assert.ok(e instanceof ConfigError, String(e).slice(0, 200));
+      assert.ok(e.message.length < 20 * 400, `error of ${e.message.length} characters`);
+      assert.ok(e.problems.length <= MAX_REPORTED_PROBLEMS + 1);
+      return true;
+    });
+  }
+  assert.throws(() => parseSpeakerConfig(`asn: 1\nrouterId: ${huge}\n`), /routerId: must be a dotted-quad IPv4 address \(a BGP identifier\), got "x{100}"… \(10485760 characters\)/);
+  assert.throws(() => parseSpeakerConfig(`asn: 1\nrouterId: 192.0.2.1\noriginate: [${Array.from({ length: 30 }, (_, i) => `bad${i}`).join(', ')}]\n`), (e: unknown) => {
+    assert.ok(e instanceof ConfigError);
+    assert.equal(e.problems.length, MAX_REPORTED_PROBLEMS + 1);
+    assert.equal(e.problems.at(-1)!.message, 'and 10 more problems');
+    return true;
+  });
+});
+
+test('every YAML syntax error is reported, each naming its line', () => {
+  assert.throws(() => parseSpeakerConfig('asn: 1\nrouterId: [192.0.2.1\nholdTime: "3\n', 'bad.yaml'), (e: unknown) => {
+    assert.ok(e instanceof ConfigError);
+    assert.ok(e.problems.length >= 2, e.message);
+    for (const p of e.problems) assert.match(p.text, /^bad\.yaml: line \d+, column \d+: YAML syntax error/);
     return true;
   });
 });

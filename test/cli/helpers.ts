@@ -15,7 +15,7 @@ export function ensureBuilt(): void {
 
 export function petrel(args: string[], opts: { timeout?: number } = {}): { status: number | null; stdout: string; stderr: string } {
   ensureBuilt();
-  const r = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', timeout: opts.timeout ?? 20_000 });
+  const r = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', timeout: opts.timeout ?? 20_000, maxBuffer: 256 * 1024 * 1024 });
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 

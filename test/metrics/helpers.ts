@@ -2,7 +2,7 @@
  * Shared by the metrics tests: populate every metric family through the adapters (the way the
  * domain code will), and read a text exposition back into series.
  */
-import { BgpMetricsAdapter, CniMetricsAdapter, ConvergenceMetricsAdapter, DataplaneMetricsAdapter, K8sMetricsAdapter } from '../../src/metrics/adapters.js';
+import { BgpMetricsAdapter, CniMetricsAdapter, ConvergenceMetricsAdapter, DataplaneMetricsAdapter, K8sMetricsAdapter, ProblemMetricsAdapter } from '../../src/metrics/adapters.js';
 import type { PetrelMetrics } from '../../src/metrics/registry.js';
 
 /** `peers` full-mesh peers (198.18.x.y addresses), both families, every call at least once. */
@@ -67,6 +67,10 @@ export function populate(m: PetrelMetrics, peers: number): void {
   cni.request('DEL', 0, 0.002);
   cni.request('ADD', 101, 0.001);
   cni.allocated('198.18.0.0/26', 30);
+
+  const problems = new ProblemMetricsAdapter(m);
+  problems.http('status').rejected?.('bad_request');
+  problems.unexpected('reload');
 }
 
 export interface Sample { name: string; labels: Record<string, string>; value: number }

@@ -5,6 +5,7 @@ import { ConfigError } from '../../src/errors.js';
 import { PetrelMetrics } from '../../src/metrics/registry.js';
 import { ObservabilityServer, parseListenAddress, DEFAULT_METRICS_ADDRESS, DEFAULT_HEALTH_ADDRESS } from '../../src/metrics/server.js';
 import type { HealthCheck } from '../../src/metrics/health.js';
+import { MALFORMED_REQUESTS, rawGet, rawRequest } from '../helpers/raw-http.js';
 
 function get(port: number, path: string, method = 'GET'): Promise<{ status: number; type: string; body: string }> {
   return new Promise((resolve, reject) => {
@@ -134,5 +135,49 @@ test('createObservability wires the adapters to one registry and exports no data
     assert.equal((await get(ports.health!.port, '/readyz')).status, 200);
   } finally {
     await obs.server.close();
+  }
+});
+
+for (const [what, bytes] of MALFORMED_REQUESTS) {
+  test(`metrics and health listeners: ${what} gets a 4xx and both keep answering`, async () => {
+    await withServer({}, async ({ metrics, health }) => {
+      for (const port of [metrics, health]) {
+        const r = await rawRequest(port, bytes);
+        assert.ok(r.status !== undefined && r.status >= 400 && r.status < 500, `expected a 4xx, got ${r.status}: ${r.text.slice(0, 200)}`);
+      }
+      assert.equal((await rawGet(metrics, '/metrics')).status, 200);
+      assert.equal((await rawGet(health, '/livez')).status, 200);
+    });
+  });
+}
+
+test('refused requests are counted in petrel_http_rejected_total by listener and reason', async () => {
+  await withServer({}, async ({ metrics, health }) => {
+    assert.equal((await rawRequest(health, 'GET //[ HTTP/1.1\r\nHost: x\r\n\r\n')).status, 400);
+    assert.equal((await rawRequest(metrics, `GET /metrics HTTP/1.1\r\nHost: x\r\nX: ${'a'.repeat(20000)}\r\n\r\n`)).status, 431);
+    const body = (await rawGet(metrics, '/metrics')).body;
+    assert.match(body, /^petrel_http_rejected_total\{server="health",reason="bad_request"\} 1$/m);
+    assert.match(body, /^petrel_http_rejected_total\{server="metrics",reason="header_too_large"\} 1$/m);
+  });
+});
+
+test('a metrics scrape that throws is a 500, counted in petrel_unexpected_errors_total; the listener keeps serving', async () => {
+  const metrics = new PetrelMetrics({ processMetrics: false });
+  let broken = true;
+  const scrape = metrics.scrape.bind(metrics);
+  metrics.scrape = async () => {
+    if (broken) throw new Error('registry bug');
+    return scrape();
+  };
+  const server = new ObservabilityServer({ metrics, metricsAddress: '127.0.0.1:0', healthAddress: '', readiness: () => [] });
+  try {
+    const port = (await server.start()).metrics!.port;
+    assert.equal((await rawGet(port, '/metrics')).status, 500);
+    broken = false;
+    const r = await rawGet(port, '/metrics');
+    assert.equal(r.status, 200);
+    assert.match(r.body, /^petrel_unexpected_errors_total\{where="http_handler"\} 1$/m);
+  } finally {
+    await server.close();
   }
 });
