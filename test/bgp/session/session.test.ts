@@ -794,3 +794,32 @@ test('connections from unknown addresses are logged once per address per minute,
     await listener.close();
   }
 });
+
+test('after the peer\'s Cease the first reconnect is armed within 1 s, jittered by the injected random source', async () => {
+  for (const [rnd, firstMs] of [[0, 500], [0.999, 999]] as const) {
+    const peer = await rawPeer();
+    const clock = new FakeClock();
+    // Hold time 0: the raw peer sends no KEEPALIVEs, and nothing but its going away may end the session.
+    const s = new Session(base({ peerPort: peer.port, families: ['ipv4'], holdTime: 0 }), { clock, random: () => rnd });
+    const states: string[] = [];
+    s.on('state', (_f, to) => states.push(to));
+    try {
+      const est = once(s, 'established');
+      s.start();
+      await est;
+      clock.advance(120_000); // stable: the back-off is at its first value
+      assert.equal(s.state, 'Established');
+      const down = once(s, 'down');
+      peer.close(); // the peer goes away (its process restarts)
+      await down;
+      assert.equal(s.state, 'Idle');
+      clock.advance(firstMs - 1);
+      assert.equal(s.state, 'Idle', `random ${rnd}: not before ${firstMs} ms`);
+      clock.advance(1);
+      assert.equal(s.state, 'Connect', `random ${rnd}: reconnecting at ${firstMs} ms`);
+    } finally {
+      await s.stop();
+      await peer.close().catch(() => {});
+    }
+  }
+});
