@@ -25,6 +25,11 @@ export function collisionLoser(local: { routerId: string; asn: number }, remote:
  * runs the peer's session now (the "primary"):
  *  - 'refuse': the session is stopped (Idle after ManualStop/AutomaticStop, or never started), or it
  *    is Established (CollisionDetectEstablishedState = FALSE: the newcomer is closed).
+ *  - 'restart': Established with Graceful Restart negotiated (RFC 4724). A peer that can restart
+ *    with its forwarding state kept calls again when it has restarted — possibly before we noticed
+ *    that its old connection is dead (a reboot without FIN or RST leaves it to our hold timer). The
+ *    old session ends as a TCP failure (its routes are kept stale) and the new connection is taken,
+ *    as BIRD does for a peer whose graceful restart it can help.
  *  - 'take': the primary has no connection — Idle (idle hold or not: damping is for our own
  *    attempts) or Active — and runs this one (Event 17).
  *  - 'race': our own connection is under way (Connect) or carries our OPEN exchange (OpenSent,
@@ -36,14 +41,14 @@ export function collisionLoser(local: { routerId: string; asn: number }, remote:
  * At most one connection of each direction is ever kept, so stray connections cannot use up a
  * peer's slots (a peer that opens N silent connections holds one, for inboundOpenHoldTime at most).
  */
-export type IncomingVerdict = 'refuse' | 'take' | 'race' | 'supersede';
+export type IncomingVerdict = 'refuse' | 'take' | 'race' | 'supersede' | 'restart';
 
-export function incomingVerdict(primary: Pick<FsmState, 'name' | 'autoRestart' | 'conn'>): IncomingVerdict {
+export function incomingVerdict(primary: Pick<FsmState, 'name' | 'autoRestart' | 'conn' | 'negotiated'>): IncomingVerdict {
   switch (primary.name) {
     case 'Idle':
       return primary.autoRestart ? 'take' : 'refuse';
     case 'Established':
-      return 'refuse';
+      return primary.negotiated?.gracefulRestart ? 'restart' : 'refuse';
     case 'Active':
       if (!primary.conn) return 'take';
       return primary.conn.outbound ? 'race' : 'supersede';

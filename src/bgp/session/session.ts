@@ -229,7 +229,12 @@ export class Session extends EventEmitter {
       return false;
     }
     this.log.info({ peer: this.cfg.peerAddress, state, idleHolding: p.fsm.idleHolding, remotePort: socket.remotePort, verdict }, 'incoming connection accepted');
-    if (verdict === 'take') {
+    if (verdict === 'restart') {
+      // The peer restarted (graceful restart negotiated): its old session ends as a TCP failure —
+      // 'down', its routes kept stale — and the FSM, now Idle, takes the new connection.
+      this.feed(p, { kind: 'TcpConnectionFails', reason: 'the peer opened a new connection while Established: it restarted (RFC 4724)' });
+    }
+    if (verdict === 'take' || verdict === 'restart') {
       this.feed(p, { kind: 'TcpConnectionConfirmed', conn: p.adopt(socket) });
       return true;
     }

@@ -3,6 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { collisionLoser, incomingVerdict } from '../../../src/bgp/fsm/index.js';
 import { CONN, Driver } from './driver.js';
+import type { OpenMessage } from '../../../src/bgp/wire/types.js';
 
 test('the speaker with the lower BGP identifier closes the connection it initiated', () => {
   assert.equal(collisionLoser({ routerId: '192.0.2.1', asn: 65001 }, { routerId: '192.0.2.2', asn: 65001 }), 'outbound');
@@ -70,4 +71,15 @@ test('incoming in OpenSent/OpenConfirm on a connection the peer opened: the newe
 
 test('incoming in Established: refused (CollisionDetectEstablishedState is off)', () => {
   assert.equal(incomingVerdict(new Driver().toEstablished().state), 'refuse');
+});
+
+test('incoming in Established with Graceful Restart negotiated: the peer restarted, the new connection replaces the session', () => {
+  const gr = { restartTime: 120, restarting: true, forwardingPreserved: true };
+  const open: OpenMessage = { type: 'open', version: 4, myAs: 65002, holdTime: 30, bgpId: '192.0.2.2', capabilities: [
+    { kind: 'multiprotocol', afi: 1, safi: 1 },
+    { kind: 'graceful-restart', restarting: true, notification: false, restartTime: 120, families: [{ afi: 1, safi: 1, forwardingPreserved: true }] },
+  ] };
+  const d = new Driver({ gracefulRestart: gr }).toEstablished(open);
+  assert.ok(d.state.negotiated?.gracefulRestart, 'GR negotiated');
+  assert.equal(incomingVerdict(d.state), 'restart');
 });

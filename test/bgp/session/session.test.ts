@@ -510,7 +510,7 @@ test('a configuration that would produce an OPEN the peer must reject is refused
 });
 
 /** A raw client connecting to `port`; answers our OPEN with its own and a KEEPALIVE only if `answer`. */
-async function rawClient(port: number, answer: boolean) {
+async function rawClient(port: number, answer: boolean, open: Partial<OpenMessage> = {}) {
   const ctx = { fourOctetAs: true, extendedMessage: false };
   const received: BgpMessage[] = [];
   const framer = new Framer();
@@ -521,7 +521,7 @@ async function rawClient(port: number, answer: boolean) {
       const m = decodeMessage(f, ctx).message;
       received.push(m);
       if (m.type === 'open' && answer) {
-        sock.write(encodeMessage({ type: 'open', version: 4, myAs: 65002, holdTime: 30, bgpId: '192.0.2.2', capabilities: [{ kind: 'four-octet-as', asn: 65002 }] }, ctx));
+        sock.write(encodeMessage({ type: 'open', version: 4, myAs: 65002, holdTime: 30, bgpId: '192.0.2.2', capabilities: [{ kind: 'four-octet-as', asn: 65002 }], ...open }, ctx));
         sock.write(encodeMessage({ type: 'keepalive' }, ctx));
       }
     }
@@ -821,5 +821,26 @@ test('after the peer\'s Cease the first reconnect is armed within 1 s, jittered 
       await s.stop();
       await peer.close().catch(() => {});
     }
+  }
+});
+
+test('with graceful restart negotiated, a new connection from the Established peer means it restarted: the old session ends as a TCP failure and the new one is taken', async () => {
+  const gr = { restartTime: 120, restarting: false, forwardingPreserved: true };
+  const { A, B } = await establishedPair('127.0.0.1', { gracefulRestart: gr }, { gracefulRestart: gr });
+  let c: { sock: net.Socket; received: BgpMessage[] } | undefined;
+  try {
+    assert.ok(B.session.negotiated?.gracefulRestart, 'GR negotiated');
+    const down = once(B.session, 'down');
+    // The "restarted" peer: a fresh connection from A's address to B's listener (A's old socket is still open).
+    c = await rawClient(B.listener.port, true, { myAs: 65001, bgpId: '192.0.2.1', capabilities: [{ kind: 'four-octet-as', asn: 65001 }] });
+    const [reason] = await down;
+    assert.equal(reason.code, 'BGP_TCP_CLOSED');
+    assert.equal(reason.wasEstablished, true);
+    await until(() => B.session.state === 'Established', 'B Established on the new connection');
+    assert.equal(B.session.negotiated?.remotePort, c.sock.localPort);
+    assert.equal(B.listener.refused, 0);
+  } finally {
+    c?.sock.destroy();
+    await teardown(A, B);
   }
 });
