@@ -17,6 +17,10 @@
  * every 50 ms (`birdc show protocols all prr`). Clients use BIRD's `connect delay time 1`
  * (test/helpers), so no RR can be faster than ~1 s unless it calls the clients itself. Read the
  * ratios: the machine is shared.
+ *
+ * Knobs: PETREL_BENCH_CELLS="2x100000,100x10", PETREL_BENCH_RUNS=N, PETREL_BENCH_IMPLS=petrel,
+ * PETREL_BENCH_LOG=debug (Petrel's log level; its log is printed after each run, to see who
+ * connected when).
  */
 import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
