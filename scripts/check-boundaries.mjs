@@ -2,6 +2,7 @@
 // Keeps the module boundaries of the architecture (docs/architecture.md):
 //   bgp/wire imports only model/ and errors; bgp/fsm imports no node:* module;
 //   bgp/* never imports dataplane/, k8s/, agent/, cli/, metrics/ or prom-client;
+//   bfd/ imports none of those nor bgp/; bfd/packet and bfd/machine import no node:* module;
 //   dataplane/ never imports bgp/, k8s/, agent/, cli/, cni/; k8s/ never imports bgp/, dataplane/, agent/, cli/, cni/;
 //   cni/ imports only model/ and errors;
 //   model/ imports only model/ and errors; prom-client only inside metrics/.
@@ -27,6 +28,8 @@ const rules = [
   { from: 'bgp/fsm/', deny: (t) => t.spec.startsWith('node:'), why: 'bgp/fsm is pure: no node:* modules' },
   { from: 'bgp/', deny: (t) => t.local && /^(dataplane|k8s|agent|cli|metrics|lab|cni)\//.test(t.path), why: 'bgp/ never imports dataplane, k8s, agent, cli, metrics, lab or cni' },
   { from: 'bgp/', deny: (t) => t.spec === 'prom-client' || t.spec.startsWith('netlink'), why: 'bgp/ takes metrics through a narrow interface and never touches netlink' },
+  { from: 'bfd/', deny: (t) => t.local && /^(bgp|dataplane|k8s|agent|cli|metrics|lab|cni)\//.test(t.path), why: 'bfd/ stands alone: it never imports bgp, dataplane, k8s, agent, cli, metrics, lab or cni' },
+  { from: 'bfd/', deny: (t, f) => t.spec.startsWith('node:') && /^bfd\/(packet|machine)\./.test(f), why: 'the BFD codec and state machine are pure: no node:* modules' },
   { from: 'dataplane/', deny: (t) => t.local && /^(bgp|k8s|agent|cli|lab|cni)\//.test(t.path), why: 'dataplane/ never imports bgp, k8s, agent, cli, lab or cni' },
   { from: 'k8s/', deny: (t) => t.local && /^(bgp|dataplane|agent|cli|lab|cni)\//.test(t.path), why: 'k8s/ never imports bgp, dataplane, agent, cli, lab or cni' },
   { from: 'cni/', deny: (t) => t.local && !/^(model\/|errors\.|cni\/)/.test(t.path), why: 'cni/ (the CNI protocol, IPAM, the plugin\'s verbs) imports only model/ and errors: the agent hands it the dataplane' },

@@ -336,10 +336,9 @@ export class Agent extends EventEmitter<{ converged: []; dataplane: [] }> {
         routerId: topo.routerId,
         ...(topo.clusterId ? { clusterId: topo.clusterId } : {}),
         listen: { address: this.opts.bgpListenAddress, port: topo.listenPort },
+        // A refused connect (the peer's agent not listening yet) is retried after the idle hold: 1 s
+        // (jittered), then doubling up to this connect retry time; a peer that calls us is taken at once.
         connectRetryTime: this.opts.connectRetryTime,
-        // A refused connect (the peer's agent not listening yet) falls back to Idle for the first
-        // idle hold (5 s by default): never wait longer than the configured connect retry for it.
-        idleHoldTime: Math.min(5, this.opts.connectRetryTime),
         gracefulRestart: {
           enabled: this.gr.enabled,
           restartTime: this.gr.restartTime,

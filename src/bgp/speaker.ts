@@ -256,7 +256,7 @@ export class Speaker extends EventEmitter<SpeakerEvents> {
     if (this.started) return;
     this.started = true;
     if (this.opts.listen) {
-      this.listener = new BgpListener(this.opts.listen, (remote) => this.lookup(remote));
+      this.listener = new BgpListener(this.opts.listen, (remote) => this.lookup(remote), { log: this.log, clock: this.clock });
       // TCP-MD5 (RFC 2385): the listener needs each keyed peer's key before that peer's SYN.
       for (const e of this.peers.values()) if (e.spec.password) this.listener.setPassword(e.rib.address, e.spec.password);
       await this.listener.listen();
@@ -451,7 +451,7 @@ export class Speaker extends EventEmitter<SpeakerEvents> {
     e.lastDown = undefined;
     const wanted = e.spec.families ?? ['ipv4', 'ipv6'];
     const families = n.families.filter((f) => wanted.includes(f));
-    this.log.info({ peer: e.rib.address, routerId: n.peerRouterId, families, holdTime: n.holdTime }, 'session established');
+    this.log.info({ peer: e.rib.address, routerId: n.peerRouterId, families, holdTime: n.holdTime, outbound: n.outbound }, 'session established');
     e.eor.clear();
     if (n.gracefulRestart) e.lastGr = n.gracefulRestart;
     if (e.rib.stale) this.peerReturned(e, n);

@@ -49,6 +49,8 @@ export interface SessionMetricsSink {
   notificationSent(code: number, subcode: number): void;
   /** An RFC 7606 outcome: 'treat-as-withdraw' | 'attribute-discard' | 'session-reset'. */
   attributeProblem(action: string): void;
+  /** An exception of ours caught while handling the session (it was reset). */
+  internalError?(): void;
 }
 
 /** What the Speaker reports (bgp/speaker.ts). */
@@ -108,7 +110,7 @@ export class BgpMetricsAdapter implements SpeakerMetricsSink, SpeakerMetrics {
     const peer = address;
     if (t.info) this.m.peerInfo.remove({ peer, ...t.info });
     for (const g of [this.m.sessionState, this.m.sessionEstablished]) g.remove({ peer });
-    for (const c of [this.m.sessionFlaps, this.m.updatesReceived, this.m.updatesSent]) c.remove({ peer });
+    for (const c of [this.m.sessionFlaps, this.m.sessionInternalErrors, this.m.updatesReceived, this.m.updatesSent]) c.remove({ peer });
     this.m.stalePaths.remove({ peer });
     for (const k of t.notifIn) { const [code, subcode] = k.split('/'); this.m.notificationsReceived.remove({ peer, code, subcode }); }
     for (const k of t.notifOut) { const [code, subcode] = k.split('/'); this.m.notificationsSent.remove({ peer, code, subcode }); }
@@ -178,6 +180,7 @@ export class BgpMetricsAdapter implements SpeakerMetricsSink, SpeakerMetrics {
         t().actions.add(a);
         m.attributeProblems.inc({ peer, action: a });
       },
+      internalError: () => { t(); m.sessionInternalErrors.inc({ peer }); },
     };
   }
 }

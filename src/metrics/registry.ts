@@ -96,6 +96,7 @@ export class PetrelMetrics {
   readonly sessionState: Gauge<'peer'>;
   readonly sessionEstablished: Gauge<'peer'>;
   readonly sessionFlaps: Counter<'peer'>;
+  readonly sessionInternalErrors: Counter<'peer'>;
   readonly updatesReceived: Counter<'peer'>;
   readonly updatesSent: Counter<'peer'>;
   readonly notificationsReceived: Counter<'peer' | 'code' | 'subcode'>;
@@ -147,6 +148,7 @@ export class PetrelMetrics {
     this.sessionState = new Gauge({ name: `${p}bgp_session_state`, help: 'BGP FSM state of the session (RFC 4273 bgpPeerState: 1 Idle, 2 Connect, 3 Active, 4 OpenSent, 5 OpenConfirm, 6 Established).', labelNames: ['peer'], registers });
     this.sessionEstablished = new Gauge({ name: `${p}bgp_session_established`, help: 'Whether the BGP session is Established (1) or not (0).', labelNames: ['peer'], registers });
     this.sessionFlaps = new Counter({ name: `${p}bgp_session_flaps_total`, help: 'Times the BGP session left the Established state.', labelNames: ['peer'], registers });
+    this.sessionInternalErrors = new Counter({ name: `${p}bgp_session_internal_errors_total`, help: 'Exceptions of Petrel\'s own caught while handling the session; each reset that session only (logged with its stack).', labelNames: ['peer'], registers });
     this.updatesReceived = new Counter({ name: `${p}bgp_updates_received_total`, help: 'BGP UPDATE messages received from the peer.', labelNames: ['peer'], registers });
     this.updatesSent = new Counter({ name: `${p}bgp_updates_sent_total`, help: 'BGP UPDATE messages sent to the peer.', labelNames: ['peer'], registers });
     this.notificationsReceived = new Counter({ name: `${p}bgp_notifications_received_total`, help: 'BGP NOTIFICATION messages received, by error code and subcode (IANA BGP Error Codes registry numbers).', labelNames: ['peer', 'code', 'subcode'], registers });

@@ -108,6 +108,7 @@ test('promtool test rules: the main alerts fire on the series that should fire t
         { series: `petrel_dataplane_resyncs_total${sel({ trigger: 'overflow' })}`, values: '0+1x20' },
         { series: `petrel_dataplane_resyncs_total${sel({ trigger: 'periodic' })}`, values: '0+1x20' },
         { series: `petrel_k8s_watch_errors_total${sel({ resource: 'nodes', reason: 'gone' })}`, values: '0+1x20' },
+        { series: `petrel_bgp_session_internal_errors_total${sel({ peer: '192.0.2.2' })}`, values: '0 0 0 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1' },
       ],
       alert_rule_test: [
         { eval_time: '6m', alertname: 'PetrelBGPNoPeerEstablished', exp_alerts: [{ exp_labels: { severity: 'critical', ...agent } }] },
@@ -115,6 +116,8 @@ test('promtool test rules: the main alerts fire on the series that should fire t
         { eval_time: '11m', alertname: 'PetrelNoRemoteRoutes', exp_alerts: [{ exp_labels: { severity: 'critical', ...agent } }] },
         { eval_time: '16m', alertname: 'PetrelDataplaneResyncErrors', exp_alerts: [{ exp_labels: { severity: 'warning', ...agent } }] },
         { eval_time: '16m', alertname: 'PetrelKubernetesWatchFailing', exp_alerts: [{ exp_labels: { severity: 'warning', ...agent, resource: 'nodes' } }] },
+        { eval_time: '2m', alertname: 'PetrelBGPInternalError', exp_alerts: [] },
+        { eval_time: '5m', alertname: 'PetrelBGPInternalError', exp_alerts: [{ exp_labels: { severity: 'warning', ...agent, peer: '192.0.2.2' } }] },
       ],
     },
     {
@@ -128,7 +131,7 @@ test('promtool test rules: the main alerts fire on the series that should fire t
         { series: `petrel_dataplane_resyncs_total${sel({ trigger: 'periodic' })}`, values: '0+1x20' },
         { series: `petrel_ready${sel({})}`, values: '1x20' },
       ],
-      alert_rule_test: ['PetrelBGPPeerDown', 'PetrelBGPNoPeerEstablished', 'PetrelKubernetesCacheNotSynced', 'PetrelNoRemoteRoutes', 'PetrelDataplaneResyncErrors', 'PetrelNotReady']
+      alert_rule_test: ['PetrelBGPPeerDown', 'PetrelBGPNoPeerEstablished', 'PetrelBGPInternalError', 'PetrelKubernetesCacheNotSynced', 'PetrelNoRemoteRoutes', 'PetrelDataplaneResyncErrors', 'PetrelNotReady']
         .map((alertname) => ({ eval_time: '16m', alertname, exp_alerts: [] })),
     },
   ];

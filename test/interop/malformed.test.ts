@@ -129,12 +129,14 @@ describe('Petrel receiving malformed UPDATEs from ExaBGP and a raw sender', { sk
     // MP_REACH_NLRI, BIRD sends Invalid Network Field (10) for the same bytes: either is right.
     assert.equal(got.code, 3);
     assert.ok([9, 10].includes(got.subcode), `subcode ${got.subcode}`);
-    // The same on the wire, and it is the only NOTIFICATION Petrel sent to ExaBGP.
+    // The same on the wire. ExaBGP replays its Adj-RIB-Out on every new session until the withdrawal
+    // below, and Petrel takes its reconnection at once (issue 12), so the same NOTIFICATION may go
+    // out more than once; never another one.
     const wire = await waitFor('the NOTIFICATION on the wire', () => {
       const xs = capX.notifications().filter((w) => w.src === n.p.v4);
       return xs.length > 0 ? xs : undefined;
     }, 5_000, 100);
-    assert.deepEqual(wire.map((w) => [w.code, w.subcode]), [[got.code, got.subcode]]);
+    assert.deepEqual([...new Set(wire.map((w) => `${w.code}/${w.subcode}`))], [`${got.code}/${got.subcode}`]);
     // ExaBGP replays its Adj-RIB-Out after a reset: take the poison out, then the session must settle.
     x.send('withdraw route 198.18.11.0/24 next-hop self');
     await waitEstablished(petrel, n.x.v4, 60_000);

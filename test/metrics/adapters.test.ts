@@ -40,6 +40,9 @@ test('the session state follows the FSM with RFC 4273 numbering and a flap is co
   list = await samples(m);
   assert.equal(value(list, 'petrel_bgp_session_flaps_total', { peer: '2001:db8::2' }), 1);
   assert.equal(value(list, 'petrel_bgp_session_established', { peer: '2001:db8::2' }), 0);
+  s.internalError?.();
+  list = await samples(m);
+  assert.equal(value(list, 'petrel_bgp_session_internal_errors_total', { peer: '2001:db8::2' }), 1);
 });
 
 test('a peer that is no longer configured loses every one of its series, NOTIFICATION counters included', async () => {

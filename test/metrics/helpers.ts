@@ -28,6 +28,7 @@ export function populate(m: PetrelMetrics, peers: number): void {
   first.notificationReceived(6, 2);
   first.notificationSent(4, 0);
   first.attributeProblem('treat-as-withdraw');
+  first.internalError?.();
   first.stateChanged('Established', 'Idle');
   bgp.connectionRejected('203.0.113.9');
   bgp.stalePaths(list[0].address, 3);

@@ -8,12 +8,23 @@
  *
  * Choices the RFC leaves open (§8.1.1 optional attributes), as Petrel sets them:
  *  - SendNOTIFICATIONwithoutOPEN = TRUE: header/OPEN errors are reported even before our OPEN went out.
- *  - DampPeerOscillations: every fall back to Idle that was not an operator stop arms the IdleHoldTimer;
- *    start events are ignored while it runs; Event 13 restarts. The hold starts at 5 s and doubles (to
- *    120 s by default) with each failure after TCP came up (OpenSent, OpenConfirm, Established); a
- *    refused or failed connect retries at the current hold without doubling it. The back-off returns
- *    to its first value after the session stayed Established for idleHoldMaxTime.
+ *  - DampPeerOscillations, for OUR connection attempts only: every fall back to Idle that was not an
+ *    operator stop arms the IdleHoldTimer; automatic start events are ignored while it runs; Event 13
+ *    restarts. The first hold after a session that was stable is idleHoldTime (1 s by default, which
+ *    the session jitters to 50–100 %), so a peer that restarted is called back within a second. Each
+ *    further failure doubles it: up to idleHoldMaxTime (120 s) for failures after TCP came up
+ *    (OpenSent, OpenConfirm, Established), up to connectRetryTime for refused or failed connects (a
+ *    peer that is simply not there is tried at the RFC's connect-retry pace, never slower). The
+ *    back-off returns to its first value after the session stayed Established for idleHoldMaxTime.
+ *  - Deviation from §8.2.2 Idle ("refuses all incoming BGP connections"): a connection the peer opens
+ *    is taken in Idle too — while the IdleHoldTimer runs as well — unless the session was stopped
+ *    (ManualStop/AutomaticStop, or never started). Damping throttles our own reconnects; it must not
+ *    turn away a peer that came back and calls us (BIRD, FRR and GoBGP take it too).
+ *  - A connection the peer opened waits inboundOpenHoldTime (10 s), not the four minutes of
+ *    largeHoldTime, for the peer's OPEN: a stray silent connection cannot hold the peer's slot.
  *  - CollisionDetectEstablishedState = FALSE: the session closes a new connection to an Established peer.
+ *  - InternalError (Petrel's own event): a bug hit while handling this connection resets it — with
+ *    Cease / Administrative Reset once our OPEN went out — and restarts after the idle hold.
  *  - A passive peer (PassiveTcpEstablishment) never connects: in Active, ConnectRetryTimer expiry only
  *    restarts the timer instead of moving to Connect (the RFC text would connect).
  *  - BGPHeaderErr (Event 21) in Established sends the Message Header Error of §6.1, not the FSM error
@@ -77,10 +88,12 @@ function toIdle(s: FsmState, o: IdleOpts): StepResult {
   if (o.restart) {
     actions.push(start('IdleHold', idleHoldMs));
     idleHolding = true;
-    // Damping is for sessions that oscillate: a connection that never carried an OPEN exchange
-    // (refused or lost in Connect/Active) retries at the current idle hold without growing it.
+    // The next hold doubles. A session that oscillated (failed after TCP came up) backs off up to
+    // idleHoldMaxTime; a connect that was refused or lost in Connect/Active only up to the connect
+    // retry time, so a peer that is down is retried at the RFC's pace and found soon after it is back.
     const oscillated = s.name !== 'Connect' && s.name !== 'Active';
-    if (s.damp && oscillated) idleHoldMs = Math.min(idleHoldMs * 2, s.cfg.idleHoldMaxTime * 1000);
+    const cap = oscillated ? s.cfg.idleHoldMaxTime * 1000 : Math.min(s.cfg.idleHoldMaxTime, s.cfg.connectRetryTime) * 1000;
+    if (s.damp) idleHoldMs = Math.max(idleHoldMs, Math.min(idleHoldMs * 2, cap));
   }
   const counter = o.counter === 'zero' ? 0 : o.counter === 'inc' ? s.connectRetryCounter + 1 : s.connectRetryCounter;
   return {
@@ -127,6 +140,14 @@ function begin(s: FsmState, passive: boolean, damp: boolean, manual: boolean): S
   };
 }
 
+/**
+ * The HoldTimer while we wait for the peer's OPEN (OpenSent): §8.2.2's large value (4 minutes) on a
+ * connection we opened; a few seconds on one the peer opened (see inboundOpenHoldTime).
+ */
+function openSentHoldMs(conn: FsmState['conn']): number {
+  return (conn && !conn.outbound ? FSM_DEFAULTS.inboundOpenHoldTime : FSM_DEFAULTS.largeHoldTime) * 1000;
+}
+
 /** TCP is up (Events 16/17 in Connect or Active): send OPEN now, or wait DelayOpenTime for the peer's. */
 function tcpUp(s: FsmState, conn: NonNullable<FsmState['conn']>): StepResult {
   if (s.cfg.delayOpenTime > 0) {
@@ -134,7 +155,7 @@ function tcpUp(s: FsmState, conn: NonNullable<FsmState['conn']>): StepResult {
   }
   return {
     state: { ...s, name: 'OpenSent', conn, delayOpenRunning: false },
-    actions: [stop('ConnectRetry'), send(buildOpen(s.cfg)), start('Hold', FSM_DEFAULTS.largeHoldTime * 1000)],
+    actions: [stop('ConnectRetry'), send(buildOpen(s.cfg)), start('Hold', openSentHoldMs(conn))],
   };
 }
 
@@ -142,8 +163,28 @@ function tcpUp(s: FsmState, conn: NonNullable<FsmState['conn']>): StepResult {
 function delayOpenExpired(s: FsmState): StepResult {
   return {
     state: { ...s, name: 'OpenSent', delayOpenRunning: false },
-    actions: [stop('ConnectRetry'), stop('DelayOpen'), send(buildOpen(s.cfg)), start('Hold', FSM_DEFAULTS.largeHoldTime * 1000)],
+    actions: [stop('ConnectRetry'), stop('DelayOpen'), send(buildOpen(s.cfg)), start('Hold', openSentHoldMs(s.conn))],
   };
+}
+
+/**
+ * Event 17 in Idle (Petrel's deviation from §8.2.2, see the header): a started session takes the
+ * peer's connection at once, idle hold or not, as Active would. A stopped one refuses it.
+ */
+function acceptInIdle(s: FsmState, conn: NonNullable<FsmState['conn']>): StepResult {
+  if (!s.autoRestart) return { state: s, actions: [{ kind: 'disconnect' }] };
+  const r = tcpUp({ ...s, name: 'Active', idleHolding: false, delayOpenRunning: false }, conn);
+  return { state: r.state, actions: s.idleHolding ? [stop('IdleHold'), ...r.actions] : r.actions };
+}
+
+/** InternalError (Petrel extension): this connection is reset, with a Cease once our OPEN went out. */
+function internalError(s: FsmState, message: string, notify: boolean): StepResult {
+  return toIdle(s, {
+    notify: notify ? cease(CeaseSubcode.AdministrativeReset, 'internal error, session reset') : undefined,
+    counter: 'inc',
+    restart: true,
+    down: down('BGP_INTERNAL_ERROR', `internal error: ${message}`),
+  });
 }
 
 /** A valid OPEN (Event 19 in OpenSent, Event 20 in Connect/Active) → OpenConfirm; an invalid one → Event 22. */
@@ -181,10 +222,10 @@ function idle(s: FsmState, e: FsmEvent): StepResult {
       if (!s.idleHolding || !s.autoRestart) return same({ ...s, idleHolding: false });
       return begin({ ...s, idleHolding: false }, s.passive, s.damp, false);
     case 'TcpConnection_Valid': // Event 14
-    case 'Tcp_CR_Acked': // Event 16
-    case 'TcpConnectionConfirmed': // Event 17
-      // §8.2.2 Idle: "refuses all incoming BGP connections"; a late outbound connect is dropped too.
+    case 'Tcp_CR_Acked': // Event 16: a late outbound connect is dropped.
       return { state: s, actions: [{ kind: 'disconnect' }] };
+    case 'TcpConnectionConfirmed': // Event 17: taken unless stopped (deviation from §8.2.2, see the header).
+      return acceptInIdle(s, e.conn);
     case 'ManualStop': // Event 2: ignored in Idle, but it cancels any pending automatic restart.
     case 'AutomaticStop': // Event 8
       return { state: { ...s, autoRestart: false, idleHolding: false }, actions: s.idleHolding ? [stop('IdleHold')] : [] };
@@ -205,6 +246,7 @@ function idle(s: FsmState, e: FsmEvent): StepResult {
     case 'UpdateMsgErr':
     case 'RouteRefreshMsg':
     case 'StableTimer_Expires':
+    case 'InternalError':
       return same(s);
   }
 }
@@ -256,6 +298,8 @@ function connectOrActive(s: FsmState, e: FsmEvent): StepResult {
       return toIdle(s, { counter: s.delayOpenRunning ? 'keep' : 'inc', restart: true, down: down('BGP_NOTIFICATION_RECEIVED', 'version error from the peer', { notificationReceived: e.notification }) });
     case 'StableTimer_Expires':
       return same(s);
+    case 'InternalError': // with the DelayOpenTimer running no OPEN went out yet: no NOTIFICATION
+      return internalError(s, e.message, false);
     case 'AutomaticStop': // Event 8 and the other unexpected events: drop, count, Idle.
     case 'HoldTimer_Expires':
     case 'KeepaliveTimer_Expires':
@@ -386,6 +430,8 @@ function openSent(s: FsmState, e: FsmEvent): StepResult {
       return notifVerErr(s, e.notification);
     case 'StableTimer_Expires':
       return same(s);
+    case 'InternalError':
+      return internalError(s, e.message, true);
     case 'ConnectRetryTimer_Expires': // Events 9, 11–13, 20, 25–28
     case 'KeepaliveTimer_Expires':
     case 'DelayOpenTimer_Expires':
@@ -442,6 +488,8 @@ function openConfirm(s: FsmState, e: FsmEvent): StepResult {
     }
     case 'StableTimer_Expires':
       return same(s);
+    case 'InternalError':
+      return internalError(s, e.message, true);
     case 'BGPOpen': // a second OPEN on this connection (a colliding one belongs to another FSM, §6.8)
     case 'ConnectRetryTimer_Expires': // Events 9, 12–13, 20, 27–28
     case 'DelayOpenTimer_Expires':
@@ -497,6 +545,8 @@ function established(s: FsmState, e: FsmEvent): StepResult {
       return { state: s, actions: [...restartHold, { kind: 'routeRefresh', message: e.message }] };
     case 'StableTimer_Expires': // Up long enough: the next failure starts the back-off from its first value.
       return same({ ...s, idleHoldMs: s.cfg.idleHoldTime * 1000 });
+    case 'InternalError':
+      return internalError(s, e.message, true);
     case 'ConnectRetryTimer_Expires': // Events 9, 12–13, 19/20, 22
     case 'DelayOpenTimer_Expires':
     case 'IdleHoldTimer_Expires':

@@ -6,5 +6,5 @@
  */
 export { step, initialState } from './fsm.js';
 export { buildOpen, validateOpen, peerAsOf, negotiateFamilies, notification, bgpIdToNumber, AS_TRANS, BGP_VERSION } from './open.js';
-export { collisionLoser } from './collision.js';
+export { collisionLoser, incomingVerdict, type IncomingVerdict } from './collision.js';
 export * from './types.js';

@@ -11,9 +11,11 @@
  * Event 20 (BGPOpen with the DelayOpenTimer running) is Event 19 arriving while `delayOpenRunning`, and
  * Events 4–7 (the passive / damped starts) are Events 1 and 3 with the session attributes
  * PassiveTcpEstablishment and DampPeerOscillations of §8.1.1, which we keep in the state.
- * Two events are Petrel extensions without an RFC number: RouteRefreshMsg (RFC 2918 messages must not
- * look "unexpected" in Established) and StableTimer_Expires (resets the idle-hold back-off after a
- * session stayed up long enough; RFC 4271 leaves the damping algorithm to the implementation).
+ * Three events are Petrel extensions without an RFC number: RouteRefreshMsg (RFC 2918 messages must
+ * not look "unexpected" in Established), StableTimer_Expires (resets the idle-hold back-off after a
+ * session stayed up long enough; RFC 4271 leaves the damping algorithm to the implementation) and
+ * InternalError (a bug of ours hit while handling this connection: it costs this session a reset,
+ * never the process).
  */
 import type { Family } from '../../model/ip.js';
 import type { AttributeProblem, BgpMessage, NotificationMessage, OpenMessage, RouteRefreshMessage, UpdateMessage } from '../wire/types.js';
@@ -34,9 +36,15 @@ export interface FsmConfig {
   passive: boolean;
   /** DelayOpen (§8.1.1): seconds to wait for the peer's OPEN before sending ours; 0 = off. */
   delayOpenTime: number;
-  /** DampPeerOscillations (§8.1.1): first idle hold in seconds after a failure; doubles per failure. */
+  /**
+   * DampPeerOscillations (§8.1.1): the idle hold in seconds before the first automatic reconnect after
+   * a failure (the session jitters it to 50–100 %); it doubles with each further failure.
+   */
   idleHoldTime: number;
-  /** Upper bound of the idle-hold back-off, seconds. Also how long Established must last to reset it. */
+  /**
+   * Upper bound of the idle-hold back-off, seconds, for failures after TCP came up. Also how long
+   * Established must last to reset it. Refused connects back off up to connectRetryTime only.
+   */
   idleHoldMaxTime: number;
   /**
    * RFC 4724 Graceful Restart capability to put in our OPEN; absent = not advertised (no GR either way).
@@ -50,10 +58,18 @@ export const FSM_DEFAULTS = {
   holdTime: 90,
   connectRetryTime: 120,
   delayOpenTime: 0,
-  idleHoldTime: 5,
+  /** After a peer's restart the first reconnect comes within a second (jittered); then it backs off. */
+  idleHoldTime: 1,
   idleHoldMaxTime: 120,
   /** RFC 4271 §8.2.2: "a large value" for the HoldTimer while waiting for the peer's OPEN; 4 minutes suggested. */
   largeHoldTime: 240,
+  /**
+   * The HoldTimer while waiting for the OPEN on a connection the PEER opened, seconds. A speaker that
+   * connects sends its OPEN at once (or, with DelayOpen, as soon as ours arrives — and ours goes out
+   * on accept), so a connection silent this long is a stray one: it must not hold the peer's slot
+   * (and, as the peer's FSM, our own reconnects) for the four minutes of largeHoldTime.
+   */
+  inboundOpenHoldTime: 10,
 } as const;
 
 /** Both ends of one TCP connection, and who opened it (needed by collision detection, §6.8). */
@@ -118,7 +134,8 @@ export type FsmEvent =
   | { kind: 'UpdateMsg'; update: UpdateMessage; problems: AttributeProblem[]; rawAttributes?: Uint8Array } // Event 27
   | { kind: 'UpdateMsgErr'; notification: NotificationMessage } // Event 28
   | { kind: 'RouteRefreshMsg'; message: RouteRefreshMessage } // Petrel extension (RFC 2918)
-  | { kind: 'StableTimer_Expires' }; // Petrel extension (damping reset)
+  | { kind: 'StableTimer_Expires' } // Petrel extension (damping reset)
+  | { kind: 'InternalError'; message: string }; // Petrel extension (a bug of ours: reset this session)
 
 export type FsmEventKind = FsmEvent['kind'];
 
@@ -153,6 +170,7 @@ export const EVENT_NUMBER: Record<FsmEventKind, number> = {
   UpdateMsgErr: 28,
   RouteRefreshMsg: 0,
   StableTimer_Expires: 0,
+  InternalError: 0,
 };
 
 export type FsmAction =

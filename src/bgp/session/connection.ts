@@ -35,8 +35,12 @@ const PRE_OPEN_CTX: CodecContext = { fourOctetAs: false, extendedMessage: false 
 const LINGER_MS = 2_000;
 
 
-/** RFC 4271 §10: ConnectRetry and Keepalive intervals are jittered to 75–100 % of their value. */
-const JITTERED = new Set<TimerName>(['ConnectRetry', 'Keepalive']);
+/**
+ * Jitter, as the lowest fraction of the nominal value: RFC 4271 §10 puts ConnectRetry and Keepalive
+ * at 75–100 %; the idle hold before an automatic reconnect is spread over 50–100 %, so that the
+ * clients of a restarted route reflector do not all call back in the same millisecond.
+ */
+const JITTER_FLOOR: Partial<Record<TimerName, number>> = { ConnectRetry: 0.75, Keepalive: 0.75, IdleHold: 0.5 };
 
 export const TYPE_NAME: Record<number, string> = { 1: 'open', 2: 'update', 3: 'notification', 4: 'keepalive', 5: 'route-refresh' };
 
@@ -58,6 +62,8 @@ export interface ConnectionHost {
   readonly metrics: SessionMetrics;
   readonly stats: SessionStats;
   readonly peer: string;
+  /** Uniform in [0, 1): the timers' jitter (Math.random in production, seeded in tests). */
+  readonly random: () => number;
   /** Decode IPv4 prefixes as numeric keys (SessionConfig.ipv4PrefixKeys). */
   readonly prefixKeys?: boolean;
   /** An event for this connection's FSM. */
@@ -68,6 +74,8 @@ export interface ConnectionHost {
   drain(c: Connection): void;
   /** A closing socket, to await in stop(). */
   closing(done: Promise<void>): void;
+  /** Something of ours threw while handling this connection's socket: reset it, keep the process. */
+  fault(c: Connection, err: unknown, where: string): void;
 }
 
 interface ArmedTimer {
@@ -93,7 +101,8 @@ export class Connection {
   /** Starts (or restarts) a timer; its expiry comes back as the RFC event. */
   arm(t: TimerName, nominalMs: number): void {
     const { clock } = this.host;
-    const ms = JITTERED.has(t) ? Math.floor(nominalMs * (0.75 + Math.random() * 0.25)) : nominalMs;
+    const floor = JITTER_FLOOR[t];
+    const ms = floor !== undefined ? Math.floor(nominalMs * (floor + this.host.random() * (1 - floor))) : nominalMs;
     const due = clock.now() + ms;
     const cur = this.timers.get(t);
     if (cur && cur.firesAt <= due) {
@@ -154,20 +163,20 @@ export class Connection {
     } else socket = net.connect(opts);
     this.socket = socket;
     let connected = false;
-    socket.once('connect', () => {
+    socket.once('connect', this.guard('connect', () => {
       connected = true;
       if (this.socket !== socket || this.gone) return;
       this.wire(socket);
       this.host.event(this, { kind: 'Tcp_CR_Acked', conn: connInfo(socket, true) });
-    });
-    socket.on('error', (err) => {
+    }));
+    socket.on('error', this.guard('error', (err: Error) => {
       if (!connected && this.socket === socket) {
         this.host.log.debug({ peer: this.host.peer, err: err.message }, 'connect failed');
         this.socket = undefined;
         socket.destroy();
         this.host.event(this, { kind: 'TcpConnectionFails', reason: err.message });
       }
-    });
+    }));
   }
 
   /** Takes an accepted socket; returns what Event 17 carries. */
@@ -246,21 +255,36 @@ export class Connection {
     // tail segment of each flush — and every KEEPALIVE — waited for the ACK of the previous one,
     // which a peer may delay by up to 40 ms: a visible share of small reflector bursts.
     socket.setNoDelay(true);
-    socket.on('data', (chunk: Buffer) => {
+    socket.on('data', this.guard('data', (chunk: Buffer) => {
       if (this.socket === socket && !this.gone) this.onData(chunk);
-    });
+    }));
     socket.on('error', (err) => {
       if (this.socket === socket) this.host.log.debug({ peer: this.host.peer, err: err.message }, 'socket error');
     });
-    socket.on('close', () => {
+    socket.on('close', this.guard('close', () => {
       if (this.socket === socket && !this.gone) {
         this.socket = undefined;
         this.host.event(this, { kind: 'TcpConnectionFails', reason: 'TCP connection closed' });
       }
-    });
-    socket.on('drain', () => {
+    }));
+    socket.on('drain', this.guard('drain', () => {
       if (this.socket === socket) this.host.drain(this);
-    });
+    }));
+  }
+
+  /**
+   * A socket handler that cannot take the process down: whatever it throws (a decoder bug, a
+   * listener of the session's events) is handed to the session, which resets this connection only.
+   * Without it, an exception in a 'data' handler is uncaught and ends every session of the node.
+   */
+  private guard<A extends unknown[]>(where: string, fn: (...args: A) => void): (...args: A) => void {
+    return (...args: A) => {
+      try {
+        fn(...args);
+      } catch (err) {
+        this.host.fault(this, err, where);
+      }
+    };
   }
 
   // ---------------------------------------------------------------- bytes → events
@@ -357,6 +381,7 @@ function connInfo(socket: net.Socket, outbound: boolean): ConnInfo {
   };
 }
 
+/** The NOTIFICATION a codec error stands for. Anything else is a bug of ours: rethrown, caught by guard(). */
 function notificationOf(e: unknown): NotificationMessage {
   if (e instanceof BgpError) return { type: 'notification', ...e.notification };
   throw e;

@@ -1,9 +1,13 @@
 /**
  * BgpListener: accepts BGP connections on one address/port and hands each to the Session configured
  * for the remote address. A connection from an address that is no configured peer is closed at once
- * (no OPEN, no NOTIFICATION: we owe a stranger nothing) and counted in `rejected`; so is one the
- * session refuses (it is Idle, or a connection to that peer is already Established) — counted in
- * `refused`. IPv4-mapped IPv6 addresses are matched as the IPv4 address they carry.
+ * (no OPEN, no NOTIFICATION: we owe a stranger nothing), counted in `rejected` and logged — one
+ * warning per address per minute, the next one saying how many were suppressed meanwhile, and at
+ * most LOG_ADDRESSES addresses remembered (a scan from many addresses cannot grow memory or flood
+ * the log). One the session refuses (it is stopped, or a connection to that peer is already
+ * Established) is counted in `refused`. IPv4-mapped IPv6 addresses are matched as the IPv4 address
+ * they carry. Whatever throws while a connection is handed over is logged and closes that connection
+ * only (an exception in a 'connection' handler would end the process).
  *
  * TCP-MD5 (RFC 2385): setPassword(peer, key) keeps one key per peer address on the listening socket
  * (set after listen(), kept across it, deleted with setPassword(peer, undefined)); an accepted
@@ -17,6 +21,21 @@ import { PetrelError } from '../../errors.js';
 import { normalizeAddress } from './connection.js';
 import type { Session } from './session.js';
 import { md5KeyBytes, setMd5Key, TcpMd5Error } from './tcp-md5.js';
+import { realClock } from './clock.js';
+import { silentLogger } from '../../model/log.js';
+import type { Clock, Logger } from './types.js';
+
+/** One log line per unknown address per this many ms. */
+const LOG_WINDOW_MS = 60_000;
+/** Unknown addresses remembered for the rate limit; beyond it the oldest is forgotten. */
+const LOG_ADDRESSES = 1024;
+/** At most this many lines about unknown addresses per window, whatever the number of addresses. */
+const LOG_LINES_PER_WINDOW = 20;
+
+export interface BgpListenerDeps {
+  log?: Logger;
+  clock?: Clock;
+}
 
 export class BgpListener extends EventEmitter {
   /** Connections from addresses that are not configured peers, closed at once. */
@@ -28,12 +47,20 @@ export class BgpListener extends EventEmitter {
   private server: net.Server | undefined;
   /** TCP-MD5 keys by canonical peer address. */
   private readonly md5Keys = new Map<string, string>();
+  private readonly log: Logger;
+  private readonly clock: Clock;
+  /** Rate limit of the unknown-address warnings: when each address was last logged, and what was suppressed since. */
+  private readonly strangers = new Map<string, { loggedAt: number; suppressed: number }>();
+  private window = { start: -Infinity, lines: 0, suppressed: 0 };
 
   constructor(
     private readonly opts: { address: string; port: number },
     private readonly lookup: (remoteAddress: string) => Session | undefined,
+    deps: BgpListenerDeps = {},
   ) {
     super();
+    this.log = deps.log ?? silentLogger;
+    this.clock = deps.clock ?? realClock;
   }
 
   /** The port actually bound (useful with port 0). */
@@ -71,16 +98,48 @@ export class BgpListener extends EventEmitter {
   }
 
   private onConnection(socket: net.Socket): void {
-    const remote = normalizeAddress(socket.remoteAddress);
-    const session = this.lookup(remote);
-    if (!session) {
-      this.rejected++;
-      socket.on('error', () => {});
+    socket.on('error', () => {});
+    try {
+      const remote = normalizeAddress(socket.remoteAddress);
+      const session = this.lookup(remote);
+      if (!session) {
+        this.rejected++;
+        socket.destroy();
+        this.logStranger(remote, socket.remotePort);
+        this.emit('rejected', remote);
+        return;
+      }
+      if (!session.accept(socket)) this.refused++;
+    } catch (err) {
+      const e = err instanceof Error ? err : new Error(String(err));
+      this.log.error({ remote: socket.remoteAddress, err: e.message, stack: e.stack }, 'internal error while accepting a BGP connection; connection closed');
       socket.destroy();
-      this.emit('rejected', remote);
+    }
+  }
+
+  /** The rate-limited warning for a connection from an address that is no configured peer. */
+  private logStranger(remote: string, port: number | undefined): void {
+    const now = this.clock.now();
+    if (now - this.window.start >= LOG_WINDOW_MS) {
+      if (this.window.suppressed > 0) this.log.warn({ suppressed: this.window.suppressed }, 'connections from unknown addresses not logged in the last minute (too many addresses)');
+      this.window = { start: now, lines: 0, suppressed: 0 };
+    }
+    const seen = this.strangers.get(remote);
+    if (seen && now - seen.loggedAt < LOG_WINDOW_MS) {
+      seen.suppressed++;
       return;
     }
-    if (!session.accept(socket)) this.refused++;
+    if (this.window.lines >= LOG_LINES_PER_WINDOW) {
+      this.window.suppressed++;
+      if (seen) seen.suppressed++;
+      return;
+    }
+    this.window.lines++;
+    const suppressed = seen?.suppressed ?? 0;
+    this.strangers.delete(remote);
+    this.strangers.set(remote, { loggedAt: now, suppressed: 0 });
+    if (this.strangers.size > LOG_ADDRESSES) this.strangers.delete(this.strangers.keys().next().value as string);
+    this.log.warn({ remote, port, suppressed, total: this.rejected }, 'BGP connection from an address that is no configured peer refused');
   }
 
   /**

@@ -11,8 +11,15 @@
  * the other is dropped with its timers. A lost race is invisible to listeners: no 'down', and the
  * state does not blink through Idle.
  *
+ * A new connection from the peer is admitted by incomingVerdict() (fsm/collision.ts): taken in Idle
+ * (idle hold or not) and Active, raced beside our own attempt, superseding an older connection the
+ * peer opened that is not Established yet, refused only when stopped or Established.
+ *
  * Events are queued and processed one at a time, so a listener that calls stop() from a 'state' or
- * 'down' handler cannot re-enter the FSM half-way through an action list.
+ * 'down' handler cannot re-enter the FSM half-way through an action list. Whatever throws while an
+ * event is processed (a listener, a bug of ours) or in a socket handler (Connection.guard) resets that
+ * connection through the FSM's InternalError event: logged with its stack, counted, and the process
+ * and every other session carry on.
  *
  * What burned us / others:
  *  - Two speakers that both connect at once each accept the other's connection. If each adopted the
@@ -26,7 +33,7 @@
 import { EventEmitter } from 'node:events';
 import type net from 'node:net';
 import { ConfigError } from '../../errors.js';
-import { bgpIdToNumber, collisionLoser, initialState, peerAsOf, step, validateOpen, FSM_DEFAULTS } from '../fsm/index.js';
+import { bgpIdToNumber, collisionLoser, incomingVerdict, initialState, peerAsOf, step, validateOpen, FSM_DEFAULTS } from '../fsm/index.js';
 import type { FsmAction, FsmConfig, FsmEvent, FsmState } from '../fsm/index.js';
 import { MAX_EXTENDED_MESSAGE_LEN, MAX_MESSAGE_LEN, MsgType, type OpenMessage } from '../wire/index.js';
 import { realClock } from './clock.js';
@@ -49,6 +56,8 @@ export interface SessionDeps {
   clock?: Clock;
   log?: Logger;
   metrics?: SessionMetrics;
+  /** Uniform in [0, 1) for the timers' jitter; Math.random by default (tests pass a fixed one). */
+  random?: () => number;
 }
 
 export class Session extends EventEmitter {
@@ -67,7 +76,7 @@ export class Session extends EventEmitter {
   /** Time (clock ms) of the last state change. */
   since: number;
   negotiated: Negotiated | undefined;
-  readonly stats: SessionStats = { updatesIn: 0, updatesOut: 0, notificationsIn: 0, notificationsOut: 0, flaps: 0 };
+  readonly stats: SessionStats = { updatesIn: 0, updatesOut: 0, notificationsIn: 0, notificationsOut: 0, flaps: 0, internalErrors: 0 };
 
   constructor(cfg: SessionConfig, deps: SessionDeps = {}) {
     super();
@@ -96,6 +105,7 @@ export class Session extends EventEmitter {
       metrics: this.metrics,
       stats: this.stats,
       peer: this.cfg.peerAddress,
+      random: deps.random ?? Math.random,
       prefixKeys: cfg.ipv4PrefixKeys === true,
       event: (c, e) => this.feed(c, e),
       open: (c, open) => this.onOpen(c, open),
@@ -106,6 +116,7 @@ export class Session extends EventEmitter {
         this.closing.add(done);
         void done.then(() => this.closing.delete(done));
       },
+      fault: (c, err, where) => this.fault(c, err, `socket ${where} handler`),
     };
     this.primary = new Connection(initialState(this.fsmCfg), this.host);
     this.since = this.clock.now();
@@ -205,29 +216,57 @@ export class Session extends EventEmitter {
 
   /**
    * Called by BgpListener with a connection from this peer's address. Returns false (and closes it)
-   * when the FSM refuses connections now (Idle), or a connection to this peer is already Established
-   * or already racing.
+   * when the session is stopped or already Established; otherwise the connection is taken by the
+   * peer's FSM, or races beside our own, superseding an older one the peer opened (incomingVerdict).
    */
   accept(socket: net.Socket): boolean {
     const p = this.primary;
-    const name = p.fsm.name;
-    if (name === 'Idle' || name === 'Established' || (this.secondary && !this.secondary.gone)) {
-      this.log.debug({ peer: this.cfg.peerAddress, state: name }, 'incoming connection refused');
+    const state = p.fsm.name;
+    const verdict = incomingVerdict(p.fsm);
+    if (verdict === 'refuse') {
+      this.log.debug({ peer: this.cfg.peerAddress, state }, 'incoming connection refused');
       socket.destroy();
       return false;
     }
-    if (name === 'Active' && !p.socket) {
+    this.log.info({ peer: this.cfg.peerAddress, state, idleHolding: p.fsm.idleHolding, remotePort: socket.remotePort, verdict }, 'incoming connection accepted');
+    if (verdict === 'restart') {
+      // The peer restarted (graceful restart negotiated): its old session ends as a TCP failure —
+      // 'down', its routes kept stale — and the FSM, now Idle, takes the new connection.
+      this.feed(p, { kind: 'TcpConnectionFails', reason: 'the peer opened a new connection while Established: it restarted (RFC 4724)' });
+    }
+    if (verdict === 'take' || verdict === 'restart') {
       this.feed(p, { kind: 'TcpConnectionConfirmed', conn: p.adopt(socket) });
       return true;
     }
-    // Our own connection is under way: the newcomer races as the secondary (§6.8). It keeps the
-    // peer's passive/active attribute so that, should it be promoted, a later restart behaves alike.
+    // The newcomer runs as a second FSM. It keeps the peer's passive/active attribute so that,
+    // should it be promoted, a later restart behaves alike.
+    const prev = this.secondary;
+    if (prev && !prev.gone) this.supersede(prev);
     const r = step(initialState(this.fsmCfg), { kind: 'ManualStart_with_PassiveTcpEstablishment' });
-    const sec = new Connection({ ...r.state, passive: this.fsmCfg.passive }, this.host);
+    const sec = new Connection({ ...r.state, passive: this.fsmCfg.passive, idleHoldMs: p.fsm.idleHoldMs }, this.host);
     this.secondary = sec;
-    this.log.debug({ peer: this.cfg.peerAddress, primary: name }, 'second connection from the peer: collision candidate');
     this.feed(sec, { kind: 'TcpConnectionConfirmed', conn: sec.adopt(socket) });
+    if (verdict === 'supersede' && !sec.gone && this.secondary === sec) {
+      this.supersede(p);
+      this.promote();
+    }
     return true;
+  }
+
+  /**
+   * The peer opened a newer connection: the older one it opened (no session on it yet) is closed,
+   * with Cease / Connection Collision Resolution once our OPEN went out on it. No 'down': the peer is
+   * not down, it is calling again. The older connection's failure does not grow the back-off.
+   */
+  private supersede(c: Connection): void {
+    const idleHoldMs = c.fsm.idleHoldMs;
+    this.log.info({ peer: this.cfg.peerAddress, state: c.fsm.name, remotePort: c.fsm.conn?.remotePort }, 'older connection from the peer closed: it opened a new one');
+    this.dumpNow(c);
+    c.fsm = { ...c.fsm, idleHoldMs };
+    if (c !== this.primary) {
+      c.drop();
+      if (this.secondary === c) this.secondary = undefined;
+    }
   }
 
   // ------------------------------------------------------------------ the event loop
@@ -240,20 +279,44 @@ export class Session extends EventEmitter {
       for (let guard = 0; this.queue.length > 0 && guard < 100_000; guard++) {
         const [c, e] = this.queue.shift()!;
         if (c.gone) continue;
-        const r = step(c.fsm, e);
-        c.fsm = r.state;
-        // A primary that fails while a racing connection lives is about to be replaced by it.
-        if (c === this.primary && !(c.fsm.name === 'Idle' && this.liveSecondary())) this.syncState();
-        // Socket and timer actions first, listener-facing ones after: a listener that throws cannot
-        // leave the connection with a timer unarmed or a NOTIFICATION unsent.
-        for (const a of r.actions) if (!EMITTING.has(a.kind)) this.perform(c, a);
-        for (const a of r.actions) if (EMITTING.has(a.kind)) this.perform(c, a);
-        this.reconcile();
-        this.syncState();
+        try {
+          this.process(c, e);
+        } catch (err) {
+          this.fault(c, err, e.kind);
+        }
       }
     } finally {
       this.busy = false;
     }
+  }
+
+  private process(c: Connection, e: FsmEvent): void {
+    const r = step(c.fsm, e);
+    c.fsm = r.state;
+    // A primary that fails while a racing connection lives is about to be replaced by it.
+    if (c === this.primary && !(c.fsm.name === 'Idle' && this.liveSecondary())) this.syncState();
+    // Socket and timer actions first, listener-facing ones after: a listener that throws cannot
+    // leave the connection with a timer unarmed or a NOTIFICATION unsent.
+    for (const a of r.actions) if (!EMITTING.has(a.kind)) this.perform(c, a);
+    for (const a of r.actions) if (EMITTING.has(a.kind)) this.perform(c, a);
+    this.reconcile();
+    this.syncState();
+  }
+
+  /**
+   * Something threw while handling connection `c` (a listener of ours, a bug in the codec or here):
+   * logged with its stack and counted, then the connection is reset through the FSM (InternalError:
+   * Cease / Administrative Reset when an OPEN went out, 'down', the idle hold, a reconnect). If the
+   * reset itself throws (a 'down' listener), the FSM is already in Idle with its timers set: that is
+   * logged and counted too, and nothing more is tried.
+   */
+  private fault(c: Connection, err: unknown, where: string): void {
+    this.stats.internalErrors++;
+    this.metrics.internalError?.();
+    const e = err instanceof Error ? err : new Error(String(err));
+    this.log.error({ peer: this.cfg.peerAddress, state: c.fsm.name, where, err: e.message, stack: e.stack }, 'internal error: resetting the session');
+    if (where === 'InternalError' || c.gone) return;
+    this.feed(c, { kind: 'InternalError', message: `${e.message} (in ${where})` });
   }
 
   private perform(c: Connection, a: FsmAction): void {

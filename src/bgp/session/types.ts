@@ -125,6 +125,8 @@ export interface SessionMetrics {
   messageSent?(type: string): void;
   /** The session left Established. */
   flap?(): void;
+  /** Something of ours threw while handling this session; it was reset (never the process). */
+  internalError?(): void;
 }
 
 export const noopSessionMetrics: SessionMetrics = {
@@ -142,4 +144,6 @@ export interface SessionStats {
   notificationsIn: number;
   notificationsOut: number;
   flaps: number;
+  /** Exceptions caught while handling this session (each reset it); see Session.fault. */
+  internalErrors: number;
 }

@@ -23,6 +23,7 @@ const EVENTS: FsmEvent[] = [
   { kind: 'UpdateMsg', update: { type: 'update', withdrawn: [], attrs: {}, nlri: [] }, problems: [] },
   { kind: 'UpdateMsgErr', notification: notif(3, 1) },
   { kind: 'RouteRefreshMsg', message: { type: 'route-refresh', afi: 1, safi: 1, subtype: 0 } }, { kind: 'StableTimer_Expires' },
+  { kind: 'InternalError', message: 'bug' },
 ];
 
 const RUNS = Number(process.env.PETREL_FSM_RUNS ?? 2000);

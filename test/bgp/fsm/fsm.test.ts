@@ -5,7 +5,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { FsmAction, FsmEvent } from '../../../src/bgp/fsm/index.js';
+import { FSM_DEFAULTS, type FsmAction, type FsmEvent } from '../../../src/bgp/fsm/index.js';
 import type { NotificationMessage } from '../../../src/bgp/wire/types.js';
 import { CONN, Driver, peerOpen } from './driver.js';
 
@@ -89,10 +89,75 @@ test('Idle: ManualStop cancels a pending automatic restart', () => {
   assert.equal(d.state.name, 'Idle');
 });
 
-test('Idle: an incoming connection is refused', () => {
-  const d = new Driver().fire({ kind: 'TcpConnectionConfirmed', conn: CONN });
+const INBOUND = { ...CONN, localPort: 179, remotePort: 40002, outbound: false };
+
+test('Idle: an incoming connection is refused before the session was started', () => {
+  const d = new Driver().fire({ kind: 'TcpConnectionConfirmed', conn: INBOUND });
   assert.equal(d.state.name, 'Idle');
   assert.deepEqual(d.kinds(), ['disconnect']);
+});
+
+test('Idle: an incoming connection is refused after ManualStop (administratively down)', () => {
+  const d = new Driver().toEstablished().fire({ kind: 'ManualStop' });
+  d.take();
+  d.fire({ kind: 'TcpConnectionConfirmed', conn: INBOUND });
+  assert.equal(d.state.name, 'Idle');
+  assert.deepEqual(d.kinds(), ['disconnect']);
+});
+
+test('Idle: an incoming connection is refused after AutomaticStop', () => {
+  const d = new Driver().toEstablished().fire({ kind: 'AutomaticStop', subcode: 1 });
+  d.take();
+  d.fire({ kind: 'TcpConnectionConfirmed', conn: INBOUND });
+  assert.equal(d.state.name, 'Idle');
+  assert.deepEqual(d.kinds(), ['disconnect']);
+});
+
+test('Idle: an incoming connection while the IdleHoldTimer runs is taken at once: hold stopped, OPEN sent, OpenSent', () => {
+  // Deviation from RFC 4271 §8.2.2 Idle (docs/rfc-compliance.md): damping throttles our own attempts only.
+  const d = new Driver().toEstablished().fire({ kind: 'NotifMsg', notification: notif(6, 4) });
+  assert.ok(d.running('IdleHold'));
+  d.take();
+  d.fire({ kind: 'TcpConnectionConfirmed', conn: INBOUND });
+  assert.equal(d.state.name, 'OpenSent');
+  assert.equal(d.state.idleHolding, false);
+  assert.deepEqual(d.state.conn, INBOUND);
+  assert.deepEqual(d.kinds(), ['stopTimer:IdleHold', 'stopTimer:ConnectRetry', 'send:open', 'startTimer:Hold']);
+  assert.ok(!d.running('IdleHold'));
+  // The peer's OPEN and KEEPALIVE then establish the session on that connection.
+  d.fire({ kind: 'BGPOpen', open: peerOpen() }).fire({ kind: 'KeepAliveMsg' });
+  assert.equal(d.state.name, 'Established');
+});
+
+test('Idle: with DelayOpen an incoming connection taken in Idle waits in Active for the peer\'s OPEN', () => {
+  const d = new Driver({ delayOpenTime: 5 }).toConnect().fire({ kind: 'TcpConnectionFails' });
+  d.take();
+  d.fire({ kind: 'TcpConnectionConfirmed', conn: INBOUND });
+  assert.equal(d.state.name, 'Active');
+  assert.equal(d.state.delayOpenRunning, true);
+  assert.ok(d.running('DelayOpen') && !d.running('IdleHold'));
+  d.fire({ kind: 'BGPOpen', open: peerOpen() });
+  assert.equal(d.state.name, 'OpenConfirm');
+});
+
+test('Idle: a late outbound connection (Event 16) is still dropped', () => {
+  const d = new Driver().toConnect().fire({ kind: 'TcpConnectionFails' });
+  d.take();
+  d.fire({ kind: 'Tcp_CR_Acked', conn: CONN });
+  assert.equal(d.state.name, 'Idle');
+  assert.deepEqual(d.kinds(), ['disconnect']);
+  assert.ok(d.running('IdleHold'));
+});
+
+test('Idle: a connection the peer opened waits 10 s for its OPEN, not the four-minute large hold time', () => {
+  const d = new Driver().toConnect().fire({ kind: 'TcpConnectionFails' });
+  d.take();
+  d.fire({ kind: 'TcpConnectionConfirmed', conn: INBOUND });
+  const a = d.take();
+  assert.ok(a.some((x) => x.kind === 'startTimer' && x.timer === 'Hold' && x.ms === FSM_DEFAULTS.inboundOpenHoldTime * 1000));
+  d.clock.advance(10_000);
+  assert.equal(d.state.name, 'Idle');
+  assert.deepEqual(sentNotification(d.take()), notif(4, 0));
 });
 
 test('Idle: timer, message and error events change nothing', () => {
@@ -227,12 +292,31 @@ test('Active: a passive peer stays in Active when the ConnectRetryTimer expires'
   assert.deepEqual(d.kinds(), ['startTimer:ConnectRetry']);
 });
 
-test('Active: TcpConnectionConfirmed sends OPEN and moves to OpenSent', () => {
+test('Active: TcpConnectionConfirmed sends OPEN, waits 10 s for the peer\'s OPEN and moves to OpenSent', () => {
   const d = new Driver({ passive: true }).fire({ kind: 'ManualStart' });
   d.take();
   d.fire({ kind: 'TcpConnectionConfirmed', conn: { ...CONN, outbound: false } });
   assert.equal(d.state.name, 'OpenSent');
-  assert.ok(d.kinds().includes('send:open'));
+  const a = d.take();
+  assert.ok(a.some((x) => x.kind === 'send' && x.message.type === 'open'));
+  assert.ok(a.some((x) => x.kind === 'startTimer' && x.timer === 'Hold' && x.ms === 10_000));
+});
+
+test('Connect: an incoming connection (Event 17) sends OPEN and moves to OpenSent with the short hold', () => {
+  // The session runs it as a second FSM beside our attempt (fsm/collision.ts incomingVerdict).
+  const d = new Driver().toConnect().fire({ kind: 'TcpConnectionConfirmed', conn: { ...CONN, outbound: false } });
+  assert.equal(d.state.name, 'OpenSent');
+  assert.ok(d.take().some((x) => x.kind === 'startTimer' && x.timer === 'Hold' && x.ms === 10_000));
+});
+
+test('OpenSent, OpenConfirm, Established: an incoming connection changes nothing in this FSM (the session races or refuses it)', () => {
+  for (const to of ['toOpenSent', 'toOpenConfirm', 'toEstablished'] as const) {
+    const d = new Driver()[to]();
+    const before = d.state;
+    d.fire({ kind: 'TcpConnectionConfirmed', conn: { ...CONN, outbound: false } });
+    assert.equal(d.state, before, to);
+    assert.deepEqual(d.take(), [], to);
+  }
 });
 
 test('Active: TcpConnectionFails counts a retry and goes to Idle', () => {
@@ -522,19 +606,106 @@ test('Damping: the idle hold doubles with each failure after TCP came up and sto
   assert.deepEqual(holds, [5_000, 10_000, 20_000, 40_000, 80_000, 120_000, 120_000]);
 });
 
-test('Damping: a refused connection retries at the current idle hold without doubling it', () => {
-  const d = new Driver().toConnect();
-  failAfterOpen(d);
-  assert.equal(idleHoldOf(d), 5_000);
-  d.clock.advance(5_000);
+test('Damping: refused connections back off too, but only up to the connect retry time', () => {
+  const d = new Driver({ idleHoldTime: 1, connectRetryTime: 30 }).toConnect();
   const holds: number[] = [];
-  for (let i = 0; i < 3; i++) {
+  for (let i = 0; i < 7; i++) {
     d.take();
     d.fire({ kind: 'TcpConnectionFails', reason: 'ECONNREFUSED' });
     holds.push(idleHoldOf(d));
     d.clock.advance(holds[i]);
+    assert.equal(d.state.name, 'Connect');
   }
-  assert.deepEqual(holds, [10_000, 10_000, 10_000]);
+  assert.deepEqual(holds, [1_000, 2_000, 4_000, 8_000, 16_000, 30_000, 30_000]);
+});
+
+test('Damping: a refused connection never shortens a longer back-off built by oscillations', () => {
+  const d = new Driver({ connectRetryTime: 5 }).toConnect();
+  failAfterOpen(d);
+  assert.equal(idleHoldOf(d), 5_000);
+  d.clock.advance(5_000);
+  d.take();
+  d.fire({ kind: 'TcpConnectionFails', reason: 'ECONNREFUSED' });
+  assert.equal(idleHoldOf(d), 10_000);
+  d.clock.advance(10_000);
+  d.fire({ kind: 'TcpConnectionFails', reason: 'ECONNREFUSED' });
+  assert.equal(idleHoldOf(d), 10_000);
+});
+
+// ---------------------------------------------------------------- reconnecting after a peer's restart
+
+/** A Driver with the shipped defaults for the back-off, Established and up long enough to be stable. */
+function stableSession(): Driver {
+  const d = new Driver({ idleHoldTime: FSM_DEFAULTS.idleHoldTime, idleHoldMaxTime: FSM_DEFAULTS.idleHoldMaxTime, connectRetryTime: 30 }).toEstablished(peerOpen({ holdTime: 0 }));
+  d.clock.advance(FSM_DEFAULTS.idleHoldMaxTime * 1000);
+  d.take();
+  return d;
+}
+
+for (const [what, ev] of [
+  ['a Cease from the peer', { kind: 'NotifMsg', notification: notif(6, 4) }],
+  ['a TCP reset', { kind: 'TcpConnectionFails', reason: 'ECONNRESET' }],
+  ['a close without NOTIFICATION (its graceful restart)', { kind: 'TcpConnectionFails', reason: 'TCP connection closed' }],
+] as Array<[string, FsmEvent]>) {
+  test(`Reconnect: after ${what} the first attempt comes within 1 s, then the attempts back off`, () => {
+    const d = stableSession();
+    d.fire(ev);
+    assert.equal(d.state.name, 'Idle');
+    const first = idleHoldOf(d);
+    assert.equal(first, 1_000); // the session jitters it to 0.5–1 s
+    d.clock.advance(first);
+    assert.equal(d.state.name, 'Connect');
+    // The restarting peer is not listening yet: each refusal doubles the wait (to the connect retry time).
+    const holds: number[] = [];
+    for (let i = 0; i < 3; i++) {
+      d.take();
+      d.fire({ kind: 'TcpConnectionFails', reason: 'ECONNREFUSED' });
+      holds.push(idleHoldOf(d));
+      d.clock.advance(holds[i]);
+    }
+    assert.deepEqual(holds, [2_000, 4_000, 8_000]);
+  });
+}
+
+test('Reconnect: a session that was Established long enough starts the back-off from 1 s again', () => {
+  const d = stableSession();
+  d.fire({ kind: 'TcpConnectionFails' });
+  d.clock.advance(idleHoldOf(d));
+  for (let i = 0; i < 3; i++) {
+    d.fire({ kind: 'TcpConnectionFails', reason: 'ECONNREFUSED' });
+    d.clock.advance(idleHoldOf(d));
+  }
+  assert.equal(d.state.idleHoldMs, 16_000);
+  d.fire({ kind: 'Tcp_CR_Acked', conn: CONN }).fire({ kind: 'BGPOpen', open: peerOpen({ holdTime: 0 }) }).fire({ kind: 'KeepAliveMsg' });
+  d.clock.advance(120_000);
+  d.take();
+  d.fire({ kind: 'NotifMsg', notification: notif(6, 2) });
+  assert.equal(idleHoldOf(d), 1_000);
+});
+
+// ---------------------------------------------------------------- InternalError (Petrel extension)
+
+test('InternalError in Established sends Cease / Administrative Reset, goes to Idle and restarts after the idle hold', () => {
+  const d = new Driver().toEstablished().fire({ kind: 'InternalError', message: 'listener bug' });
+  assert.equal(d.state.name, 'Idle');
+  const a = d.take();
+  const n = sentNotification(a);
+  assert.equal(n?.code, 6);
+  assert.equal(n?.subcode, 4);
+  assert.equal(downOf(a)?.reason.code, 'BGP_INTERNAL_ERROR');
+  assert.equal(downOf(a)?.wasEstablished, true);
+  d.clock.advance(5_000);
+  assert.equal(d.state.name, 'Connect');
+});
+
+test('InternalError in Connect drops the attempt without a NOTIFICATION; in Idle it changes nothing', () => {
+  const d = new Driver().toConnect().fire({ kind: 'InternalError', message: 'bug' });
+  assert.equal(d.state.name, 'Idle');
+  assert.equal(sentNotification(d.take()), undefined);
+  const before = d.state;
+  d.fire({ kind: 'InternalError', message: 'bug' });
+  assert.equal(d.state, before);
+  assert.deepEqual(d.take(), []);
 });
 
 test('Damping: a session that stays Established long enough resets the back-off', () => {

@@ -18,12 +18,16 @@ function recordingHost(clock: FakeClock) {
     clock,
     log: { debug() {}, info() {}, warn() {}, error() {} },
     metrics: noopSessionMetrics,
-    stats: { updatesIn: 0, updatesOut: 0, notificationsIn: 0, notificationsOut: 0, flaps: 0 },
+    stats: { updatesIn: 0, updatesOut: 0, notificationsIn: 0, notificationsOut: 0, flaps: 0, internalErrors: 0 },
     peer: '192.0.2.2',
+    random: () => 0.5,
     event: (_c, e) => events.push({ at: clock.now(), e }),
     open: () => {},
     drain: () => {},
     closing: () => {},
+    fault: (_c, err) => {
+      throw err;
+    },
   };
   return { host, events };
 }

@@ -510,7 +510,7 @@ test('a configuration that would produce an OPEN the peer must reject is refused
 });
 
 /** A raw client connecting to `port`; answers our OPEN with its own and a KEEPALIVE only if `answer`. */
-async function rawClient(port: number, answer: boolean) {
+async function rawClient(port: number, answer: boolean, open: Partial<OpenMessage> = {}) {
   const ctx = { fourOctetAs: true, extendedMessage: false };
   const received: BgpMessage[] = [];
   const framer = new Framer();
@@ -521,7 +521,7 @@ async function rawClient(port: number, answer: boolean) {
       const m = decodeMessage(f, ctx).message;
       received.push(m);
       if (m.type === 'open' && answer) {
-        sock.write(encodeMessage({ type: 'open', version: 4, myAs: 65002, holdTime: 30, bgpId: '192.0.2.2', capabilities: [{ kind: 'four-octet-as', asn: 65002 }] }, ctx));
+        sock.write(encodeMessage({ type: 'open', version: 4, myAs: 65002, holdTime: 30, bgpId: '192.0.2.2', capabilities: [{ kind: 'four-octet-as', asn: 65002 }], ...open }, ctx));
         sock.write(encodeMessage({ type: 'keepalive' }, ctx));
       }
     }
@@ -558,10 +558,12 @@ test('when the peer opens a second connection while its first is still in OpenSe
   }
 });
 
-test('a listener that throws on down does not keep the session from restarting after the idle hold', async () => {
+test('a listener that throws on down costs nothing but a logged, counted error: the session restarts after the idle hold', async () => {
   const peer = await rawPeer();
   const clock = new FakeClock();
-  const s = new Session(base({ peerPort: peer.port, families: ['ipv4'] }), { clock });
+  const errors: string[] = [];
+  const log = { debug() {}, info() {}, warn() {}, error: (o: object, msg: string) => errors.push(`${msg} ${JSON.stringify(o)}`) };
+  const s = new Session(base({ peerPort: peer.port, families: ['ipv4'] }), { clock, log });
   try {
     const est = once(s, 'established');
     s.start();
@@ -569,13 +571,68 @@ test('a listener that throws on down does not keep the session from restarting a
     s.once('down', () => {
       throw new Error('listener bug');
     });
-    assert.throws(() => clock.advance(30_000), /listener bug/);
+    clock.advance(30_000); // hold timer expiry; the throw stays inside the session
     assert.equal(s.state, 'Idle');
+    assert.equal(s.stats.internalErrors, 1);
+    assert.ok(errors.some((l) => l.includes('listener bug') && l.includes('stack')), errors.join('\n'));
     clock.advance(5_000); // the idle hold armed before the listener ran
     assert.equal(s.state, 'Connect');
   } finally {
     await s.stop();
     await peer.close();
+  }
+});
+
+test('a listener that throws on an UPDATE resets that session with Cease / Administrative Reset, and it comes back', async () => {
+  const { A, B } = await establishedPair('127.0.0.1');
+  try {
+    let thrown = 0;
+    B.session.once('update', () => {
+      thrown++;
+      throw new TypeError('bug in a RIB listener');
+    });
+    const down = once(B.session, 'down');
+    const downA = once(A.session, 'down');
+    for (const f of encodeUpdates({ family: 'ipv4', attrs: { origin: 0, asPath: [{ type: 2, asns: [65001] }] }, nextHops: ['192.0.2.1'], nlri: ['198.51.100.0/24'], withdrawn: [] }, A.session.negotiated!.codec)) A.session.send(f);
+    const [reason] = await down;
+    assert.equal(thrown, 1);
+    assert.equal(reason.code, 'BGP_INTERNAL_ERROR');
+    assert.equal(B.session.stats.internalErrors, 1);
+    const [ra] = await downA;
+    assert.equal(ra.notificationReceived?.code, 6);
+    assert.equal(ra.notificationReceived?.subcode, 4);
+    // A calls again after its idle hold; B (passive) takes the connection and the session is back.
+    const ea = once(A.session, 'established');
+    A.clock.advance(5_000);
+    await ea;
+    assert.equal(B.session.state, 'Established');
+  } finally {
+    await teardown(A, B);
+  }
+});
+
+test('a throw in a socket handler (a drain listener) resets that session only, and the process sees no uncaught exception', async () => {
+  const uncaught: unknown[] = [];
+  const onUncaught = (e: unknown) => uncaught.push(e);
+  process.on('uncaughtException', onUncaught);
+  const { A, B } = await establishedPair('127.0.0.1');
+  try {
+    A.session.once('drain', () => {
+      throw new Error('bug in a drain listener');
+    });
+    const codec = A.session.negotiated!.codec;
+    const nlri = Array.from({ length: 256 }, (_, i) => `198.18.${i}.0/24`);
+    const frames = encodeUpdates({ family: 'ipv4', attrs: { origin: 0, asPath: [{ type: 2, asns: [65001] }] }, nextHops: ['192.0.2.1'], nlri, withdrawn: [] }, codec);
+    let full = false;
+    for (let i = 0; i < 10_000 && !full; i++) for (const f of frames) if (!A.session.send(f)) full = true;
+    assert.ok(full, 'the socket buffer filled up');
+    const [reason] = await once(A.session, 'down');
+    assert.equal(reason.code, 'BGP_INTERNAL_ERROR');
+    assert.equal(A.session.stats.internalErrors, 1);
+    assert.deepEqual(uncaught, []);
+  } finally {
+    process.off('uncaughtException', onUncaught);
+    await teardown(A, B);
   }
 });
 
@@ -594,6 +651,196 @@ test('sendMany delivers a batch of UPDATEs in order and counts each one', async 
     assert.equal(A.session.stats.updatesOut, frames.length);
     assert.equal(A.metrics.sent.get('update'), frames.length);
   } finally {
+    await teardown(A, B);
+  }
+});
+
+// ---------------------------------------------------------------- a peer that calls us (issues 12, 13 G)
+
+/** A free loopback port with nothing listening on it. */
+async function deadPort(): Promise<number> {
+  const probe = net.createServer();
+  await new Promise<void>((r) => probe.listen(0, '127.0.0.1', () => r()));
+  const port = (probe.address() as net.AddressInfo).port;
+  await new Promise<void>((r) => probe.close(() => r()));
+  return port;
+}
+
+test('a peer that calls while our session waits out its idle hold is taken at once (Idle → OpenSent) and Established', async () => {
+  const dead = await deadPort();
+  let A!: Speaker & { make(): void };
+  let B!: Speaker & { make(): void };
+  // A's own attempts go to a dead port and its idle hold (60 s) never runs out on its fake clock:
+  // only taking B's connection in Idle can bring the session up.
+  A = await speaker('127.0.0.1', () => base({ peerPort: dead, idleHoldTime: 60 }));
+  B = await speaker('127.0.0.1', () => base({ peerPort: A.listener.port, localAsn: 65002, peerAsn: 65001, routerId: '192.0.2.2' }));
+  A.make();
+  B.make();
+  try {
+    const downA = once(A.session, 'down');
+    A.session.start();
+    const [r] = await downA;
+    assert.equal(r.code, 'BGP_TCP_CONNECT_FAILED');
+    assert.equal(A.session.state, 'Idle');
+    const ea = once(A.session, 'established');
+    B.session.start();
+    await ea;
+    assert.equal(A.session.negotiated?.outbound, false);
+    assert.deepEqual(A.metrics.states, ['Idle>Connect', 'Connect>Idle', 'Idle>OpenSent', 'OpenSent>OpenConfirm', 'OpenConfirm>Established']);
+    assert.equal(A.listener.refused, 0);
+  } finally {
+    await teardown(A, B);
+  }
+});
+
+test('a stopped session still refuses the peer\'s connection', async () => {
+  let s: Session | undefined;
+  const listener = new BgpListener({ address: '127.0.0.1', port: 0 }, () => s);
+  await listener.listen();
+  s = new Session(base({ passive: true }), { clock: new FakeClock() });
+  try {
+    s.start();
+    await s.stop();
+    const c = await rawClient(listener.port, true);
+    await new Promise<void>((resolve) => c.sock.once('close', () => resolve()));
+    assert.equal(listener.refused, 1);
+    assert.equal(s.state, 'Idle');
+  } finally {
+    await s.stop();
+    await listener.close();
+  }
+});
+
+test('two silent connections from the peer\'s address do not block it: the real peer connects next and is Established', async () => {
+  let s: Session | undefined;
+  const listener = new BgpListener({ address: '127.0.0.1', port: 0 }, () => s);
+  await listener.listen();
+  s = new Session(base({ passive: true }), { clock: new FakeClock() });
+  const clients: Array<{ sock: net.Socket; received: BgpMessage[] }> = [];
+  try {
+    s.start();
+    for (let i = 0; i < 2; i++) {
+      const silent = await rawClient(listener.port, false);
+      clients.push(silent);
+      await until(() => silent.received.some((m) => m.type === 'open'), `our OPEN on silent connection ${i + 1}`);
+    }
+    const est = once(s, 'established');
+    const real = await rawClient(listener.port, true);
+    clients.push(real);
+    await est;
+    assert.equal(s.negotiated?.remotePort, real.sock.localPort);
+    assert.equal(listener.refused, 0);
+    // Each silent connection was closed when a newer one arrived, with Cease / Connection Collision Resolution.
+    for (const c of clients.slice(0, 2)) {
+      await until(() => c.received.some((m) => m.type === 'notification'), 'a NOTIFICATION on a silent connection');
+      const n = c.received.find((m) => m.type === 'notification');
+      assert.ok(n && n.type === 'notification' && n.code === 6 && n.subcode === 7);
+    }
+  } finally {
+    await s.stop();
+    for (const c of clients) c.sock.destroy();
+    await listener.close();
+  }
+});
+
+test('a silent connection from the peer gets Hold Timer Expired after 10 s, not the four-minute large hold time', async () => {
+  let s: Session | undefined;
+  const clock = new FakeClock();
+  const listener = new BgpListener({ address: '127.0.0.1', port: 0 }, () => s);
+  await listener.listen();
+  s = new Session(base({ passive: true }), { clock });
+  let c: { sock: net.Socket; received: BgpMessage[] } | undefined;
+  try {
+    s.start();
+    c = await rawClient(listener.port, false);
+    await until(() => c!.received.some((m) => m.type === 'open'), 'our OPEN');
+    clock.advance(9_999);
+    assert.equal(s.state, 'OpenSent');
+    clock.advance(1);
+    await until(() => c!.received.some((m) => m.type === 'notification'), 'the NOTIFICATION');
+    const n = c.received.find((m) => m.type === 'notification');
+    assert.ok(n && n.type === 'notification' && n.code === 4 && n.subcode === 0);
+    assert.equal(s.state, 'Idle');
+  } finally {
+    await s.stop();
+    c?.sock.destroy();
+    await listener.close();
+  }
+});
+
+test('connections from unknown addresses are logged once per address per minute, then with the count suppressed', async () => {
+  const clock = new FakeClock();
+  const lines: Array<{ o: Record<string, unknown>; msg: string }> = [];
+  const log = { debug() {}, info() {}, error() {}, warn: (o: Record<string, unknown>, msg: string) => lines.push({ o, msg }) };
+  const listener = new BgpListener({ address: '127.0.0.1', port: 0 }, () => undefined, { log, clock });
+  await listener.listen();
+  const connectAndWaitClose = async () => {
+    const sock = net.connect({ host: '127.0.0.1', port: listener.port });
+    sock.on('error', () => {});
+    await new Promise<void>((resolve) => sock.once('close', () => resolve()));
+  };
+  try {
+    for (let i = 0; i < 3; i++) await connectAndWaitClose();
+    assert.equal(listener.rejected, 3);
+    assert.equal(lines.length, 1);
+    assert.equal(lines[0].o.remote, '127.0.0.1');
+    assert.equal(lines[0].o.suppressed, 0);
+    clock.advance(60_000);
+    await connectAndWaitClose();
+    assert.equal(lines.length, 2);
+    assert.equal(lines[1].o.suppressed, 2);
+    assert.equal(lines[1].o.total, 4);
+  } finally {
+    await listener.close();
+  }
+});
+
+test('after the peer\'s Cease the first reconnect is armed within 1 s, jittered by the injected random source', async () => {
+  for (const [rnd, firstMs] of [[0, 500], [0.999, 999]] as const) {
+    const peer = await rawPeer();
+    const clock = new FakeClock();
+    // Hold time 0: the raw peer sends no KEEPALIVEs, and nothing but its going away may end the session.
+    const s = new Session(base({ peerPort: peer.port, families: ['ipv4'], holdTime: 0 }), { clock, random: () => rnd });
+    const states: string[] = [];
+    s.on('state', (_f, to) => states.push(to));
+    try {
+      const est = once(s, 'established');
+      s.start();
+      await est;
+      clock.advance(120_000); // stable: the back-off is at its first value
+      assert.equal(s.state, 'Established');
+      const down = once(s, 'down');
+      peer.close(); // the peer goes away (its process restarts)
+      await down;
+      assert.equal(s.state, 'Idle');
+      clock.advance(firstMs - 1);
+      assert.equal(s.state, 'Idle', `random ${rnd}: not before ${firstMs} ms`);
+      clock.advance(1);
+      assert.equal(s.state, 'Connect', `random ${rnd}: reconnecting at ${firstMs} ms`);
+    } finally {
+      await s.stop();
+      await peer.close().catch(() => {});
+    }
+  }
+});
+
+test('with graceful restart negotiated, a new connection from the Established peer means it restarted: the old session ends as a TCP failure and the new one is taken', async () => {
+  const gr = { restartTime: 120, restarting: false, forwardingPreserved: true };
+  const { A, B } = await establishedPair('127.0.0.1', { gracefulRestart: gr }, { gracefulRestart: gr });
+  let c: { sock: net.Socket; received: BgpMessage[] } | undefined;
+  try {
+    assert.ok(B.session.negotiated?.gracefulRestart, 'GR negotiated');
+    const down = once(B.session, 'down');
+    // The "restarted" peer: a fresh connection from A's address to B's listener (A's old socket is still open).
+    c = await rawClient(B.listener.port, true, { myAs: 65001, bgpId: '192.0.2.1', capabilities: [{ kind: 'four-octet-as', asn: 65001 }] });
+    const [reason] = await down;
+    assert.equal(reason.code, 'BGP_TCP_CLOSED');
+    assert.equal(reason.wasEstablished, true);
+    await until(() => B.session.state === 'Established', 'B Established on the new connection');
+    assert.equal(B.session.negotiated?.remotePort, c.sock.localPort);
+    assert.equal(B.listener.refused, 0);
+  } finally {
+    c?.sock.destroy();
     await teardown(A, B);
   }
 });
