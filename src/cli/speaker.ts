@@ -7,7 +7,7 @@
 import { loadSpeakerConfig, type SpeakerConfig } from '../bgp/config.js';
 import { Speaker } from '../bgp/speaker.js';
 import { ConfigError } from '../errors.js';
-import { parse, withUsage, UsageError } from './args.js';
+import { oneLine, parse, withUsage, UsageError } from './args.js';
 import { makeLogger } from './log.js';
 import { startStatusApi, type StatusApi } from './status-api.js';
 
@@ -79,7 +79,7 @@ export async function run(argv: string[]): Promise<number> {
       cfg = loadSpeakerConfig(values.config);
     } catch (e) {
       if (e instanceof ConfigError) {
-        process.stderr.write(`petrel speaker: invalid configuration: ${e.message}\n`);
+        process.stderr.write(`petrel speaker: invalid configuration: ${oneLine(e.message)}\n`);
         return 2;
       }
       throw e;
@@ -102,7 +102,7 @@ export async function run(argv: string[]): Promise<number> {
       log.error({ err: String(e) }, 'cannot start');
       await speaker.stop().catch(() => {});
       await api?.close();
-      process.stderr.write(`petrel speaker: ${(e as Error).message}\n`);
+      process.stderr.write(`petrel speaker: ${oneLine((e as Error).message)}\n`);
       return 1;
     }
     log.info({ asn: cfg.asn, routerId: cfg.routerId, peers: cfg.peers.length, originate: cfg.originate.length }, 'speaker started');
