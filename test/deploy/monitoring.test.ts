@@ -7,7 +7,7 @@ import { join, relative } from 'node:path';
 import { stringify } from 'yaml';
 import { hasCommand } from '../../src/lab/netns.js';
 import { PetrelMetrics } from '../../src/metrics/registry.js';
-import { DEPLOY, ROOT, find, kustomize, kustomizeWith, readYaml, type Obj } from './manifests.js';
+import { DEPLOY, ROOT, find, kustomize, kustomizeWith, readYaml, type Obj, KUBECTL_SKIP, haveKubectl } from './manifests.js';
 
 const MON = join(DEPLOY, 'components', 'monitoring');
 const rule = readYaml(join(MON, 'prometheusrule.yaml'))[0];
@@ -175,7 +175,7 @@ test('the Grafana dashboard is self-contained: a datasource variable, unique pan
 const selectedBy = (o: Obj, release: string) => o.metadata.labels?.release === release;
 
 test('kube-prometheus-stack\'s default selectors pick up the ServiceMonitor and the PrometheusRule (release: kube-prometheus-stack)', (t) => {
-  if (!hasCommand('kubectl')) return t.skip('kubectl (Debian package kubectl) is not installed');
+  if (!haveKubectl()) return t.skip(KUBECTL_SKIP);
   const objs = kustomizeWith('full-mesh', ['monitoring']);
   for (const kind of ['ServiceMonitor', 'PrometheusRule']) assert.ok(selectedBy(find(objs, kind, 'petrel'), 'kube-prometheus-stack'), `${kind} lacks release: kube-prometheus-stack`);
   // The release label goes on the monitoring objects only, not on everything the component's overlay holds.
@@ -184,7 +184,7 @@ test('kube-prometheus-stack\'s default selectors pick up the ServiceMonitor and 
 });
 
 test('the release label patch that docs/operations.md shows relabels both objects for another Helm release', (t) => {
-  if (!hasCommand('kubectl')) return t.skip('kubectl (Debian package kubectl) is not installed');
+  if (!haveKubectl()) return t.skip(KUBECTL_SKIP);
   const doc = readFileSync(join(ROOT, 'docs', 'operations.md'), 'utf8').split('\n');
   const at = doc.findIndex((l) => l.includes("# the monitoring objects' release label"));
   assert.ok(at > 0, 'the patch is no longer in docs/operations.md');

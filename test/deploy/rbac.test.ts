@@ -21,7 +21,7 @@ import { KubeClient, Transport } from '../../src/k8s/index.js';
 import { TestApiServer, type ResourceRequest } from '../../src/lab/apiserver/index.js';
 import { waitFor } from '../../src/lab/netns.js';
 import type { Dataplane } from '../../src/dataplane/index.js';
-import { NAMESPACE, ROOT, haveKubectl, kustomizeWith, type Obj } from './manifests.js';
+import { NAMESPACE, ROOT, haveKubectl, kustomizeWith, type Obj, KUBECTL_SKIP } from './manifests.js';
 
 /** "verb group resource[/subresource]", the unit compared throughout. */
 type Grant = string;
@@ -136,14 +136,14 @@ function grantsOf(objs: Obj[], sa: string): Set<Grant> {
 const sorted = (s: Iterable<Grant>) => [...s].sort();
 
 test('the agent\'s roles grant exactly the calls the code makes (derived from the client calls in src/)', (t) => {
-  if (!haveKubectl()) return t.skip('kubectl (Debian package kubectl) is not installed');
+  if (!haveKubectl()) return t.skip(KUBECTL_SKIP);
   const { grants, sites } = derivedCalls();
   assert.ok(sites.length >= 5, `found only ${sites.length} call sites: ${sites.join(', ')}`);
   assert.deepEqual(sorted(grantsOf(build(), 'petrel-agent')), sorted(grants), `call sites:\n  ${sites.join('\n  ')}`);
 });
 
 test('Secrets are read by name only, in Petrel\'s namespace, through a Role: no list, no watch, no cluster-wide grant', (t) => {
-  if (!haveKubectl()) return t.skip('kubectl (Debian package kubectl) is not installed');
+  if (!haveKubectl()) return t.skip(KUBECTL_SKIP);
   for (const sa of ['petrel-agent', 'petrel-reflector']) {
     const rules = rulesOf(build(), sa).filter((r) => r.resources.includes('secrets'));
     assert.equal(rules.length, 1, sa);
@@ -199,7 +199,7 @@ test('the agent, run against the lab API server, asks for exactly the derived ca
 });
 
 test('the reflector asks for exactly what its roles grant, a subset of the agent\'s', async (t) => {
-  if (!haveKubectl()) return t.skip('kubectl (Debian package kubectl) is not installed');
+  if (!haveKubectl()) return t.skip(KUBECTL_SKIP);
   const granted = grantsOf(build(), 'petrel-reflector');
   const seen = await record('reflector', (s) => sorted(granted).every((g) => s.has(g)), t);
   // Let the reflector settle: anything more it would ask for (a write after its first reconcile) shows.

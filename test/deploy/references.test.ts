@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DEFAULT_HEALTH_PORT, DEFAULT_METRICS_PORT, parseListenAddress } from '../../src/metrics/server.js';
-import { DEPLOY, NAMESPACE, ROOT, crds, find, haveKubectl, kustomize, kustomizeWith, type Obj } from './manifests.js';
+import { DEPLOY, NAMESPACE, ROOT, crds, find, haveKubectl, kustomize, kustomizeWith, type Obj, KUBECTL_SKIP } from './manifests.js';
 
 const definitions = crds();
 const plurals = definitions.map((c) => c.spec.names.plural as string).sort();
@@ -17,7 +17,7 @@ function build(): Obj[] {
 // What each ServiceAccount may do, exactly: rbac.test.ts (derived from the code's client calls).
 
 test('no role grants a wildcard, and the roles name exactly the CRDs the deploy installs', (t) => {
-  if (!haveKubectl()) return t.skip('kubectl (Debian package kubectl) is not installed');
+  if (!haveKubectl()) return t.skip(KUBECTL_SKIP);
   const objs = build();
   for (const r of objs.filter((o) => o.kind === 'ClusterRole' || o.kind === 'Role')) {
     for (const rule of r.rules) {
@@ -42,7 +42,7 @@ function flag(args: string[], name: string): string | undefined {
 
 for (const w of WORKLOADS) {
   test(`${w.kind} ${w.name} references its ServiceAccount, ports, probes and node name consistently`, (t) => {
-    if (!haveKubectl()) return t.skip('kubectl (Debian package kubectl) is not installed');
+    if (!haveKubectl()) return t.skip(KUBECTL_SKIP);
     const objs = build();
     const o = find(objs, w.kind, w.name);
     const pod = o.spec.template.spec;
@@ -75,7 +75,7 @@ for (const w of WORKLOADS) {
   });
 
   test(`${w.kind} ${w.name} runs with the least privilege its job allows`, (t) => {
-    if (!haveKubectl()) return t.skip('kubectl (Debian package kubectl) is not installed');
+    if (!haveKubectl()) return t.skip(KUBECTL_SKIP);
     const o = find(build(), w.kind, w.name);
     const pod = o.spec.template.spec;
     const sc = pod.containers[0].securityContext;
@@ -91,7 +91,7 @@ for (const w of WORKLOADS) {
 }
 
 test('the agent runs on every node and rolls out one node at a time', (t) => {
-  if (!haveKubectl()) return t.skip('kubectl (Debian package kubectl) is not installed');
+  if (!haveKubectl()) return t.skip(KUBECTL_SKIP);
   const ds = find(kustomize(join(DEPLOY, 'overlays', 'full-mesh')), 'DaemonSet', 'petrel-agent');
   assert.deepEqual(ds.spec.template.spec.tolerations, [{ operator: 'Exists' }]);
   assert.equal(ds.spec.template.spec.priorityClassName, 'system-node-critical');
@@ -100,7 +100,7 @@ test('the agent runs on every node and rolls out one node at a time', (t) => {
 });
 
 test('the reflectors are two, never on one node, and a PodDisruptionBudget keeps one up', (t) => {
-  if (!haveKubectl()) return t.skip('kubectl (Debian package kubectl) is not installed');
+  if (!haveKubectl()) return t.skip(KUBECTL_SKIP);
   const objs = build();
   const dep = find(objs, 'Deployment', 'petrel-reflector');
   const labels = dep.spec.template.metadata.labels;
@@ -115,7 +115,7 @@ test('the reflectors are two, never on one node, and a PodDisruptionBudget keeps
 });
 
 test('each metrics Service selects a workload and targets its metrics port, and the ServiceMonitor selects the Services', (t) => {
-  if (!haveKubectl()) return t.skip('kubectl (Debian package kubectl) is not installed');
+  if (!haveKubectl()) return t.skip(KUBECTL_SKIP);
   const objs = build();
   const workloads = objs.filter((o) => o.kind === 'DaemonSet' || o.kind === 'Deployment');
   const services = objs.filter((o) => o.kind === 'Service');
@@ -136,7 +136,7 @@ test('each metrics Service selects a workload and targets its metrics port, and 
 });
 
 test('every flag the manifests pass is one the CLI parses', (t) => {
-  if (!haveKubectl()) return t.skip('kubectl (Debian package kubectl) is not installed');
+  if (!haveKubectl()) return t.skip(KUBECTL_SKIP);
   const cli = join(ROOT, 'src', 'cli', 'agent.ts');
   if (!existsSync(cli)) return t.skip('src/cli/agent.ts (petrel agent / reflector) does not exist yet');
   const source = readFileSync(cli, 'utf8');
