@@ -164,7 +164,12 @@ async function record(mode: 'agent' | 'reflector', done: (seen: Set<Grant>) => b
     onResourceRequest: (r: ResourceRequest) => { seen.add(grant(r.verb, r.apiGroup, r.resource, r.subresource)); },
   });
   await server.start();
-  t.after(() => server.stop());
+  let agent: Agent | undefined;
+  // The agent stops before its API server does.
+  t.after(async () => {
+    await agent?.stop();
+    await server.stop();
+  });
   for (const f of ['bgpconfigurations', 'bgppeers', 'ippools']) server.create(parse(readFileSync(join(ROOT, `deploy/base/crds/${f}.petrel.dev.yaml`), 'utf8')));
   server.create({
     apiVersion: 'v1', kind: 'Node',
@@ -181,11 +186,10 @@ async function record(mode: 'agent' | 'reflector', done: (seen: Set<Grant>) => b
   const fake = new Proxy({}, {
     get: (_t, k: string) => (k === 'apply' || k === 'start' ? async () => ({ ok: true, errors: [], pending: [], issues: [] }) : k === 'stop' ? async () => {} : () => {}),
   }) as unknown as Dataplane;
-  const agent = new Agent({ nodeName: 'n1', mode, bgpListenAddress: '127.0.0.1', connectRetryTime: 5, readyGraceMs: 0, vxlanVni: 4096 }, {
+  agent = new Agent({ nodeName: 'n1', mode, bgpListenAddress: '127.0.0.1', connectRetryTime: 5, readyGraceMs: 0, vxlanVni: 4096 }, {
     client, log: silent, secretsNamespace: NAMESPACE, makeDataplane: () => fake,
     interfaces: () => [{ name: 'eth0', address: '192.0.2.11', cidr: '192.0.2.11/24' }],
   });
-  t.after(() => agent.stop());
   await agent.start();
   await agent.synced();
   await waitFor(`the ${mode}'s requests`, () => done(seen), 15_000, 50);
