@@ -2,6 +2,8 @@
 # Petrel's container image: `petrel agent` (DaemonSet) and `petrel reflector` (Deployment), see deploy/.
 #
 #   docker build -t <registry>/petrel:<version> .
+#   podman build --build-arg NODE_IMAGE=<a local base with Node in /usr/local> ...   (no registry: CI's
+#       test/image/prepare.sh makes one from Debian's packages and this machine's Node)
 #
 # Two stages on the current Node.js LTS over Debian 12 slim (glibc: the netlink addon is built here
 # against glibc and Node-API, so it runs on any Node ≥ 20 of the same libc, but not on musl/Alpine):
@@ -23,22 +25,27 @@ ENV npm_config_nodedir=/usr/local
 COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
-COPY native/binding.gyp native/netlink.c ./native/
+# The whole of native/ (sources, binding.gyp and build.mjs, which `npm run build` runs; anything added
+# there later comes along); .dockerignore keeps its build/ output out.
+COPY native ./native
 COPY src ./src
 RUN npm run build \
  && npm prune --omit=dev --no-audit --no-fund \
- && node -e "require('./native/build/Release/petrel_netlink.node')"
+ && node -e "require('./native/build/Release/petrel_netlink.node')" \
+ && test -x native/build/petrel-cni
 
 FROM ${NODE_IMAGE} AS runtime
 RUN apt-get update \
  && apt-get install -y --no-install-recommends nftables iproute2 \
- && rm -rf /var/lib/apt/lists/*
+ && apt-get clean && rm -rf /var/lib/apt/lists/*
 WORKDIR /opt/petrel
 ENV NODE_ENV=production
 COPY --from=build /src/package.json ./package.json
 COPY --from=build /src/node_modules ./node_modules
 COPY --from=build /src/dist ./dist
 COPY --from=build /src/native/build/Release/petrel_netlink.node ./native/build/Release/petrel_netlink.node
+# The CNI plugin executable (static: it runs on the host, copied there by `petrel install-cni`).
+COPY --from=build /src/native/build/petrel-cni ./native/build/petrel-cni
 # BGP, metrics, health (documented defaults; the manifests pass them explicitly).
 EXPOSE 179 9476 9477
 USER 0

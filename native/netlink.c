@@ -1,5 +1,6 @@
 /*
- * petrel_netlink: the few system calls Node cannot make itself — an AF_NETLINK socket.
+ * petrel_netlink: the few system calls Node cannot make itself — an AF_NETLINK socket, and the
+ * struct socket option TCP-MD5 needs (Petrel's one native boundary; no FFI library).
  *
  * Design: this file only moves bytes. Every rtnetlink message is built and parsed in TypeScript
  * (src/dataplane/netlink/codec.ts) into buffers the caller owns and reuses, so the hot path is one
@@ -18,6 +19,10 @@
  *       dropped messages because our receive buffer was full — the caller must resynchronise)
  *   poll(fd, callback) -> handle; callback() runs on the event loop whenever fd is readable
  *   pollStop(handle); close(fd); nsInodeOfPath(path) -> inode or -errno
+ *   tcpSocket(family) -> fd or -errno: a non-blocking, close-on-exec TCP socket (family 4 or 6), for
+ *       a connection that needs a socket option before connect() (src/bgp/session/tcp-md5.ts)
+ *   setsockopt(fd, level, name, buffer) -> 0 or -errno: the option's bytes as given (struct
+ *       tcp_md5sig is laid out in TypeScript, byte by byte, and tested there)
  * Errors are returned as negative errno values; the TypeScript side turns them into NetlinkError
  * (code NL_ERR_<NAME>, errno, operation). Nothing here throws from inside the poll callback: an
  * exception raised by the JS callback is handed to Node's uncaught-exception machinery.
@@ -429,6 +434,34 @@ static napi_value js_ns_inode_of_path(napi_env env, napi_callback_info info) {
   return make_int(env, stat(path, &st) < 0 ? -errno : (int64_t)st.st_ino);
 }
 
+static napi_value js_tcp_socket(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  int32_t family;
+  if (argc < 1 || get_int(env, argv[0], &family) || (family != 4 && family != 6)) {
+    napi_throw_type_error(env, "NL_ERR_ARGS", "tcpSocket(family 4 or 6)");
+    return NULL;
+  }
+  int fd = socket(family == 4 ? AF_INET : AF_INET6, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  return make_int(env, fd < 0 ? -errno : fd);
+}
+
+static napi_value js_setsockopt(napi_env env, napi_callback_info info) {
+  size_t argc = 4;
+  napi_value argv[4];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  int32_t fd, level, name;
+  void *data;
+  size_t len;
+  if (argc < 4 || get_int(env, argv[0], &fd) || get_int(env, argv[1], &level) || get_int(env, argv[2], &name) ||
+      get_buffer(env, argv[3], &data, &len)) {
+    napi_throw_type_error(env, "NL_ERR_ARGS", "setsockopt(fd, level, name, Uint8Array)");
+    return NULL;
+  }
+  return make_int(env, setsockopt(fd, level, name, data, (socklen_t)len) < 0 ? -errno : 0);
+}
+
 static napi_value init(napi_env env, napi_value exports) {
   napi_property_descriptor d[] = {
       {"open", 0, js_open, 0, 0, 0, napi_default, 0},
@@ -439,6 +472,8 @@ static napi_value init(napi_env env, napi_value exports) {
       {"pollStop", 0, js_poll_stop, 0, 0, 0, napi_default, 0},
       {"close", 0, js_close, 0, 0, 0, napi_default, 0},
       {"nsInodeOfPath", 0, js_ns_inode_of_path, 0, 0, 0, napi_default, 0},
+      {"tcpSocket", 0, js_tcp_socket, 0, 0, 0, napi_default, 0},
+      {"setsockopt", 0, js_setsockopt, 0, 0, 0, napi_default, 0},
   };
   napi_define_properties(env, exports, sizeof d / sizeof d[0], d);
   return exports;

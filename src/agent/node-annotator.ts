@@ -2,7 +2,9 @@
  * Keeps this node's own annotations (node-identity.ts decides which) written on its Node object.
  *
  * `sync(rawNode, pools)` is called from every reconcile; it is cheap when nothing differs (a pure diff
- * of the informer's copy) and sends one JSON merge patch of metadata.annotations when something does.
+ * of the informer's copy) and sends one JSON merge patch of metadata.annotations when something does,
+ * to the Node's status subresource: kube-apiserver's node status strategy resets only the spec, so
+ * metadata edits land there, and the agent's RBAC holds no write on the Node object (as flannel does).
  * The patch lands back through the node watch, the next reconcile sees it and sync() finds nothing to do:
  * no poll, no timer in the normal path.
  *
@@ -52,7 +54,7 @@ export class NodeAnnotator {
   private readonly abort = new AbortController();
   private timer: { t: NodeJS.Timeout; resolve: () => void } | undefined;
 
-  constructor(private readonly client: Pick<KubeClient, 'patchNode'>, private readonly o: NodeAnnotatorOptions) {}
+  constructor(private readonly client: Pick<KubeClient, 'patchNodeStatus'>, private readonly o: NodeAnnotatorOptions) {}
 
   /** What sync() would send for this node now (undefined: nothing to change). */
   patchFor(node: unknown, pools: readonly PoolSummary[]): Patch | undefined {
@@ -131,7 +133,7 @@ export class NodeAnnotator {
     const keys = Object.keys(patch.metadata.annotations);
     for (let i = 1; i <= attempts && !this.stopped; i++) {
       try {
-        const updated = await this.client.patchNode(this.o.nodeName, patch, 'merge', this.abort.signal);
+        const updated = await this.client.patchNodeStatus(this.o.nodeName, patch, 'merge', this.abort.signal);
         this.patched++;
         this.lastError = undefined;
         this.o.log.info({ node: this.o.nodeName, annotations: patch.metadata.annotations }, 'node annotations updated');

@@ -17,7 +17,8 @@ import {
   BgpMetricsAdapter, CniMetricsAdapter, ConvergenceMetricsAdapter, DataplaneMetricsAdapter, K8sMetricsAdapter, ObservabilityServer, PetrelMetrics, ProblemMetricsAdapter,
   bgpReadiness, cachesSynced, DEFAULT_HEALTH_ADDRESS, DEFAULT_METRICS_ADDRESS,
 } from '../metrics/index.js';
-import { parse, UsageError, withUsage } from './args.js';
+import { parseListenAddress } from '../metrics/server.js';
+import { httpUrl, oneLine, parse, UsageError, withUsage } from './args.js';
 import { makeLogger } from './log.js';
 import { guarded, onShutdownSignals } from './process.js';
 import { startStatusApi, type StatusApi } from './status-api.js';
@@ -89,6 +90,14 @@ export async function run(argv: string[], mode: 'agent' | 'reflector' = 'agent')
     }
     const log = makeLogger(values['log-level'] ?? process.env.PETREL_LOG_LEVEL ?? 'info', `petrel-${mode}`);
     const statusAt = hostPort(values['status-address'] ?? '127.0.0.1:9179', '--status-address');
+    if (values.server !== undefined) httpUrl(values.server, '--server');
+    for (const flag of ['metrics-address', 'health-address'] as const) {
+      try {
+        if (values[flag] !== undefined) parseListenAddress(values[flag], `--${flag}`);
+      } catch (e) {
+        throw new UsageError((e as Error).message);
+      }
+    }
     const protocol = int(values.protocol, DEFAULT_PROTOCOL, '--protocol', 5, 255);
     const opts: AgentOptions = {
       nodeName, mode,
@@ -115,7 +124,7 @@ export async function run(argv: string[], mode: 'agent' | 'reflector' = 'agent')
       log.info({ server: cfg.server, source: cfg.source }, 'Kubernetes API');
     } catch (e) {
       if (e instanceof ConfigError) {
-        process.stderr.write(`petrel ${mode}: ${e.message}\n`);
+        process.stderr.write(`petrel ${mode}: ${oneLine(e.message)}\n`);
         return 2;
       }
       throw e;
@@ -174,7 +183,7 @@ export async function run(argv: string[], mode: 'agent' | 'reflector' = 'agent')
       await agent.start();
     } catch (e) {
       log.error({ err: (e as Error).message }, 'cannot start');
-      process.stderr.write(`petrel ${mode}: ${(e as Error).message}\n`);
+      process.stderr.write(`petrel ${mode}: ${oneLine((e as Error).message)}\n`);
       await Promise.allSettled([agent.stop(), obs.close(), api?.close(), cni?.stop()]);
       return 1;
     }

@@ -3,6 +3,7 @@
  * `petrel routes`. Bounded: one request, 10 s timeout.
  */
 import { PetrelError } from '../errors.js';
+import { httpUrl } from './args.js';
 
 export class ApiError extends PetrelError {
   constructor(message: string, options?: { cause?: unknown }) {
@@ -10,8 +11,10 @@ export class ApiError extends PetrelError {
   }
 }
 
+/** GET api/path as JSON. A malformed `api` is a UsageError (exit 2); no or a bad answer an ApiError (exit 1). */
 export async function getJson<T>(api: string, path: string): Promise<T> {
-  const url = new URL(path, api.endsWith('/') ? api : `${api}/`);
+  const base = httpUrl(api, '--api').href;
+  const url = new URL(path, base.endsWith('/') ? base : `${base}/`);
   let res: Response;
   try {
     res = await fetch(url, { signal: AbortSignal.timeout(10_000) });
@@ -19,6 +22,10 @@ export async function getJson<T>(api: string, path: string): Promise<T> {
     const cause = (e as { cause?: { code?: string } }).cause;
     throw new ApiError(`cannot reach the speaker at ${url.origin} (${cause?.code ?? (e as Error).message}); is \`petrel speaker\` running with http enabled?`, { cause: e });
   }
-  if (!res.ok) throw new ApiError(`${url.href}: HTTP ${res.status} ${await res.text()}`);
-  return (await res.json()) as T;
+  if (!res.ok) throw new ApiError(`${url.href}: HTTP ${res.status} ${(await res.text()).slice(0, 200)}`);
+  try {
+    return (await res.json()) as T;
+  } catch (e) {
+    throw new ApiError(`${url.href}: the answer is not JSON (${(e as Error).message}); is this a petrel status API?`, { cause: e });
+  }
 }

@@ -11,6 +11,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { isRoot } from '../lab/netns.js';
+import { describeMissing, LAB_REQUIREMENTS, missingRequirements } from '../lab/requirements.js';
 import { parse, UsageError, withUsage } from './args.js';
 
 const USAGE = `Usage: petrel lab up [--keep] [--timeout S] | petrel lab status | petrel lab down
@@ -37,6 +38,11 @@ export async function run(argv: string[]): Promise<number> {
     if (sub !== 'up' && sub !== 'status' && sub !== 'down') throw new UsageError(sub ? `unknown lab command '${sub}'` : 'lab needs a command: up, status or down');
     if (!isRoot()) {
       process.stderr.write('petrel lab: network namespaces need root; run it as root (e.g. sudo npm run demo)\n');
+      return 1;
+    }
+    const missing = missingRequirements(LAB_REQUIREMENTS);
+    if (missing.length > 0 && sub !== 'down') {
+      process.stderr.write(`petrel lab: missing ${describeMissing(missing)}; install with apt-get install ${missing.map((r) => r.pkg).join(' ')} (npm run demo does it)\n`);
       return 1;
     }
     const prefix = values.prefix ?? 'plab';
@@ -78,6 +84,7 @@ async function report(l: import('../lab/lab.js').PetrelLab): Promise<number> {
   const m = await l.pingMatrix();
   out(`\n=== pod-to-pod ping matrix (${m.rows.length - m.failures}/${m.rows.length} answered)`);
   out(l.renderMatrix(m.rows));
+  for (const line of l.pingFailures(m.rows)) out(`FAIL ${line}`);
   return m.failures;
 }
 

@@ -5,7 +5,7 @@
  * table however large, while the speaker never builds more than one page at a time.
  */
 import type { RouteView } from '../bgp/rib/index.js';
-import { DEFAULT_API, parse, withUsage } from './args.js';
+import { DEFAULT_API, oneLine, parse, withUsage } from './args.js';
 import { ApiError, getJson } from './api-client.js';
 import { table } from './table.js';
 
@@ -68,7 +68,7 @@ export async function run(argv: string[]): Promise<number> {
       return 0;
     } catch (e) {
       if (e instanceof ApiError) {
-        process.stderr.write(`petrel routes: ${e.message}\n`);
+        process.stderr.write(`petrel routes: ${oneLine(e.message)}\n`);
         return 1;
       }
       throw e;

@@ -8,7 +8,7 @@ import { loadSpeakerConfig, type SpeakerConfig } from '../bgp/config.js';
 import { Speaker } from '../bgp/speaker.js';
 import { ConfigError } from '../errors.js';
 import type { Logger } from '../model/log.js';
-import { parse, withUsage, UsageError } from './args.js';
+import { oneLine, parse, withUsage, UsageError } from './args.js';
 import { makeLogger } from './log.js';
 import { guarded, onShutdownSignals } from './process.js';
 import { startStatusApi, type StatusApi } from './status-api.js';
@@ -84,8 +84,8 @@ export async function run(argv: string[]): Promise<number> {
     } catch (e) {
       if (e instanceof ConfigError) {
         process.stderr.write(e.problems.length === 1
-          ? `petrel speaker: invalid configuration: ${e.message}\n`
-          : `petrel speaker: invalid configuration, ${e.problems.length} problems:\n${e.problems.map((p) => `  ${p.text}\n`).join('')}`);
+          ? `petrel speaker: invalid configuration: ${oneLine(e.message)}\n`
+          : `petrel speaker: invalid configuration, ${e.problems.length} problems:\n${e.problems.map((p) => `  ${oneLine(p.text)}\n`).join('')}`);
         return 2;
       }
       throw e;
@@ -108,7 +108,7 @@ export async function run(argv: string[]): Promise<number> {
       log.error({ err: String(e) }, 'cannot start');
       await speaker.stop().catch(() => {});
       await api?.close();
-      process.stderr.write(`petrel speaker: ${(e as Error).message}\n`);
+      process.stderr.write(`petrel speaker: ${oneLine((e as Error).message)}\n`);
       return 1;
     }
     log.info({ asn: cfg.asn, routerId: cfg.routerId, peers: cfg.peers.length, originate: cfg.originate.length }, 'speaker started');

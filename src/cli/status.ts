@@ -3,7 +3,7 @@
  * `calicoctl node status` (IPv4 and IPv6 sections) or as the JSON of GET /status.
  */
 import type { PeerStatus, SpeakerStatus } from '../bgp/speaker.js';
-import { DEFAULT_API, parse, withUsage } from './args.js';
+import { DEFAULT_API, oneLine, parse, withUsage } from './args.js';
 import { ApiError, getJson } from './api-client.js';
 import { table } from './table.js';
 
@@ -54,7 +54,7 @@ export async function run(argv: string[]): Promise<number> {
       return 0;
     } catch (e) {
       if (e instanceof ApiError) {
-        process.stderr.write(`petrel status: ${e.message}\n`);
+        process.stderr.write(`petrel status: ${oneLine(e.message)}\n`);
         return 1;
       }
       throw e;

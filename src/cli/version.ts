@@ -1,5 +1,10 @@
 /** `petrel version`: the package version (read from package.json beside dist/ or src/). */
 import { readFileSync } from 'node:fs';
+import { parse, withUsage } from './args.js';
+
+const USAGE = `Usage: petrel version
+
+Prints Petrel's version and the Node.js it runs on.`;
 
 export function petrelVersion(): string {
   try {
@@ -10,7 +15,14 @@ export function petrelVersion(): string {
   }
 }
 
-export async function run(_argv: string[]): Promise<number> {
-  process.stdout.write(`petrel ${petrelVersion()} (node ${process.version})\n`);
-  return 0;
+export async function run(argv: string[]): Promise<number> {
+  return withUsage(USAGE, async () => {
+    const { values } = parse(argv, {});
+    if (values.help) {
+      process.stdout.write(`${USAGE}\n`);
+      return 0;
+    }
+    process.stdout.write(`petrel ${petrelVersion()} (node ${process.version})\n`);
+    return 0;
+  });
 }

@@ -33,6 +33,7 @@
  *     follows and changes nothing, exactly the real cluster's path.
  */
 import { execFile } from 'node:child_process';
+import { pingFailureReason } from './requirements.js';
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -471,17 +472,30 @@ export class PetrelLab {
   }
 
   async ping(fromNs: string, ip: string, count = 1): Promise<boolean> {
-    return (await sh('ip', ['netns', 'exec', fromNs, 'ping', '-c', String(count), '-W', '1', '-q', ip])).status === 0;
+    return (await this.pingWhy(fromNs, ip, count)).ok;
   }
 
-  /** Every pod pings every other pod (in parallel, one echo each); returns the failures too. */
-  async pingMatrix(): Promise<{ rows: Array<{ from: string; to: string; ok: boolean }>; failures: number }> {
+  /** A ping and, when it fails, why ('no reply', or ping's own error such as a missing ping binary). */
+  async pingWhy(fromNs: string, ip: string, count = 1): Promise<{ ok: boolean; why?: string }> {
+    const r = await sh('ip', ['netns', 'exec', fromNs, 'ping', '-c', String(count), '-W', '1', '-q', ip]);
+    return r.status === 0 ? { ok: true } : { ok: false, why: pingFailureReason(r.status, r.stderr) };
+  }
+
+  /** Every pod pings every other pod (in parallel, one echo each); returns the failures too, each with why. */
+  async pingMatrix(): Promise<{ rows: Array<{ from: string; to: string; ok: boolean; why?: string }>; failures: number }> {
     const rows = await Promise.all(this.pods.flatMap((a) => this.pods.filter((b) => b !== a).map(async (b) => {
-      let ok = await this.ping(a.ns, b.ip);
-      if (!ok) ok = await this.ping(a.ns, b.ip); // one retry: the first packet may wait for ARP/FDB
-      return { from: a.name, to: b.name, ok };
+      let r = await this.pingWhy(a.ns, b.ip);
+      if (!r.ok) r = await this.pingWhy(a.ns, b.ip); // one retry: the first packet may wait for ARP/FDB
+      return { from: a.name, to: b.name, ...r };
     })));
     return { rows, failures: rows.filter((r) => !r.ok).length };
+  }
+
+  /** The reasons of the failed pings, one line each with how many pairs it explains. */
+  pingFailures(rows: Array<{ from: string; to: string; ok: boolean; why?: string }>): string[] {
+    const by = new Map<string, string[]>();
+    for (const r of rows) if (!r.ok) by.set(r.why ?? 'unknown', [...(by.get(r.why ?? 'unknown') ?? []), `${r.from}->${r.to}`]);
+    return [...by].map(([why, pairs]) => `${pairs.length} failed (${pairs.slice(0, 3).join(', ')}${pairs.length > 3 ? ', ...' : ''}): ${why}`);
   }
 
   renderMatrix(rows: Array<{ from: string; to: string; ok: boolean }>): string {

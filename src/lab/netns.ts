@@ -139,8 +139,9 @@ export class NetnsLab {
     run('ip', ['-n', ns, 'addr', 'add', cidr, 'dev', ifName, ...(cidr.includes(':') ? ['nodad'] : [])]);
   }
 
+  /** Writes /proc/sys/<key> inside the namespace (coreutils' tee: no procps needed). */
   sysctl(ns: string, key: string, value: string): void {
-    run('ip', ['netns', 'exec', ns, 'sysctl', '-qw', `${key}=${value}`]);
+    run('ip', ['netns', 'exec', ns, 'tee', `/proc/sys/${key.replaceAll('.', '/')}`], `${value}\n`);
   }
 
   /**

@@ -2,10 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join, relative } from 'node:path';
 import { readdirSync, statSync } from 'node:fs';
-import {
-  BUILTIN_GROUPS, DEPLOY, NAMESPACE, OVERLAYS, ROOT, crds, haveKubectl, isClusterScoped, kustomize, kustomizeWith,
-  readYaml, validateBuiltin, validateCustom, type Obj,
-} from './manifests.js';
+import { BUILTIN_GROUPS, DEPLOY, NAMESPACE, OVERLAYS, ROOT, crds, haveKubectl, isClusterScoped, kustomize, kustomizeWith, readYaml, validateBuiltin, validateCustom, type Obj, KUBECTL_SKIP } from './manifests.js';
 import { prometheusRuleSchema, schemaErrors, serviceMonitorSchema } from './monitoring-schemas.js';
 
 const definitions = crds();
@@ -59,7 +56,7 @@ test('every YAML file under deploy/ that is a plain manifest validates against i
 
 for (const overlay of OVERLAYS) {
   test(`kubectl kustomize deploy/overlays/${overlay} builds, and every object validates and sits in the right scope`, async (t) => {
-    if (!haveKubectl()) return t.skip('kubectl (Debian package kubectl) is not installed');
+    if (!haveKubectl()) return t.skip(KUBECTL_SKIP);
     const objs = kustomize(join(DEPLOY, 'overlays', overlay));
     assert.ok(objs.length >= 10, `${objs.length} objects`);
     const bad: string[] = [];
@@ -76,7 +73,7 @@ for (const overlay of OVERLAYS) {
   });
 
   test(`deploy/overlays/${overlay} with components/monitoring builds and validates`, async (t) => {
-    if (!haveKubectl()) return t.skip('kubectl (Debian package kubectl) is not installed');
+    if (!haveKubectl()) return t.skip(KUBECTL_SKIP);
     const objs = kustomizeWith(overlay, ['monitoring']);
     const bad: string[] = [];
     for (const o of objs) for (const p of await problems(o)) bad.push(`${o.kind} ${o.metadata?.name}: ${p}`);
@@ -88,7 +85,7 @@ for (const overlay of OVERLAYS) {
 }
 
 test('the overlays differ where they must: mesh on and no reflector, or mesh off with two reflectors kept apart', (t) => {
-  if (!haveKubectl()) return t.skip('kubectl (Debian package kubectl) is not installed');
+  if (!haveKubectl()) return t.skip(KUBECTL_SKIP);
   assert.deepEqual(OVERLAYS, ['full-mesh', 'route-reflectors']);
   const mesh = kustomize(join(DEPLOY, 'overlays', 'full-mesh'));
   assert.equal(mesh.find((o) => o.kind === 'BGPConfiguration')?.spec.nodeToNodeMesh, true);

@@ -24,8 +24,20 @@ export const DEPLOY = join(ROOT, 'deploy');
 export const OVERLAYS = readdirSync(join(DEPLOY, 'overlays')).sort();
 export const NAMESPACE = 'petrel-system';
 
+/** Why the kustomize tests skip when haveKubectl() is false. */
+export const KUBECTL_SKIP = 'needs kubectl >= 1.21 (its kustomize builds components and `labels`; Debian 12\'s kubernetes-client is 1.20)';
+
+let kubectlOk: boolean | undefined;
+/** A kubectl whose built-in kustomize can build deploy/ (1.21 and later: components, `labels`). */
 export function haveKubectl(): boolean {
-  return hasCommand('kubectl');
+  if (kubectlOk !== undefined) return kubectlOk;
+  if (!hasCommand('kubectl')) return (kubectlOk = false);
+  const r = spawnSync('kubectl', ['version', '--client', '-o', 'json'], { encoding: 'utf8', timeout: 30_000 });
+  let v: { major?: string; minor?: string } = {};
+  try {
+    v = (JSON.parse(r.stdout) as { clientVersion?: typeof v }).clientVersion ?? {};
+  } catch { /* an unreadable answer: too old or broken */ }
+  return (kubectlOk = Number(v.major) > 1 || (Number(v.major) === 1 && parseInt(v.minor ?? '', 10) >= 21));
 }
 
 export function parseYamlStream(text: string, source: string): Obj[] {

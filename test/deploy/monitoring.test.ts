@@ -3,11 +3,11 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { stringify } from 'yaml';
 import { hasCommand } from '../../src/lab/netns.js';
 import { PetrelMetrics } from '../../src/metrics/registry.js';
-import { DEPLOY, readYaml, type Obj } from './manifests.js';
+import { DEPLOY, ROOT, find, kustomize, kustomizeWith, readYaml, type Obj, KUBECTL_SKIP, haveKubectl } from './manifests.js';
 
 const MON = join(DEPLOY, 'components', 'monitoring');
 const rule = readYaml(join(MON, 'prometheusrule.yaml'))[0];
@@ -171,4 +171,43 @@ test('the Grafana dashboard is self-contained: a datasource variable, unique pan
   }
   const cm = readYaml(join(MON, 'kustomization.yaml'))[0].configMapGenerator[0];
   assert.deepEqual(cm.files, ['petrel.json=grafana-dashboard.json']);
+});
+
+// kube-prometheus-stack's Prometheus selects ServiceMonitors and PrometheusRules by `release: <Helm release
+// name>` by default (serviceMonitorSelectorNilUsesHelmValues / ruleSelectorNilUsesHelmValues: true).
+const selectedBy = (o: Obj, release: string) => o.metadata.labels?.release === release;
+
+test('kube-prometheus-stack\'s default selectors pick up the ServiceMonitor and the PrometheusRule (release: kube-prometheus-stack)', (t) => {
+  if (!haveKubectl()) return t.skip(KUBECTL_SKIP);
+  const objs = kustomizeWith('full-mesh', ['monitoring']);
+  for (const kind of ['ServiceMonitor', 'PrometheusRule']) assert.ok(selectedBy(find(objs, kind, 'petrel'), 'kube-prometheus-stack'), `${kind} lacks release: kube-prometheus-stack`);
+  // The release label goes on the monitoring objects only, not on everything the component's overlay holds.
+  for (const o of objs.filter((x) => !String(x.apiVersion).startsWith('monitoring.coreos.com/'))) assert.equal(o.metadata.labels?.release, undefined, `${o.kind} ${o.metadata.name}`);
+  assert.equal(find(objs, 'ConfigMap', 'petrel-grafana-dashboard').metadata.labels.grafana_dashboard, '1');
+});
+
+test('the release label patch that docs/operations.md shows relabels both objects for another Helm release', (t) => {
+  if (!haveKubectl()) return t.skip(KUBECTL_SKIP);
+  const doc = readFileSync(join(ROOT, 'docs', 'operations.md'), 'utf8').split('\n');
+  const at = doc.findIndex((l) => l.includes("# the monitoring objects' release label"));
+  assert.ok(at > 0, 'the patch is no longer in docs/operations.md');
+  const indent = /^\s*/.exec(doc[at])![0].length;
+  const block: string[] = [];
+  for (const l of doc.slice(at + 1)) {
+    if (l.trim() !== '' && /^\s*/.exec(l)![0].length < indent) break;
+    block.push(l.slice(indent));
+  }
+  const patches = block.join('\n').trim().replace('value: my-release', 'value: monitoring');
+  const dir = mkdtempSync(join(tmpdir(), 'petrel-kustomize-'));
+  try {
+    writeFileSync(join(dir, 'kustomization.yaml'), [
+      'apiVersion: kustomize.config.k8s.io/v1beta1', 'kind: Kustomization',
+      'resources:', `  - ${relative(dir, join(DEPLOY, 'overlays', 'full-mesh'))}`,
+      'components:', `  - ${relative(dir, MON)}`, patches, '',
+    ].join('\n'));
+    const objs = kustomize(dir);
+    for (const kind of ['ServiceMonitor', 'PrometheusRule']) assert.ok(selectedBy(find(objs, kind, 'petrel'), 'monitoring'), `${kind} not relabelled`);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });

@@ -58,22 +58,23 @@ test('the subset spec holds exactly the operations Petrel calls', () => {
   assert.ok((spec.paths['/api/v1/nodes/{name}'].patch.consumes as string[]).includes('application/merge-patch+json'));
 });
 
-test('patchNode merges annotations into the node object, null removes one, and the status is left alone', async () => {
+test('patchNodeStatus carries the agent\'s annotations as a merge patch: they land, null removes one, a spec change is dropped', async () => {
   const h = await startHarness();
   try {
     h.server.create({ ...node('n1'), metadata: { name: 'n1', labels: {}, annotations: { 'operator.example/keep': 'yes' } } });
     const before = await h.client.readNode('n1');
-    const p1 = await h.client.patchNode('n1', { metadata: { annotations: { 'petrel.dev/bgp-ipv4-address': '192.0.2.1/24', 'petrel.dev/vxlan-tunnel-mac': '02:00:00:00:00:01' } } });
+    const p1 = await h.client.patchNodeStatus('n1', { metadata: { annotations: { 'petrel.dev/bgp-ipv4-address': '192.0.2.1/24', 'petrel.dev/vxlan-tunnel-mac': '02:00:00:00:00:01' } } }, 'merge');
     assert.deepEqual(p1.metadata?.annotations, { 'operator.example/keep': 'yes', 'petrel.dev/bgp-ipv4-address': '192.0.2.1/24', 'petrel.dev/vxlan-tunnel-mac': '02:00:00:00:00:01' });
     assert.notEqual(p1.metadata?.resourceVersion, before.metadata?.resourceVersion);
-    // A status change sent to the main endpoint is ignored, as kube-apiserver does; conditions stay.
-    const p2 = await h.client.patchNode('n1', { metadata: { annotations: { 'petrel.dev/vxlan-tunnel-mac': null } }, status: { conditions: [] } });
+    // The node status strategy resets the spec: nodes/status rights cannot cordon or taint a node.
+    const p2 = await h.client.patchNodeStatus('n1', { metadata: { annotations: { 'petrel.dev/vxlan-tunnel-mac': null } }, spec: { unschedulable: true } }, 'merge');
     assert.deepEqual(p2.metadata?.annotations, { 'operator.example/keep': 'yes', 'petrel.dev/bgp-ipv4-address': '192.0.2.1/24' });
+    assert.equal(p2.spec?.unschedulable, undefined);
     assert.deepEqual(p2.status?.conditions?.map((c) => c.type), ['Ready']);
     // JSON patch (RFC 6902) goes through the same call; a failed `test` is a 422 from the server.
-    await assert.rejects(h.client.patchNode('n1', [{ op: 'test', path: '/metadata/annotations/operator.example~1keep', value: 'no' }], 'json'),
+    await assert.rejects(h.client.patchNodeStatus('n1', [{ op: 'test', path: '/metadata/annotations/operator.example~1keep', value: 'no' }], 'json'),
       (e: unknown) => e instanceof K8sApiError && e.status === 422);
-    await assert.rejects(h.client.patchNode('missing', { metadata: { annotations: { a: 'b' } } }), (e: unknown) => e instanceof K8sApiError && e.status === 404);
+    await assert.rejects(h.client.patchNodeStatus('missing', { metadata: { annotations: { a: 'b' } } }, 'merge'), (e: unknown) => e instanceof K8sApiError && e.status === 404);
   } finally {
     await h.close();
   }

@@ -10,9 +10,10 @@ import { parseAllDocuments } from 'yaml';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { TestApiServer } from '../../src/lab/apiserver/index.js';
-import { hasCommand } from '../../src/lab/netns.js';
+import { KUBECTL_SKIP, haveKubectl } from '../deploy/manifests.js';
 
-const HAVE_KUBECTL = hasCommand('kubectl');
+// kubectl 1.20 (Debian 12's kubernetes-client) validates through OpenAPI v2, which this server does not serve.
+const HAVE_KUBECTL = haveKubectl();
 let s: TestApiServer;
 let dir: string;
 let kubeconfig: string;
@@ -47,7 +48,7 @@ after(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-const skip = HAVE_KUBECTL ? false : 'kubectl is not installed (Debian package kubectl)';
+const skip = HAVE_KUBECTL ? false : KUBECTL_SKIP;
 
 test('kubectl applies the CRDs and the valid samples, and the schema refuses every invalid sample', { skip }, async () => {
   const crds = await kubectl(['apply', '-f', 'deploy/base/crds/']);

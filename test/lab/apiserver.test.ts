@@ -159,13 +159,14 @@ test('merge patch (RFC 7386), JSON patch (RFC 6902) and strategic merge patch be
   assert.deepEqual(out.status.images, [{ names: ['b'] }]);
 });
 
-test('the main endpoint ignores status changes and /status ignores everything else', async () => {
+test('the main endpoint ignores status changes; a Node\'s /status ignores the spec but takes metadata, as the node status strategy does', async () => {
   await req('POST', '/api/v1/nodes', nodeObj('sub'));
   const a = await req('PATCH', '/api/v1/nodes/sub', { metadata: { labels: { l: '1' } }, status: { conditions: [] } }, 'application/merge-patch+json');
   assert.equal(a.body.status.conditions.length, 1);
   assert.equal(a.body.metadata.labels.l, '1');
-  const b = await req('PATCH', '/api/v1/nodes/sub/status', { metadata: { labels: { l: '2' } }, status: { conditions: [{ type: 'NetworkUnavailable', status: 'False' }] } }, 'application/strategic-merge-patch+json');
-  assert.equal(b.body.metadata.labels.l, '1');
+  const b = await req('PATCH', '/api/v1/nodes/sub/status', { metadata: { labels: { l: '2' } }, spec: { unschedulable: true }, status: { conditions: [{ type: 'NetworkUnavailable', status: 'False' }] } }, 'application/strategic-merge-patch+json');
+  assert.equal(b.body.metadata.labels.l, '2');
+  assert.equal(b.body.spec?.unschedulable, undefined);
   assert.deepEqual(b.body.status.conditions.map((c: Obj) => c.type), ['Ready', 'NetworkUnavailable']);
 });
 

@@ -25,11 +25,11 @@ describe('petrel lab', { skip: skipReason }, () => {
     assert.match(r.stderr, /need root/);
   });
 
-  it('answers an unknown lab command with its usage and exit status 2', () => {
+  it('answers an unknown lab command with exit status 2, pointing at its usage', () => {
     const r = cli(['sideways']);
     assert.equal(r.status, 2);
     assert.match(r.stderr, /unknown lab command 'sideways'/);
-    assert.match(r.stderr, /Usage: petrel lab up/);
+    assert.match(r.stderr, /`petrel lab --help` shows the usage/);
   });
 
   it('keeps a converged lab with up --keep, reports it with status, and removes everything with down', () => {

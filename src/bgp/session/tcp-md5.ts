@@ -19,10 +19,12 @@
  *    and give the descriptor to `new net.Socket({ fd })`, whose connect() then uses it (libuv keeps
  *    an existing descriptor and binds/connects it).
  *
- * Node has no API for struct socket options and no npm package sets them, so libc's socket(2),
- * setsockopt(2) and close(2) are called through koffi (FFI with prebuilt binaries, no build step).
- * koffi is loaded lazily, on the first key: a Petrel without passwords never loads it, and a
- * Petrel that needs it and cannot load it says so with BGP_ERR_TCP_MD5_UNAVAILABLE.
+ * Node has no API for struct socket options and no npm package sets them, so socket(2),
+ * setsockopt(2) and close(2) go through Petrel's own addon (native/netlink.c: tcpSocket, setsockopt,
+ * close), the one native boundary of the project (it replaced an FFI library, koffi, which loaded
+ * libc by name and shipped prebuilt binaries for every platform). The addon is loaded lazily, on the
+ * first key: a Petrel without passwords never loads it here, and a Petrel that needs it and cannot
+ * load it says so with BGP_ERR_TCP_MD5_UNAVAILABLE.
  *
  * What burned us / others:
  *  - An AF_INET6 socket (a listener on `::`) rejects an AF_INET address (EINVAL): an IPv4 peer's key
@@ -32,8 +34,11 @@
  *    TCPMD5Failure in /proc/net/netstat, per network namespace): a wrong password looks like a peer
  *    that never answers, never like an error. Logs must say a key is configured (never the key).
  */
+import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { constants as osConstants, endianness } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { ConfigError, PetrelError } from '../../errors.js';
 import { familyOfIp, parseIp } from '../../model/ip.js';
 
@@ -44,9 +49,6 @@ export const TCP_MD5SIG_SIZE = 216;
 const IPPROTO_TCP = 6;
 const AF_INET = 2;
 const AF_INET6 = 10;
-const SOCK_STREAM = 1;
-const SOCK_NONBLOCK = 0o4000;
-const SOCK_CLOEXEC = 0o2000000;
 const KEY_OFFSET = 136;
 const KEYLEN_OFFSET = 130;
 
@@ -93,38 +95,38 @@ export function md5SigStruct(socketFamily: SocketFamily, peer: string, key: Uint
   return buf;
 }
 
-// ------------------------------------------------------------------------------------ libc via FFI
+// --------------------------------------------------------------------- the addon (native/netlink.c)
 
-interface Libc {
-  socket(domain: number, type: number, protocol: number): number;
-  setsockopt(fd: number, level: number, name: number, value: Uint8Array, len: number): number;
+/** What this file uses of the addon; each call returns a negative errno on failure. */
+interface SocketCalls {
+  tcpSocket(family: SocketFamily): number;
+  setsockopt(fd: number, level: number, name: number, value: Uint8Array): number;
   close(fd: number): number;
-  errno(): number;
 }
 
-let libc: Libc | undefined;
+let calls: SocketCalls | undefined;
 let loadError: TcpMd5Error | undefined;
 
-function load(): Libc {
-  if (libc) return libc;
+/** native/build/Release/petrel_netlink.node, three levels above this file in src/ and in dist/ alike. */
+export function socketAddonPath(): string {
+  const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
+  return process.env.PETREL_NETLINK_ADDON ?? join(root, 'native', 'build', 'Release', 'petrel_netlink.node');
+}
+
+function load(): SocketCalls {
+  if (calls) return calls;
   if (loadError) throw loadError;
   try {
     if (process.platform !== 'linux') throw new Error(`TCP_MD5SIG is Linux only (platform ${process.platform})`);
-    const koffi = createRequire(import.meta.url)('koffi') as typeof import('koffi');
-    const lib = koffi.load('libc.so.6');
-    const socket = lib.func('int socket(int, int, int)');
-    const setsockopt = lib.func('int setsockopt(int, int, int, const void *, uint32_t)');
-    const close = lib.func('int close(int)');
-    libc = {
-      socket: (d, t, p) => socket(d, t, p) as number,
-      setsockopt: (fd, level, name, value, len) => setsockopt(fd, level, name, value, len) as number,
-      close: (fd) => close(fd) as number,
-      errno: () => koffi.errno(),
-    };
-    return libc;
+    const path = socketAddonPath();
+    if (!existsSync(path)) throw new Error(`the addon is not at ${path}: run \`npm run build:native\``);
+    const addon = createRequire(import.meta.url)(path) as Partial<SocketCalls>;
+    if (typeof addon.setsockopt !== 'function' || typeof addon.tcpSocket !== 'function') throw new Error(`${path} predates setsockopt: rebuild it (npm run build:native)`);
+    calls = addon as SocketCalls;
+    return calls;
   } catch (e) {
     loadError = new TcpMd5Error('BGP_ERR_TCP_MD5_UNAVAILABLE',
-      `TCP-MD5 (RFC 2385) is unavailable: cannot call libc through koffi (${e instanceof Error ? e.message : String(e)}); peers with a password cannot be reached`,
+      `TCP-MD5 (RFC 2385) is unavailable: ${e instanceof Error ? e.message : String(e)}; peers with a password cannot be reached`,
       { cause: e });
     throw loadError;
   }
@@ -147,8 +149,9 @@ function errnoName(n: number): string {
 export function setMd5Key(fd: number, socketFamily: SocketFamily, peer: string, password: string | undefined): void {
   const c = load();
   const s = md5SigStruct(socketFamily, peer, password === undefined ? undefined : md5KeyBytes(password));
-  if (c.setsockopt(fd, IPPROTO_TCP, TCP_MD5SIG, s, s.length) === 0) return;
-  const err = c.errno();
+  const r = c.setsockopt(fd, IPPROTO_TCP, TCP_MD5SIG, s);
+  if (r === 0) return;
+  const err = -r;
   if (password === undefined && err === osConstants.errno.ENOENT) return;
   // ENOPROTOOPT: a kernel built without CONFIG_TCP_MD5SIG.
   throw new TcpMd5Error('BGP_ERR_TCP_MD5_KEY', `setsockopt(TCP_MD5SIG) for peer ${peer} failed: ${errnoName(err)}`);
@@ -161,8 +164,8 @@ export function setMd5Key(fd: number, socketFamily: SocketFamily, peer: string, 
 export function md5ConnectSocket(peer: string, password: string): number {
   const c = load();
   const family: SocketFamily = familyOfIp(peer) === 'ipv4' ? 4 : 6;
-  const fd = c.socket(family === 4 ? AF_INET : AF_INET6, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-  if (fd < 0) throw new TcpMd5Error('BGP_ERR_TCP_MD5_SOCKET', `socket() failed: ${errnoName(c.errno())}`);
+  const fd = c.tcpSocket(family);
+  if (fd < 0) throw new TcpMd5Error('BGP_ERR_TCP_MD5_SOCKET', `socket() failed: ${errnoName(-fd)}`);
   try {
     setMd5Key(fd, family, peer, password);
   } catch (e) {

@@ -108,16 +108,11 @@ export class KubeClient {
   }
 
   /**
-   * PATCH nodes/<name> (the object, not status). The agent uses a JSON merge patch of metadata.annotations
-   * only: its own petrel.dev/* keys, a null value removing one (RFC 7386 §2).
+   * PATCH nodes/<name>/status. Strategic merge merges status.conditions by type (the kubelet's stay). The
+   * agent also writes its own annotations here, as a JSON merge patch of metadata.annotations only (a null
+   * value removes one, RFC 7386 §2): the node status strategy keeps metadata edits and resets only the
+   * spec, so the agent needs no write access to the Node object (taints, unschedulable) at all.
    */
-  patchNode(name: string, patch: unknown, type: PatchType = 'merge', signal?: AbortSignal): Promise<Node> {
-    return this.call(`patch node ${name}`, sdk.patchCoreV1Node({
-      client: this.client, path: { name }, body: patch as never, headers: { 'Content-Type': PATCH_CT[type] }, signal,
-    }));
-  }
-
-  /** PATCH nodes/<name>/status. Strategic merge merges status.conditions by type (the kubelet's stay). */
   patchNodeStatus(name: string, patch: unknown, type: PatchType = 'strategic', signal?: AbortSignal): Promise<Node> {
     return this.call(`patch node ${name} status`, sdk.patchCoreV1NodeStatus({
       client: this.client, path: { name }, body: patch as never, headers: { 'Content-Type': PATCH_CT[type] }, signal,

@@ -4,7 +4,8 @@
  * "Resource versions"; and the patch/CRD/discovery docs), checked against Debian's kubectl.
  *
  *   - REST: get/list/create/update(PUT)/patch/delete, /status subresources (the main endpoint ignores status
- *     changes and /status ignores everything else, as the registry strategies do), 409 on a stale
+ *     changes and /status ignores everything else, as the registry strategies do — but a Node's /status
+ *     also takes metadata edits, as kube-apiserver's node status strategy does), 409 on a stale
  *     metadata.resourceVersion, 404 for objects in namespaces that do not exist.
  *   - list: limit/continue paging from one snapshot; an expired continue token is an HTTP 410.
  *   - watch: from resourceVersion (replaying history), or from "now" with synthetic ADDED events when the
@@ -14,6 +15,7 @@
  *   - field selectors per resource, label selectors (=, ==, !=, in, notin, exists, !exists).
  *   - CRDs: served as soon as created; objects pruned, defaulted and validated against the schema.
  *   - auth: bearer tokens (rotatable) and, over HTTPS, client certificates from its own CA.
+ *   - an optional hook sees every resource request's RBAC attributes (verb, group, resource, subresource).
  *   - faults (see `Faults`): watch ERROR 410s and HTTP 410s, silent stalls, connection resets, restarts,
  *     500s, token rotation. Tests drive them; nothing here fires on its own.
  * Everything is single-threaded and synchronous between awaits, so a watch never misses an event that
@@ -47,6 +49,22 @@ export interface ApiServerOptions {
   startRevision?: number;
   /** Namespaces that exist from the start. */
   namespaces?: string[];
+  /**
+   * Called for every resource request the server understood, with the request's RBAC attributes (what an
+   * authorizer sees: verb, API group, resource, subresource), before it is answered. Tests use it to
+   * compare what a component asks for with what its ClusterRole grants.
+   */
+  onResourceRequest?: (r: ResourceRequest) => void;
+}
+
+/** The RBAC attributes of one request (kube-apiserver's authorizer.Attributes, as far as Petrel needs them). */
+export interface ResourceRequest {
+  verb: 'get' | 'list' | 'watch' | 'create' | 'update' | 'patch' | 'delete';
+  apiGroup: string;
+  resource: string;
+  subresource?: string;
+  namespace?: string;
+  name?: string;
 }
 
 
@@ -271,6 +289,11 @@ export class TestApiServer {
     if (!r) throw new ApiStatusError(404, 'NotFound', 'the server could not find the requested resource');
     const { t, namespace, name, sub } = r;
     const q = url.searchParams;
+    if (this.opts.onResourceRequest) {
+      const watch = q.get('watch') === 'true' || q.get('watch') === '1';
+      const verb = ({ GET: name ? 'get' : watch ? 'watch' : 'list', POST: 'create', PUT: 'update', PATCH: 'patch', DELETE: 'delete' } as const)[method as 'GET'];
+      if (verb) this.opts.onResourceRequest({ verb, apiGroup: t.group, resource: t.plural, ...(sub ? { subresource: sub } : {}), ...(namespace ? { namespace } : {}), ...(name ? { name } : {}) });
+    }
     if (method === 'GET' && !name) {
       if (q.get('watch') === 'true' || q.get('watch') === '1') return this.watch(req, res, t, namespace, q);
       return this.listHandler(req, res, t, namespace, q);
@@ -364,7 +387,12 @@ export class TestApiServer {
     const cur = this.store.get(t.id, key);
     if (!cur) throw ApiStatusError.notFound(t.plural, obj.metadata.name, t.group);
     let next: Obj;
-    if (statusOnly) next = { ...cur, status: obj.status, metadata: { ...cur.metadata, resourceVersion: obj.metadata.resourceVersion } };
+    // kube-apiserver's node status strategy resets only the spec (pkg/registry/core/node/strategy.go,
+    // nodeStatusStrategy.PrepareForUpdate and GetResetFields): a Node's /status also takes metadata edits,
+    // which is how node agents (flannel, calico-node, Petrel) write their own annotations with
+    // nodes/status rights only. Every other status subresource keeps all but the status.
+    if (statusOnly && t.kind === 'Node' && t.group === '') next = { ...obj, spec: cur.spec };
+    else if (statusOnly) next = { ...cur, status: obj.status, metadata: { ...cur.metadata, resourceVersion: obj.metadata.resourceVersion } };
     else if (t.statusSubresource) next = { ...obj, status: cur.status };
     else next = obj;
     if (t.kind === 'CustomResourceDefinition') next.status = crdStatus(next);

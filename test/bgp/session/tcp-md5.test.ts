@@ -195,8 +195,8 @@ test('a listener key deleted with setPassword(peer, undefined) lets the unsigned
   }
 });
 
-test('where libc cannot be reached, a keyed session fails its connects with BGP_ERR_TCP_MD5_UNAVAILABLE and a keyed listener refuses to start', async () => {
-  // A fresh process that claims another platform, so the FFI loader takes its failure path for real.
+test('where the socket calls are unavailable, a keyed session fails its connects with BGP_ERR_TCP_MD5_UNAVAILABLE and a keyed listener refuses to start', async () => {
+  // A fresh process that claims another platform, so the addon loader takes its failure path for real.
   const { spawnSync } = await import('node:child_process');
   const script = `
     Object.defineProperty(process, 'platform', { value: 'darwin' });
@@ -223,4 +223,25 @@ test('where libc cannot be reached, a keyed session fails its connects with BGP_
   assert.equal(out.listenErr, 'BGP_ERR_TCP_MD5_UNAVAILABLE');
   assert.ok(out.lines.some((l) => l.includes('BGP_ERR_TCP_MD5_UNAVAILABLE')), 'the log names the error code');
   assert.ok(!r.stdout.includes('never-shown-9') && !r.stderr.includes('never-shown-9'), 'the key appears nowhere');
+});
+
+test('keys go through Petrel\'s own addon: no FFI dependency, and without the addon a keyed listener says which file is missing', async () => {
+  const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { dependencies?: Record<string, string> };
+  assert.equal(pkg.dependencies?.koffi, undefined, 'koffi is back among the dependencies');
+  const { spawnSync } = await import('node:child_process');
+  const script = `
+    const { BgpListener } = await import(${JSON.stringify(new URL('../../../src/bgp/session/index.ts', import.meta.url).href)});
+    const l = new BgpListener({ address: '127.0.0.1', port: 0 }, () => undefined);
+    l.setPassword('127.0.0.1', 'never-shown-7');
+    const r = await l.listen().then(() => ({ code: 'listening' }), (e) => ({ code: e.code, message: e.message }));
+    await l.close();
+    console.log(JSON.stringify(r));
+  `;
+  const r = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
+    encoding: 'utf8', timeout: 30_000, env: { ...process.env, PETREL_NETLINK_ADDON: '/nonexistent/petrel_netlink.node' },
+  });
+  assert.equal(r.status, 0, r.stderr);
+  const out = JSON.parse(r.stdout.trim().split('\n').pop()!) as { code: string; message: string };
+  assert.equal(out.code, 'BGP_ERR_TCP_MD5_UNAVAILABLE');
+  assert.match(out.message, /\/nonexistent\/petrel_netlink\.node/);
 });
