@@ -33,6 +33,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/filter.h>
 #include <linux/netlink.h>
 #include <linux/sockios.h>
 #include <node_api.h>
@@ -462,6 +463,25 @@ static napi_value js_setsockopt(napi_env env, napi_callback_info info) {
   return make_int(env, setsockopt(fd, level, name, data, (socklen_t)len) < 0 ? -errno : 0);
 }
 
+/* attachFilter(fd, program) -> 0 or -errno: SO_ATTACH_FILTER with a classic BPF program given as its
+ * struct sock_filter array (8 bytes per instruction, host order). struct sock_fprog holds a pointer,
+ * which a byte buffer from JavaScript cannot carry: hence its own call. */
+static napi_value js_attach_filter(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  int32_t fd;
+  void *data;
+  size_t len;
+  if (argc < 2 || get_int(env, argv[0], &fd) || get_buffer(env, argv[1], &data, &len) || len == 0 ||
+      len % sizeof(struct sock_filter) != 0 || len / sizeof(struct sock_filter) > BPF_MAXINSNS) {
+    napi_throw_type_error(env, "NL_ERR_ARGS", "attachFilter(fd, Uint8Array of struct sock_filter)");
+    return NULL;
+  }
+  struct sock_fprog prog = {.len = (unsigned short)(len / sizeof(struct sock_filter)), .filter = (struct sock_filter *)data};
+  return make_int(env, setsockopt(fd, SOL_SOCKET, SO_ATTACH_FILTER, &prog, sizeof prog) < 0 ? -errno : 0);
+}
+
 static napi_value init(napi_env env, napi_value exports) {
   napi_property_descriptor d[] = {
       {"open", 0, js_open, 0, 0, 0, napi_default, 0},
@@ -474,6 +494,7 @@ static napi_value init(napi_env env, napi_value exports) {
       {"nsInodeOfPath", 0, js_ns_inode_of_path, 0, 0, 0, napi_default, 0},
       {"tcpSocket", 0, js_tcp_socket, 0, 0, 0, napi_default, 0},
       {"setsockopt", 0, js_setsockopt, 0, 0, 0, napi_default, 0},
+      {"attachFilter", 0, js_attach_filter, 0, 0, 0, napi_default, 0},
   };
   napi_define_properties(env, exports, sizeof d / sizeof d[0], d);
   return exports;

@@ -5,7 +5,8 @@
  *    Limit is not 255 MUST be discarded. Node's dgram cannot read a datagram's TTL, so the kernel
  *    drops them for us: a four-instruction classic BPF socket filter (SO_ATTACH_FILTER) on the
  *    receiving socket loads the TTL (IPv4 header octet 8) or Hop Limit (IPv6 octet 7) through
- *    SKF_NET_OFF and accepts only 255. Set through libc's setsockopt via koffi (Node has no API).
+ *    SKF_NET_OFF and accepts only 255. Attached through Petrel's addon (native/netlink.c attachFilter:
+ *    Node has no setsockopt).
  *    What burned us: IP_MINTTL / IPV6_MINHOPCOUNT, the usual GTSM options, are honoured by TCP only;
  *    on a UDP socket setsockopt succeeds and nothing is dropped.
  *  - §4: each session sends from its own source port in 49152–65535, kept for the session's life.
@@ -14,6 +15,8 @@
  */
 import dgram from 'node:dgram';
 import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { PetrelError } from '../errors.js';
 import type { BfdTransport } from './endpoint.js';
 
@@ -21,8 +24,6 @@ export const BFD_CONTROL_PORT = 3784;
 const SRC_PORT_MIN = 49152;
 const SRC_PORT_MAX = 65535;
 /** asm-generic/socket.h, linux/filter.h */
-const SOL_SOCKET = 1;
-const SO_ATTACH_FILTER = 26;
 const SKF_NET_OFF = 0xfff00000; // -0x100000 as u32: offsets from the network header
 const BPF_LD_B_ABS = 0x30;
 const BPF_JEQ_K = 0x15;
@@ -32,18 +33,27 @@ interface SockFilter { code: number; jt: number; jf: number; k: number }
 type AttachFilter = (fd: number, prog: SockFilter[]) => number;
 let attachFn: AttachFilter | undefined;
 
+/** native/build/Release/petrel_netlink.node, three levels above this file in src/ and in dist/ alike. */
+function addonPath(): string {
+  const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+  return process.env.PETREL_NETLINK_ADDON ?? join(root, 'native', 'build', 'Release', 'petrel_netlink.node');
+}
+
 function attachFilter(): AttachFilter {
   if (attachFn) return attachFn;
   try {
-    const koffi = createRequire(import.meta.url)('koffi') as typeof import('koffi');
-    const filter = koffi.struct('petrel_sock_filter', { code: 'uint16', jt: 'uint8', jf: 'uint8', k: 'uint32' });
-    const fprog = koffi.struct('petrel_sock_fprog', { len: 'uint16', filter: koffi.pointer(filter) });
-    const f = koffi.load('libc.so.6').func('int setsockopt(int, int, int, const petrel_sock_fprog *, uint32_t)');
-    const size = koffi.sizeof(fprog);
-    attachFn = (fd, prog) => f(fd, SOL_SOCKET, SO_ATTACH_FILTER, { len: prog.length, filter: prog }, size) as number;
+    const addon = createRequire(import.meta.url)(addonPath()) as { attachFilter?: (fd: number, prog: Uint8Array) => number };
+    if (typeof addon.attachFilter !== 'function') throw new Error(`${addonPath()} predates attachFilter: rebuild it (npm run build:native)`);
+    const attach = addon.attachFilter;
+    attachFn = (fd, prog) => {
+      // struct sock_filter { u16 code; u8 jt; u8 jf; u32 k; } in host (little-endian) order.
+      const b = Buffer.alloc(prog.length * 8);
+      prog.forEach((p, i) => { b.writeUInt16LE(p.code, i * 8); b[i * 8 + 2] = p.jt; b[i * 8 + 3] = p.jf; b.writeUInt32LE(p.k >>> 0, i * 8 + 4); });
+      return attach(fd, b);
+    };
     return attachFn;
   } catch (e) {
-    throw new PetrelError('BFD_ERR_SOCKET', `cannot enforce TTL 255 on BFD packets (RFC 5881 §5): libc through koffi unavailable (${e instanceof Error ? e.message : String(e)})`);
+    throw new PetrelError('BFD_ERR_SOCKET', `cannot enforce TTL 255 on BFD packets (RFC 5881 §5): the netlink addon is unavailable (${e instanceof Error ? e.message : String(e)})`);
   }
 }
 
