@@ -2,6 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
+import { defaultPluginPath } from '../../src/cli/install-cni.js';
 import { addonPath } from '../../src/dataplane/netlink/native.js';
 import { ROOT } from './manifests.js';
 
@@ -89,13 +90,15 @@ test('every file `npm run build` runs or reads is in the build context the build
   if (tsb.extends) assert.ok(copied.includes(tsb.extends.replace(/^\.\//, '')), `${tsb.extends} not copied`);
 });
 
-test('the runtime stage holds only dist/, production node_modules, the addon where the loader looks, and nft', () => {
+test('the runtime stage holds only dist/, production node_modules, the addon where the loader looks, the CNI plugin executable where install-cni looks, and nft', () => {
   const rt = dockerfile.stages[1].instrs;
   const workdir = rt.find((i) => i.op === 'WORKDIR')!.args;
   const copies = rt.filter((i) => i.op === 'COPY').map((i) => i.args);
   assert.ok(copies.every((c) => c.startsWith('--from=build ')), 'the runtime copies nothing from the context');
   const targets = copies.map((c) => c.split(/\s+/).at(-1)!.replace(/^\.\//, ''));
-  assert.deepEqual(targets.sort(), ['dist', 'native/build/Release/petrel_netlink.node', 'node_modules', 'package.json'].sort());
+  assert.deepEqual(targets.sort(), ['dist', 'native/build/Release/petrel_netlink.node', 'native/build/petrel-cni', 'node_modules', 'package.json'].sort());
+  // src/cli/install-cni.ts installs the executable from beside the program by default.
+  assert.equal(relative(ROOT, defaultPluginPath()), 'native/build/petrel-cni');
   // src/dataplane/netlink/native.ts finds the addon relative to the package root.
   const saved = process.env.PETREL_NETLINK_ADDON;
   delete process.env.PETREL_NETLINK_ADDON;
