@@ -134,7 +134,13 @@ export interface SpeakerStatus {
   listen: { address: string; port: number } | null;
   connectionsRejected: number;
   peers: PeerStatus[];
-  rib: { prefixes: number; paths: number; attrSets: number; updateGroups: number; encodings: number };
+  rib: {
+    prefixes: number; paths: number; attrSets: number; updateGroups: number; encodings: number;
+    /** The longest single piece of RIB work so far (wall and CPU ms): how long the event loop was held. */
+    longestSliceMs: number; longestSliceCpuMs: number;
+    /** What that longest piece of work was ('peer down', 'flush'). */
+    longestSliceWhat: string;
+  };
 }
 
 interface PeerEntry {
@@ -588,7 +594,11 @@ export class Speaker extends EventEmitter<SpeakerEvents> {
       listen: this.opts.listen ?? null,
       connectionsRejected: this.listener?.rejected ?? 0,
       peers,
-      rib: { ...size, updateGroups: this.rib.out.groups.size, encodings: this.rib.out.stats.encodings },
+      rib: {
+        ...size, updateGroups: this.rib.out.groups.size, encodings: this.rib.out.stats.encodings,
+        longestSliceMs: Math.round(this.rib.longest.wallMs), longestSliceCpuMs: Math.round(this.rib.longest.cpuMs),
+        longestSliceWhat: this.rib.longest.what,
+      },
     };
   }
 

@@ -89,6 +89,8 @@ export class V4Table {
   private cells: Uint32Array;
   private mask: number;
   size = 0;
+  /** Bumped by every growth (every entry moves): a walk by slot position must start again. */
+  generation = 0;
 
   /**
    * `seed` changes the hash: a table filled in the slot order of another table with the same hash
@@ -175,6 +177,7 @@ export class V4Table {
   }
 
   private grow(): void {
+    this.generation++;
     const old = this.cells;
     const cap = (this.mask + 1) * 2;
     this.cells = new Uint32Array(cap * 2);
@@ -184,6 +187,21 @@ export class V4Table {
       const meta = old[i + 1];
       if (meta !== 0) this.set(old[i], (meta >>> 26) - 1, meta & VALUE_MAX);
     }
+  }
+
+  /** The number of slots (positions 0 .. slots-1; see `addrAt`, `lenAt`, `valueAt`). */
+  get slots(): number {
+    return this.mask + 1;
+  }
+
+  /** The length of the entry in slot i, or -1 when the slot is free. */
+  lenAt(i: number): number {
+    return (this.cells[2 * i + 1] >>> 26) - 1;
+  }
+
+  /** The address of the entry in slot i (meaningful when lenAt(i) >= 0). */
+  addrAt(i: number): number {
+    return this.cells[2 * i];
   }
 
   /** The mean distance (in slots) of the entries from their home slots: the probe run of a lookup. */

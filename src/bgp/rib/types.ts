@@ -95,6 +95,12 @@ export interface Path {
   refs: number;
   /** The Loc-RIB's id for it while stored under some IPv4 prefix (loc-rib.ts), 0 otherwise. */
   lid: number;
+  /**
+   * The peer went down after this path was learned: it is being removed (in slices, loc-rib.ts
+   * removePeer), loses to every live path meanwhile, and is no longer the interned path for its
+   * peer and attributes (a re-announcement makes a new one).
+   */
+  gone: boolean;
 }
 
 /** A best route as consumers (the agent's dataplane, the CLI) see it: plain data. */

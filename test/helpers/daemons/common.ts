@@ -78,7 +78,7 @@ export interface DaemonSpec {
 }
 
 export interface Daemon {
-  readonly kind: 'bird' | 'gobgp' | 'frr' | 'exabgp' | 'raw' | 'petrel';
+  readonly kind: 'bird' | 'gobgp' | 'frr' | 'exabgp' | 'raw' | 'bulk' | 'petrel';
   readonly name: string;
   readonly ns: string;
   readonly dir: string;
