@@ -129,6 +129,8 @@ export interface PeerStatus {
   updatesOut: number;
   flaps: number;
   loopsDropped: number;
+  /** Prefixes treated as withdrawn because their next hop cannot be used (RFC 4271 §6.3). */
+  nextHopsRejected: number;
   attributeProblems: number;
   /** Prefixes received per family, and the maximum-prefix limits (null when none is set). */
   receivedByFamily: { ipv4: number; ipv6: number };
@@ -254,6 +256,16 @@ function withPrefixInfo(info: string, e: PeerEntry, now: number): string {
     out += `; maximum prefixes (${x.limit} ${x.family}) exceeded${restart}`;
   }
   return out;
+}
+
+/** Our end of a session as a plain address (an IPv4-mapped IPv6 socket address unwrapped). */
+function ownAddress(local: string): string {
+  const a = local.startsWith('::ffff:') && local.includes('.') ? local.slice(7) : local;
+  try {
+    return canonicalIp(a);
+  } catch {
+    return a;
+  }
 }
 
 /** RFC 4486 §4: the data of Cease subcode 1 — AFI (2 octets), SAFI (1), the upper bound (4). */
@@ -481,7 +493,11 @@ export class Speaker extends EventEmitter<SpeakerEvents> {
       const eor = isEndOfRib(u);
       if (eor) this.onEndOfRib(e, eor);
       else {
-        this.rib.applyUpdate(ribPeer, u, raw);
+        const rejected = ribPeer.nextHopsRejected;
+        this.rib.applyUpdate(ribPeer, this.negotiatedOnly(e, u), raw);
+        if (ribPeer.nextHopsRejected !== rejected) {
+          this.log.warn({ peer: address, nextHop: u.attrs.nextHop ?? u.attrs.mpReach?.nextHops[0], prefixes: ribPeer.nextHopsRejected - rejected }, 'UPDATE with an unusable next hop: treated as withdrawn (RFC 4271 §6.3, RFC 7606 §7.3)');
+        }
         if (e.spec.maxPrefixes) this.checkMaxPrefixes(e, e.spec.maxPrefixes);
       }
     });
@@ -519,6 +535,37 @@ export class Speaker extends EventEmitter<SpeakerEvents> {
    * RFC 4486 §4: after each UPDATE, a family above its limit closes the session (Cease subcode 1,
    * data: AFI, SAFI, the limit); one at the warning threshold is logged and counted, once per session.
    */
+  /**
+   * RFC 4760 §6: routes of an address family are exchanged only when both OPENs carried it. A
+   * MP_REACH/MP_UNREACH (or IPv4 NLRI) of a family this session did not negotiate is ignored —
+   * the attribute discarded, as for an AFI/SAFI we do not speak (RFC 4760 §7, RFC 7606 §7.11
+   * leave the reaction to the receiver; a reset would punish a peer for a family we never use) —
+   * logged and counted with the RFC 7606 problems.
+   */
+  private negotiatedOnly(e: PeerEntry, u: UpdateMessage): UpdateMessage {
+    const families = e.rib.out?.families;
+    if (!families) return u;
+    const afiOk = (afi: number) => families.includes(afi === 2 ? 'ipv6' : 'ipv4');
+    const { mpReach, mpUnreach } = u.attrs;
+    const dropReach = mpReach !== undefined && !afiOk(mpReach.afi);
+    const dropUnreach = mpUnreach !== undefined && !afiOk(mpUnreach.afi);
+    const dropV4 = !families.includes('ipv4') && (u.nlri.length + (u.nlriKeys?.length ?? 0) + u.withdrawn.length + (u.withdrawnKeys?.length ?? 0)) > 0;
+    if (!dropReach && !dropUnreach && !dropV4) return u;
+    e.problems++;
+    this.log.warn({ peer: e.rib.address, negotiated: families, mpReachAfi: mpReach?.afi, mpUnreachAfi: mpUnreach?.afi, ipv4Nlri: dropV4 }, 'UPDATE for an address family the session did not negotiate: ignored (RFC 4760 §6)');
+    const attrs = { ...u.attrs };
+    if (dropReach) delete attrs.mpReach;
+    if (dropUnreach) delete attrs.mpUnreach;
+    const out: UpdateMessage = { ...u, attrs };
+    if (dropV4) {
+      out.nlri = [];
+      out.withdrawn = [];
+      delete out.nlriKeys;
+      delete out.withdrawnKeys;
+    }
+    return out;
+  }
+
   private checkMaxPrefixes(e: PeerEntry, mp: MaxPrefixes): void {
     if (e.exceeded) return;
     for (const family of ['ipv4', 'ipv6'] as const) {
@@ -575,6 +622,7 @@ export class Speaker extends EventEmitter<SpeakerEvents> {
       families,
       codec: n.codec,
       nextHopSelf: this.nextHopSelf(e.spec, n),
+      ownAddresses: [ownAddress(n.localAddress)],
       // One call per flush: the session writes the batch with one writev (cork/uncork).
       send: (frames) => {
         e.session.sendMany(frames);
@@ -693,6 +741,7 @@ export class Speaker extends EventEmitter<SpeakerEvents> {
         updatesOut: stats.updatesOut,
         flaps: stats.flaps,
         loopsDropped: e.rib.loopsDropped,
+        nextHopsRejected: e.rib.nextHopsRejected,
         attributeProblems: e.problems,
         receivedByFamily: { ...e.rib.receivedByFamily },
         maxPrefixes: e.spec.maxPrefixes

@@ -18,6 +18,7 @@ import { AttrStore, ipv4ToNum } from './attrs.js';
 import { bestReason, comparePaths } from './best-path.js';
 import { LocRib, bestOf, keyOfPrefix, pathsOf, prefixKeyText, type Change } from './loc-rib.js';
 import type { AttrSet, OutPeerState, Path, PeerKind, RibPeer, RouteView, UpdateEncoder } from './types.js';
+import { isLoopback, nextHopProblem } from './next-hop.js';
 import { threadCpuClock } from './thread-cpu.js';
 import { toBestRoute, toRouteView } from './views.js';
 
@@ -128,6 +129,7 @@ export class Rib {
       receivedByFamily: { ipv4: 0, ipv6: 0 },
       bestCount: 0,
       loopsDropped: 0,
+      nextHopsRejected: 0,
     };
     this.peers.set(id, p);
     return p;
@@ -281,6 +283,16 @@ export class Rib {
     else this.kick();
   }
 
+  /** A next hop that is no host address, or one of ours on this session (next-hop.ts). */
+  private unusableNextHop(peer: RibPeer, nh: string): boolean {
+    if (nextHopProblem(nh) !== undefined) return true;
+    const out = peer.out;
+    // The peer's own address is a next hop it may always give; a loopback address cannot tell one
+    // host from another (on a single-host lab every speaker's address is 127.0.0.1 or ::1).
+    if (!out || nh === peer.address || isLoopback(nh)) return false;
+    return nh === out.nextHopSelf.ipv4 || (out.nextHopSelf.ipv6?.includes(nh) ?? false) || (out.ownAddresses?.includes(nh) ?? false);
+  }
+
   private isLoop(attrs: PathAttributes, hasOwnAs: boolean): boolean {
     if (hasOwnAs) return true; // RFC 4271 §9.1.2
     if (attrs.originatorId === this.opts.routerId) return true; // RFC 4456 §8
@@ -290,6 +302,13 @@ export class Rib {
 
   /** `keys`: more IPv4 prefixes as Loc-RIB keys (address × 64 + length), from the codec. */
   private announce(peer: RibPeer, family: Family, nlri: string[], attrs: PathAttributes, nextHops: string[], raw?: Uint8Array, keys: readonly number[] = NO_KEYS): void {
+    if (peer.kind !== 'local' && nextHops.length > 0 && this.unusableNextHop(peer, nextHops[0])) {
+      // RFC 4271 §6.3 / RFC 7606 §7.3 (next-hop.ts): not used, and the previous path goes.
+      peer.nextHopsRejected += nlri.length + keys.length;
+      for (const prefix of nlri) this.withdraw(peer, prefix);
+      for (const key of keys) this.withdraw(peer, key);
+      return;
+    }
     const set = this.attrs.intern(family, attrs, nextHops, raw);
     if (this.isLoop(set.attrs, set.hasOwnAs)) {
       peer.loopsDropped += nlri.length + keys.length;

@@ -8,7 +8,7 @@ import type { Path, RibPeer } from '../../../src/bgp/rib/types.js';
 function fakePeer(id: number): RibPeer {
   return {
     id, address: `192.0.2.${id}`, asn: 65000 + id, kind: 'ebgp', rrClient: false, routerId: '0.0.0.0', routerIdNum: 0,
-    addressKey: String(id), received: 0, receivedByFamily: { ipv4: 0, ipv6: 0 }, bestCount: 0, loopsDropped: 0,
+    addressKey: String(id), received: 0, receivedByFamily: { ipv4: 0, ipv6: 0 }, bestCount: 0, loopsDropped: 0, nextHopsRejected: 0,
   };
 }
 
