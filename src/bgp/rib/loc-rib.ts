@@ -18,7 +18,8 @@
  *   peer with one attribute set share a single Path;
  * - "what was best before" is kept only while the prefix is dirty (IPv4: in typed lists, see
  *   dirtyV4; others in a map);
- * - there is no per-peer index: a peer going down is one scan of the table.
+ * - there is no per-peer index: a peer going down is one scan of the table, done in slices
+ *   (removePeer/sweep).
  * Iteration order is table order for IPv4, then insertion order for the rest.
  */
 import type { Family } from '../../model/ip.js';
