@@ -315,6 +315,8 @@ export class Agent extends EventEmitter<{ converged: []; dataplane: [] }> {
         holdTime: p.holdTime, keepaliveTime: p.keepaliveTime, families: p.families, connectRetryTime: this.opts.connectRetryTime,
       };
       if (p.localAddress) s.localAddress = p.localAddress;
+      // BGPPeer spec.maxPrefixes: the limit for each address family (RFC 4486 Cease subcode 1).
+      if (p.maxPrefixes !== undefined) s.maxPrefixes = { ipv4: p.maxPrefixes, ipv6: p.maxPrefixes };
       if (password) s.password = password;
       out.push(s);
     }

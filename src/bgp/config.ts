@@ -33,6 +33,8 @@ export interface SpeakerPeerConfig {
   ipv6NextHop?: string;
   /** Next hop we announce for IPv4 routes to this peer when next-hop-self applies. */
   ipv4NextHop?: string;
+  /** RFC 4486 maximum-prefix limits per family (speaker.ts MaxPrefixes). */
+  maxPrefixes?: { ipv4?: number; ipv6?: number; warningPercent?: number; restartAfterSeconds?: number };
 }
 
 export interface SpeakerConfig {
@@ -216,8 +218,32 @@ const TOP_KEYS = [
 const GR_KEYS = ['enabled', 'restartTime', 'staleTime', 'restarting'] as const;
 const PEER_KEYS = [
   'address', 'asn', 'port', 'passive', 'rrClient', 'holdTime', 'keepaliveTime', 'connectRetryTime', 'idleHoldTime', 'idleHoldMaxTime',
-  'families', 'localAddress', 'password', 'ipv4NextHop', 'ipv6NextHop',
+  'families', 'localAddress', 'password', 'ipv4NextHop', 'ipv6NextHop', 'maxPrefixes',
 ] as const;
+const MAX_PREFIX_KEYS = ['limit', 'ipv4', 'ipv6', 'warningPercent', 'restartAfterSeconds'] as const;
+const PREFIX_LIMIT_MAX = 4294967295; // RFC 4486 §4: the limit travels as 4 octets
+
+/**
+ * `peers[].maxPrefixes`: a number (the limit for each family), or an object with `limit` (each
+ * family), `ipv4`/`ipv6` (one family; these win over `limit`), `warningPercent`, `restartAfterSeconds`.
+ */
+function maxPrefixesOf(v: V, raw: unknown, f: string): NonNullable<SpeakerPeerConfig['maxPrefixes']> {
+  if (typeof raw === 'number') {
+    const n = v.int(raw, f, 1, PREFIX_LIMIT_MAX);
+    return { ipv4: n, ipv6: n };
+  }
+  const o = v.obj(raw, f, MAX_PREFIX_KEYS);
+  const out: NonNullable<SpeakerPeerConfig['maxPrefixes']> = {};
+  const limit = o.limit === undefined ? undefined : v.int(o.limit, join(f, 'limit'), 1, PREFIX_LIMIT_MAX);
+  const v4 = o.ipv4 === undefined ? limit : v.int(o.ipv4, join(f, 'ipv4'), 1, PREFIX_LIMIT_MAX);
+  const v6 = o.ipv6 === undefined ? limit : v.int(o.ipv6, join(f, 'ipv6'), 1, PREFIX_LIMIT_MAX);
+  if (v4 === undefined && v6 === undefined) v.fail(f, 'needs a limit (limit, ipv4 or ipv6)');
+  if (v4 !== undefined) out.ipv4 = v4;
+  if (v6 !== undefined) out.ipv6 = v6;
+  if (o.warningPercent !== undefined) out.warningPercent = v.int(o.warningPercent, join(f, 'warningPercent'), 1, 100);
+  if (o.restartAfterSeconds !== undefined) out.restartAfterSeconds = v.int(o.restartAfterSeconds, join(f, 'restartAfterSeconds'), 1, 86400);
+  return out;
+}
 
 /**
  * Validates a parsed document; `file` only labels errors. Throws one ConfigError listing every
@@ -403,6 +429,10 @@ function validatePeer(v: V, raw: unknown, f: string, d: PeerDefaults): SpeakerPe
   if (nh6 !== undefined) {
     const c = v.field(() => v.ip(nh6, join(f, 'ipv6NextHop'), 'ipv6'));
     if (c !== undefined) peer.ipv6NextHop = c;
+  }
+  if (p.maxPrefixes !== undefined && p.maxPrefixes !== null) {
+    const mp = v.field(() => maxPrefixesOf(v, p.maxPrefixes, join(f, 'maxPrefixes')));
+    if (mp !== undefined) peer.maxPrefixes = mp;
   }
   // The problems are recorded already; throwing keeps a half-valid peer out of later checks.
   if (v.problems.length > before) throw new Skip();

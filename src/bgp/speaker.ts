@@ -40,6 +40,24 @@ export interface SpeakerMetrics {
   session(peer: string): SessionMetrics;
   /** Stale paths held for a peer restarting gracefully (RFC 4724). */
   stalePaths?(peer: string, count: number): void;
+  /** A peer's maximum-prefix limit for a family (RFC 4486), or undefined when it has none. */
+  maxPrefixes?(peer: string, family: string, limit: number | undefined): void;
+  /** A peer crossed its warning threshold ('warning') or its limit ('exceeded'). */
+  maxPrefixesEvent?(peer: string, family: string, event: 'warning' | 'exceeded'): void;
+}
+
+/**
+ * Maximum-prefix limits of one peer (RFC 4486 §4, Cease subcode 1): the prefixes received from it
+ * per address family, after loop checks. Above the limit the session is closed with a
+ * NOTIFICATION whose data is the AFI, SAFI and limit, and stays down — for `restartAfterSeconds`
+ * when set, else until the peer's configuration changes or the process restarts.
+ */
+export interface MaxPrefixes {
+  ipv4?: number;
+  ipv6?: number;
+  /** Log (once per session) and count when a family reaches this share of its limit, percent 1-100. */
+  warningPercent?: number;
+  restartAfterSeconds?: number;
 }
 
 /** One peer as the speaker takes it (model PeerSpec fits, with its password already resolved). */
@@ -63,6 +81,7 @@ export interface SpeakerPeer {
   password?: string;
   ipv4NextHop?: string;
   ipv6NextHop?: string;
+  maxPrefixes?: MaxPrefixes;
 }
 
 export interface SpeakerOptions {
@@ -110,7 +129,14 @@ export interface PeerStatus {
   updatesOut: number;
   flaps: number;
   loopsDropped: number;
+  /** Prefixes treated as withdrawn because their next hop cannot be used (RFC 4271 §6.3). */
+  nextHopsRejected: number;
   attributeProblems: number;
+  /** Prefixes received per family, and the maximum-prefix limits (null when none is set). */
+  receivedByFamily: { ipv4: number; ipv6: number };
+  maxPrefixes: { ipv4: number | null; ipv6: number | null; warningPercent: number | null; restartAfterSeconds: number | null } | null;
+  /** Set while the session is held down after its limit was exceeded. */
+  maxPrefixesExceeded: { family: Family; limit: number; at: string; restartAt: string | null } | null;
   /** RFC 4724 state for this peer. */
   gracefulRestart: PeerGracefulRestartStatus;
 }
@@ -134,7 +160,13 @@ export interface SpeakerStatus {
   listen: { address: string; port: number } | null;
   connectionsRejected: number;
   peers: PeerStatus[];
-  rib: { prefixes: number; paths: number; attrSets: number; updateGroups: number; encodings: number };
+  rib: {
+    prefixes: number; paths: number; attrSets: number; updateGroups: number; encodings: number;
+    /** The longest single piece of RIB work so far (wall and CPU ms): how long the event loop was held. */
+    longestSliceMs: number; longestSliceCpuMs: number;
+    /** What that longest piece of work was ('peer down', 'flush'). */
+    longestSliceWhat: string;
+  };
 }
 
 interface PeerEntry {
@@ -151,6 +183,10 @@ interface PeerEntry {
   gr?: { phase: 'restarting' | 'awaiting-eor'; timer: unknown; deadline: number };
   /** Families whose End-of-RIB arrived in the current session. */
   eor: Set<Family>;
+  /** Families whose maximum-prefix warning was logged in the current session. */
+  warned: Set<Family>;
+  /** The limit that closed the session, while it is held down (and the restart timer, if any). */
+  exceeded?: { family: Family; limit: number; at: number; restartAt?: number; timer?: unknown };
 }
 
 export interface SpeakerEvents {
@@ -202,6 +238,44 @@ function withGrInfo(info: string, gr: PeerGracefulRestartStatus): string {
   const left = gr.secondsLeft !== null ? `, ${gr.secondsLeft} s left` : '';
   const what = gr.phase === 'awaiting-eor' ? ' (waiting for End-of-RIB)' : '';
   return `${info}; Graceful restart: ${gr.stalePaths} stale paths${left}${what}`;
+}
+
+/** `petrel status` INFO: prefixes received against the maximum-prefix limits, and a hold-down. */
+function withPrefixInfo(info: string, e: PeerEntry, now: number): string {
+  const mp = e.spec.maxPrefixes;
+  if (!mp) return info;
+  const parts: string[] = [];
+  for (const f of ['ipv4', 'ipv6'] as const) {
+    const limit = mp[f];
+    if (limit !== undefined) parts.push(`${f} ${e.rib.receivedByFamily[f]}/${limit}`);
+  }
+  let out = parts.length > 0 ? `${info}; prefixes ${parts.join(', ')}` : info;
+  const x = e.exceeded;
+  if (x) {
+    const restart = x.restartAt !== undefined ? `, restart in ${Math.max(0, Math.ceil((x.restartAt - now) / 1000))} s` : ', down until reconfigured';
+    out += `; maximum prefixes (${x.limit} ${x.family}) exceeded${restart}`;
+  }
+  return out;
+}
+
+/** Our end of a session as a plain address (an IPv4-mapped IPv6 socket address unwrapped). */
+function ownAddress(local: string): string {
+  const a = local.startsWith('::ffff:') && local.includes('.') ? local.slice(7) : local;
+  try {
+    return canonicalIp(a);
+  } catch {
+    return a;
+  }
+}
+
+/** RFC 4486 §4: the data of Cease subcode 1 — AFI (2 octets), SAFI (1), the upper bound (4). */
+export function maxPrefixesData(family: Family, limit: number): Uint8Array {
+  const d = new Uint8Array(7);
+  const v = new DataView(d.buffer);
+  v.setUint16(0, family === 'ipv4' ? 1 : 2);
+  d[2] = 1; // unicast
+  v.setUint32(3, Math.min(limit, 0xffffffff));
+  return d;
 }
 
 function keyOf(p: SpeakerPeer): string {
@@ -315,7 +389,10 @@ export class Speaker extends EventEmitter<SpeakerEvents> {
     if (this.syncTimer !== undefined) this.clock.clearTimeout(this.syncTimer);
     this.syncTimer = undefined;
     const graceful = opts.graceful === true && this.opts.gracefulRestart?.enabled === true;
-    for (const e of this.peers.values()) this.clearGrTimer(e);
+    for (const e of this.peers.values()) {
+      this.clearGrTimer(e);
+      this.clearMaxPrefixes(e);
+    }
     await Promise.all(
       [...this.peers.values()].map((e) =>
         e.session.stop({ subcode: CeaseSubcode.AdministrativeShutdown, message, graceful }).catch((err: unknown) => {
@@ -402,7 +479,7 @@ export class Speaker extends EventEmitter<SpeakerEvents> {
       log: this.log,
       ...(sessionMetrics ? { metrics: sessionMetrics } : {}),
     });
-    const e: PeerEntry = { spec: p, fingerprint: fingerprint(p), session, rib: ribPeer, problems: 0, eor: new Set() };
+    const e: PeerEntry = { spec: p, fingerprint: fingerprint(p), session, rib: ribPeer, problems: 0, eor: new Set(), warned: new Set() };
     session.on('state', (from, to) => {
       this.log.debug({ peer: address, from, to }, 'session state');
       this.emit('peerState', address, from, to);
@@ -415,7 +492,14 @@ export class Speaker extends EventEmitter<SpeakerEvents> {
       }
       const eor = isEndOfRib(u);
       if (eor) this.onEndOfRib(e, eor);
-      else this.rib.applyUpdate(ribPeer, u, raw);
+      else {
+        const rejected = ribPeer.nextHopsRejected;
+        this.rib.applyUpdate(ribPeer, this.negotiatedOnly(e, u), raw);
+        if (ribPeer.nextHopsRejected !== rejected) {
+          this.log.warn({ peer: address, nextHop: u.attrs.nextHop ?? u.attrs.mpReach?.nextHops[0], prefixes: ribPeer.nextHopsRejected - rejected }, 'UPDATE with an unusable next hop: treated as withdrawn (RFC 4271 §6.3, RFC 7606 §7.3)');
+        }
+        if (e.spec.maxPrefixes) this.checkMaxPrefixes(e, e.spec.maxPrefixes);
+      }
     });
     session.on('routeRefresh', () => {
       if (e.negotiated) this.rib.refresh(ribPeer);
@@ -429,6 +513,7 @@ export class Speaker extends EventEmitter<SpeakerEvents> {
 
   private removePeer(key: string, e: PeerEntry, subcode: number): void {
     this.clearGrTimer(e);
+    this.clearMaxPrefixes(e);
     this.peers.delete(key);
     this.byAddress.delete(e.rib.address);
     this.rib.removePeer(e.rib);
@@ -446,8 +531,86 @@ export class Speaker extends EventEmitter<SpeakerEvents> {
     }
   }
 
+  /**
+   * RFC 4486 §4: after each UPDATE, a family above its limit closes the session (Cease subcode 1,
+   * data: AFI, SAFI, the limit); one at the warning threshold is logged and counted, once per session.
+   */
+  /**
+   * RFC 4760 §6: routes of an address family are exchanged only when both OPENs carried it. A
+   * MP_REACH/MP_UNREACH (or IPv4 NLRI) of a family this session did not negotiate is ignored —
+   * the attribute discarded, as for an AFI/SAFI we do not speak (RFC 4760 §7, RFC 7606 §7.11
+   * leave the reaction to the receiver; a reset would punish a peer for a family we never use) —
+   * logged and counted with the RFC 7606 problems.
+   */
+  private negotiatedOnly(e: PeerEntry, u: UpdateMessage): UpdateMessage {
+    const families = e.rib.out?.families;
+    if (!families) return u;
+    const afiOk = (afi: number) => families.includes(afi === 2 ? 'ipv6' : 'ipv4');
+    const { mpReach, mpUnreach } = u.attrs;
+    const dropReach = mpReach !== undefined && !afiOk(mpReach.afi);
+    const dropUnreach = mpUnreach !== undefined && !afiOk(mpUnreach.afi);
+    const dropV4 = !families.includes('ipv4') && (u.nlri.length + (u.nlriKeys?.length ?? 0) + u.withdrawn.length + (u.withdrawnKeys?.length ?? 0)) > 0;
+    if (!dropReach && !dropUnreach && !dropV4) return u;
+    e.problems++;
+    this.log.warn({ peer: e.rib.address, negotiated: families, mpReachAfi: mpReach?.afi, mpUnreachAfi: mpUnreach?.afi, ipv4Nlri: dropV4 }, 'UPDATE for an address family the session did not negotiate: ignored (RFC 4760 §6)');
+    const attrs = { ...u.attrs };
+    if (dropReach) delete attrs.mpReach;
+    if (dropUnreach) delete attrs.mpUnreach;
+    const out: UpdateMessage = { ...u, attrs };
+    if (dropV4) {
+      out.nlri = [];
+      out.withdrawn = [];
+      delete out.nlriKeys;
+      delete out.withdrawnKeys;
+    }
+    return out;
+  }
+
+  private checkMaxPrefixes(e: PeerEntry, mp: MaxPrefixes): void {
+    if (e.exceeded) return;
+    for (const family of ['ipv4', 'ipv6'] as const) {
+      const limit = mp[family];
+      if (limit === undefined) continue;
+      const n = e.rib.receivedByFamily[family];
+      if (n > limit) {
+        this.maxPrefixesExceeded(e, family, limit, mp.restartAfterSeconds);
+        return;
+      }
+      if (mp.warningPercent !== undefined && n * 100 >= limit * mp.warningPercent && !e.warned.has(family)) {
+        e.warned.add(family);
+        this.log.warn({ peer: e.rib.address, family, received: n, limit, warningPercent: mp.warningPercent }, 'maximum-prefix warning threshold reached');
+        this.deps.metrics?.maxPrefixesEvent?.(e.rib.address, family, 'warning');
+      }
+    }
+  }
+
+  private maxPrefixesExceeded(e: PeerEntry, family: Family, limit: number, restartAfterSeconds: number | undefined): void {
+    const now = this.clock.now();
+    e.exceeded = { family, limit, at: now };
+    this.log.error({ peer: e.rib.address, family, received: e.rib.receivedByFamily[family], limit, restartAfterSeconds: restartAfterSeconds ?? null }, 'maximum number of prefixes exceeded: closing the session');
+    this.deps.metrics?.maxPrefixesEvent?.(e.rib.address, family, 'exceeded');
+    if (restartAfterSeconds !== undefined && restartAfterSeconds > 0) {
+      const ms = restartAfterSeconds * 1000;
+      const timer = this.clock.setTimeout(() => {
+        if (e.exceeded?.timer !== timer) return;
+        e.exceeded = undefined;
+        this.log.info({ peer: e.rib.address }, 'maximum-prefix hold-down over: restarting the session');
+        if (this.started && this.peers.get(keyOf(e.spec)) === e) e.session.start();
+      }, ms);
+      e.exceeded.timer = timer;
+      e.exceeded.restartAt = now + ms;
+    }
+    e.session.automaticStop(CeaseSubcode.MaxPrefixesReached, maxPrefixesData(family, limit), `maximum number of prefixes (${limit} ${family}) exceeded`);
+  }
+
+  private clearMaxPrefixes(e: PeerEntry): void {
+    if (e.exceeded?.timer !== undefined) this.clock.clearTimeout(e.exceeded.timer);
+    e.exceeded = undefined;
+  }
+
   private onEstablished(e: PeerEntry, n: Negotiated): void {
     e.negotiated = n;
+    e.warned.clear();
     e.lastDown = undefined;
     const wanted = e.spec.families ?? ['ipv4', 'ipv6'];
     const families = n.families.filter((f) => wanted.includes(f));
@@ -459,6 +622,7 @@ export class Speaker extends EventEmitter<SpeakerEvents> {
       families,
       codec: n.codec,
       nextHopSelf: this.nextHopSelf(e.spec, n),
+      ownAddresses: [ownAddress(n.localAddress)],
       // One call per flush: the session writes the batch with one writev (cork/uncork).
       send: (frames) => {
         e.session.sendMany(frames);
@@ -567,7 +731,7 @@ export class Speaker extends EventEmitter<SpeakerEvents> {
         rrClient: e.rib.rrClient,
         state,
         since: s.since ? new Date(s.since).toISOString() : null,
-        info: withGrInfo(state === 'Established' ? 'Established' : e.lastDown ? `${state}: ${e.lastDown}` : state, this.grStatus(e)),
+        info: withPrefixInfo(withGrInfo(state === 'Established' ? 'Established' : e.lastDown ? `${state}: ${e.lastDown}` : state, this.grStatus(e)), e, this.clock.now()),
         received: e.rib.received,
         advertised: this.rib.advertised(e.rib),
         families: e.rib.out?.families ?? e.spec.families ?? ['ipv4', 'ipv6'],
@@ -577,7 +741,18 @@ export class Speaker extends EventEmitter<SpeakerEvents> {
         updatesOut: stats.updatesOut,
         flaps: stats.flaps,
         loopsDropped: e.rib.loopsDropped,
+        nextHopsRejected: e.rib.nextHopsRejected,
         attributeProblems: e.problems,
+        receivedByFamily: { ...e.rib.receivedByFamily },
+        maxPrefixes: e.spec.maxPrefixes
+          ? {
+              ipv4: e.spec.maxPrefixes.ipv4 ?? null, ipv6: e.spec.maxPrefixes.ipv6 ?? null,
+              warningPercent: e.spec.maxPrefixes.warningPercent ?? null, restartAfterSeconds: e.spec.maxPrefixes.restartAfterSeconds ?? null,
+            }
+          : null,
+        maxPrefixesExceeded: e.exceeded
+          ? { family: e.exceeded.family, limit: e.exceeded.limit, at: new Date(e.exceeded.at).toISOString(), restartAt: e.exceeded.restartAt ? new Date(e.exceeded.restartAt).toISOString() : null }
+          : null,
         gracefulRestart: this.grStatus(e),
       };
     });
@@ -588,7 +763,11 @@ export class Speaker extends EventEmitter<SpeakerEvents> {
       listen: this.opts.listen ?? null,
       connectionsRejected: this.listener?.rejected ?? 0,
       peers,
-      rib: { ...size, updateGroups: this.rib.out.groups.size, encodings: this.rib.out.stats.encodings },
+      rib: {
+        ...size, updateGroups: this.rib.out.groups.size, encodings: this.rib.out.stats.encodings,
+        longestSliceMs: Math.round(this.rib.longest.wallMs), longestSliceCpuMs: Math.round(this.rib.longest.cpuMs),
+        longestSliceWhat: this.rib.longest.what,
+      },
     };
   }
 
@@ -616,6 +795,8 @@ export class Speaker extends EventEmitter<SpeakerEvents> {
       m.prefixesReceived(e.rib.address, 'ipv6', e.rib.receivedByFamily.ipv6);
       m.prefixesAdvertised(e.rib.address, 'all', this.rib.advertised(e.rib));
       m.stalePaths?.(e.rib.address, this.rib.staleCount(e.rib));
+      m.maxPrefixes?.(e.rib.address, 'ipv4', e.spec.maxPrefixes?.ipv4);
+      m.maxPrefixes?.(e.rib.address, 'ipv6', e.spec.maxPrefixes?.ipv6);
     }
     const size = this.rib.size;
     m.bestPathChanged('all', this.rib.bestChanges - this.reportedChanges);

@@ -61,6 +61,8 @@ export interface SpeakerMetricsSink {
   prefixesAdvertised(peer: string, family: string, count: number): void;
   /** Stale paths held for a peer restarting gracefully (RFC 4724). */
   stalePaths(peer: string, count: number): void;
+  maxPrefixes(peer: string, family: string, limit: number | undefined): void;
+  maxPrefixesEvent(peer: string, family: string, event: 'warning' | 'exceeded'): void;
   /** table: 'adj_rib_in' | 'loc_rib' | 'adj_rib_out' (also 'adj-rib-in', 'loc-rib', …). */
   ribSize(table: string, family: string, count: number): void;
   bestPathChanged(family: string, count?: number): void;
@@ -112,6 +114,10 @@ export class BgpMetricsAdapter implements SpeakerMetricsSink, SpeakerMetrics {
     for (const g of [this.m.sessionState, this.m.sessionEstablished]) g.remove({ peer });
     for (const c of [this.m.sessionFlaps, this.m.sessionInternalErrors, this.m.updatesReceived, this.m.updatesSent]) c.remove({ peer });
     this.m.stalePaths.remove({ peer });
+    for (const fam of ['ipv4', 'ipv6']) {
+      this.m.maxPrefixes.remove({ peer, family: fam });
+      for (const event of ['warning', 'exceeded']) this.m.maxPrefixesEvents.remove({ peer, family: fam, event });
+    }
     for (const k of t.notifIn) { const [code, subcode] = k.split('/'); this.m.notificationsReceived.remove({ peer, code, subcode }); }
     for (const k of t.notifOut) { const [code, subcode] = k.split('/'); this.m.notificationsSent.remove({ peer, code, subcode }); }
     for (const action of t.actions) this.m.attributeProblems.remove({ peer, action });
@@ -146,6 +152,15 @@ export class BgpMetricsAdapter implements SpeakerMetricsSink, SpeakerMetrics {
     this.peer(peer);
     if (count > 0) this.m.stalePaths.set({ peer }, count);
     else this.m.stalePaths.remove({ peer });
+  }
+  maxPrefixes(peer: string, fam: string, limit: number | undefined): void {
+    this.peer(peer);
+    if (limit === undefined) this.m.maxPrefixes.remove({ peer, family: family(fam) });
+    else this.m.maxPrefixes.set({ peer, family: family(fam) }, limit);
+  }
+  maxPrefixesEvent(peer: string, fam: string, event: 'warning' | 'exceeded'): void {
+    this.peer(peer);
+    this.m.maxPrefixesEvents.inc({ peer, family: family(fam), event });
   }
   ribSize(table: string, fam: string, count: number): void {
     this.m.ribRoutes.set({ table: oneOf(RIB_TABLES, snake(table)), family: family(fam) }, count);

@@ -105,6 +105,8 @@ export class PetrelMetrics {
   readonly prefixesReceived: Gauge<'peer' | 'family'>;
   readonly prefixesAdvertised: Gauge<'peer' | 'family'>;
   readonly stalePaths: Gauge<'peer'>;
+  readonly maxPrefixes: Gauge<'peer' | 'family'>;
+  readonly maxPrefixesEvents: Counter<'peer' | 'family' | 'event'>;
   readonly connectionsRejected: Counter<string>;
 
   // --- BGP speaker -----------------------------------------------------------------------------
@@ -157,6 +159,8 @@ export class PetrelMetrics {
     this.prefixesReceived = new Gauge({ name: `${p}bgp_prefixes_received`, help: 'Prefixes currently held in the Adj-RIB-In from the peer.', labelNames: ['peer', 'family'], registers });
     this.prefixesAdvertised = new Gauge({ name: `${p}bgp_prefixes_advertised`, help: 'Prefixes currently advertised to the peer.', labelNames: ['peer', 'family'], registers });
     this.stalePaths = new Gauge({ name: `${p}bgp_stale_paths`, help: 'Paths kept as stale for a peer that is restarting gracefully (RFC 4724), until its End-of-RIB or restart time.', labelNames: ['peer'], registers });
+    this.maxPrefixes = new Gauge({ name: `${p}bgp_max_prefixes`, help: 'The maximum-prefix limit of a peer per family (RFC 4486); absent when the peer has none.', labelNames: ['peer', 'family'], registers });
+    this.maxPrefixesEvents = new Counter({ name: `${p}bgp_max_prefixes_events_total`, help: 'A peer reached its maximum-prefix warning threshold (event="warning", once per session) or exceeded its limit and was closed (event="exceeded").', labelNames: ['peer', 'family', 'event'], registers });
     this.connectionsRejected = new Counter({ name: `${p}bgp_connections_rejected_total`, help: 'TCP connections to the BGP listener from addresses that are not configured peers, closed at once.', registers });
 
     this.ribRoutes = new Gauge({ name: `${p}bgp_rib_routes`, help: 'Routes held in a RIB (adj_rib_in and adj_rib_out summed over peers; loc_rib counts prefixes).', labelNames: ['table', 'family'], registers });

@@ -30,4 +30,5 @@ export * from './daemons/frr.js';
 export * from './daemons/gobgp.js';
 export * from './daemons/exabgp.js';
 export * from './daemons/rawpeer.js';
+export * from './daemons/bulkpeer.js';
 export * from './daemons/petrel.js';

@@ -32,6 +32,8 @@ export function populate(m: PetrelMetrics, peers: number): void {
   first.stateChanged('Established', 'Idle');
   bgp.connectionRejected('203.0.113.9');
   bgp.stalePaths(list[0].address, 3);
+  bgp.maxPrefixes(list[0].address, 'ipv4', 1000);
+  bgp.maxPrefixesEvent(list[0].address, 'ipv4', 'warning');
   for (const t of ['adj-rib-in', 'loc-rib', 'adj-rib-out']) for (const f of ['ipv4', 'ipv6']) bgp.ribSize(t, f, peers);
   bgp.bestPathChanged('ipv4', peers);
 

@@ -338,10 +338,11 @@ function manualStop(s: FsmState, e: { subcode?: number; message?: string; gracef
   // With the N bit, wrapped in a Hard Reset (RFC 8538 §3, §5): the peer must not keep our routes.
   return toIdle(s, { notify: hardResetIfN(gr, cease(e.subcode, e.message)), counter: 'zero', restart: false, down: down('BGP_ADMIN_STOP', e.message ?? 'stopped by the operator') });
 }
-function automaticStop(s: FsmState, e: { subcode?: number; message?: string }): StepResult {
+function automaticStop(s: FsmState, e: { subcode?: number; message?: string; data?: Uint8Array }): StepResult {
   // Event 8
   const gr = s.name === 'Established' ? s.negotiated?.gracefulRestart : undefined;
-  return toIdle(s, { notify: hardResetIfN(gr, cease(e.subcode, e.message)), counter: 'inc', restart: false, down: down('BGP_AUTOMATIC_STOP', e.message ?? 'stopped automatically') });
+  const n = e.data ? notification(ErrorCode.Cease, e.subcode ?? CeaseSubcode.AdministrativeShutdown, e.data) : cease(e.subcode, e.message);
+  return toIdle(s, { notify: hardResetIfN(gr, n), counter: 'inc', restart: false, down: down('BGP_AUTOMATIC_STOP', e.message ?? 'stopped automatically') });
 }
 /**
  * RFC 8538 §3: Cease / Hard Reset whose data is the NOTIFICATION it stands for (code, subcode,

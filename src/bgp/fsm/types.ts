@@ -113,7 +113,7 @@ export type FsmEvent =
   | { kind: 'AutomaticStart_with_PassiveTcpEstablishment' } // Event 5
   | { kind: 'AutomaticStart_with_DampPeerOscillations' } // Event 6
   | { kind: 'AutomaticStart_with_DampPeerOscillations_and_PassiveTcpEstablishment' } // Event 7
-  | { kind: 'AutomaticStop'; subcode?: number; message?: string } // Event 8
+  | { kind: 'AutomaticStop'; subcode?: number; message?: string; data?: Uint8Array } // Event 8 (data: e.g. RFC 4486 §4 maximum-prefix data)
   | { kind: 'ConnectRetryTimer_Expires' } // Event 9
   | { kind: 'HoldTimer_Expires' } // Event 10
   | { kind: 'KeepaliveTimer_Expires' } // Event 11

@@ -2,7 +2,8 @@
  * Best-path selection as an ordered list of named comparators (GoBGP's compareByX chain): the first
  * comparator that prefers one path decides, and its name is the reason kept for `petrel routes`.
  *
- * Rules (RFC 4271 §9.1.2.2, RFC 4456 §9), in order:
+ * Rules (RFC 4271 §9.1.2.2, RFC 4456 §9), in order, after one of ours (a path whose peer is down
+ * and that is being removed loses to every other):
  *   locally originated > learned; highest LOCAL_PREF (ignored, i.e. 100, on eBGP-learned paths:
  *   RFC 4271 §5.1.5); shortest AS_PATH (AS_SET = 1, confederation segments = 0); lowest ORIGIN;
  *   lowest MED, only between paths from the same neighbouring AS (missing MED = 0); eBGP over iBGP;
@@ -25,6 +26,8 @@ function localPref(p: Path): number {
 }
 
 export const COMPARATORS: readonly Comparator[] = [
+  // A path whose peer went down and that is still being removed (loc-rib.ts removePeer) never wins.
+  { name: 'peer up', cmp: (a, b) => (a.gone ? 1 : 0) - (b.gone ? 1 : 0) },
   { name: 'locally originated', cmp: (a, b) => Number(b.peer.kind === 'local') - Number(a.peer.kind === 'local') },
   { name: 'higher LOCAL_PREF', cmp: (a, b) => localPref(b) - localPref(a) },
   { name: 'shorter AS_PATH', cmp: (a, b) => a.attrs.asPathLen - b.attrs.asPathLen },

@@ -18,7 +18,8 @@
  *   peer with one attribute set share a single Path;
  * - "what was best before" is kept only while the prefix is dirty (IPv4: in typed lists, see
  *   dirtyV4; others in a map);
- * - there is no per-peer index: a peer going down is one scan of the table.
+ * - there is no per-peer index: a peer going down is one scan of the table, done in slices
+ *   (removePeer/sweep).
  * Iteration order is table order for IPv4, then insertion order for the rest.
  */
 import type { Family } from '../../model/ip.js';
@@ -28,8 +29,21 @@ import type { Path, RibPeer } from './types.js';
 
 /** Table values at or above this are multi-path slots (prefix-table.ts keeps 26 bits of value). */
 const MULTI = 0x2000000;
+/** The dirty table's hash seed: anything but the main table's 0 (see V4Table's constructor). */
+const DIRTY_SEED = 0x9e3779b9;
 const ADDED = Object.freeze({ replaced: undefined, added: true });
 const NOTHING = Object.freeze({ replaced: undefined, added: false });
+
+/** One queued peer removal: where its pass over the IPv4 table (then the other map) stands. */
+interface Sweep {
+  peer: RibPeer;
+  onRemoved: (p: Path) => void;
+  done: (() => boolean) | undefined;
+  pos: number;
+  generation: number;
+  other: Iterator<string> | undefined;
+  passes: number;
+}
 
 /** A prefix's paths: one Path, or an array of two or more with the best at index 0. */
 export type Slot = Path | Path[];
@@ -91,9 +105,11 @@ export class LocRib {
    * (key → position + 1) to tell whether a prefix is dirty already. A Map keyed by the numeric keys
    * boxed each one (they exceed the small-integer range); this saved ~8% of the RIB's CPU at 10 × 100k.
    */
-  private dirtyV4 = new V4Table(64);
+  private dirtyV4 = new V4Table(64, DIRTY_SEED);
   private dirtyV4Keys: number[] = [];
   private dirtyV4Before: Array<Path | undefined> = [];
+  /** Peer removals under way (see removePeer). */
+  private readonly sweeps: Sweep[] = [];
   /** upsertSlot's new slot (a field, not a returned pair: no allocation per prefix). */
   private slotOut: Slot | undefined;
   /**
@@ -140,6 +156,11 @@ export class LocRib {
     this.byId[p.lid] = undefined;
     this.freeIds.push(p.lid);
     p.lid = 0;
+  }
+
+  /** The dirty table's mean probe run (a diagnostic for tests, see V4Table's seed). */
+  get dirtyMeanProbe(): number {
+    return this.dirtyV4.meanProbe();
   }
 
   get dirtyCount(): number {
@@ -330,7 +351,7 @@ export class LocRib {
   keysOfPeer(peer: RibPeer): Map<Family, PrefixKey[]> {
     const out = new Map<Family, PrefixKey[]>();
     this.forEachKey((key, s) => {
-      if (Array.isArray(s) ? !s.some((p) => p.peer === peer) : s.peer !== peer) return;
+      if (Array.isArray(s) ? !s.some((p) => p.peer === peer && !p.gone) : s.peer !== peer || s.gone) return;
       const f = familyOfKey(key);
       let l = out.get(f);
       if (!l) out.set(f, (l = []));
@@ -339,18 +360,130 @@ export class LocRib {
     return out;
   }
 
-  /** Removes every path of `peer` (peer down); calls `onRemoved` for each. */
-  removePeer(peer: RibPeer, onRemoved: (p: Path) => void): void {
-    const has = (s: Slot) => (Array.isArray(s) ? s.some((p) => p.peer === peer) : s.peer === peer);
-    // Collected first: removing from the table while walking it would move entries under us.
-    const prefixes: string[] = [];
-    this.forEachEntry((prefix, s) => {
-      if (has(s)) prefixes.push(prefix);
-    });
-    for (const prefix of prefixes) {
-      const old = this.remove(prefix, peer);
-      if (old) onRemoved(old);
+  /**
+   * Removes `peer`'s paths marked `gone` (peer down; rib.ts marks them), calling `onRemoved` for
+   * each. The removal is queued and done by `sweep()` in slices, so a peer with millions of
+   * prefixes never holds the event loop: between slices UPDATEs, timers and keepalives run. Until a
+   * prefix is reached its gone path stays (and loses to any live path, best-path.ts), so the
+   * deltas are the same as a removal at once, spread over several flushes. `done` tells whether
+   * every gone path has been removed; a pass that ends with some left (the table grew or entries
+   * moved under the cursor) is followed by another.
+   */
+  removePeer(peer: RibPeer, onRemoved: (p: Path) => void, done?: () => boolean): void {
+    this.sweeps.push({ peer, onRemoved, done, pos: 0, generation: this.v4.generation, other: undefined, passes: 0 });
+  }
+
+  /** Peer removals still under way. */
+  get sweeping(): boolean {
+    return this.sweeps.length > 0;
+  }
+
+  /**
+   * Advances the queued peer removals by about `budget` units of work (a slot looked at is 1, a
+   * path removed 8), or until `expired()` (asked every 1,024 units) says the slice is over; returns
+   * the units left. `between` runs whenever `batch` prefixes are dirty, so the caller can flush in
+   * bounded batches.
+   */
+  sweep(budget: number, batch: number, between: () => void, expired?: () => boolean): number {
+    while (this.sweeps.length > 0 && budget > 0) {
+      const job = this.sweeps[0];
+      budget = this.sweepJob(job, budget, batch, between, expired);
+      if (budget <= 0) break;
+      // A pass is over.
+      job.passes++;
+      if (job.done === undefined || job.done() || job.passes >= 4) this.sweeps.shift();
+      else {
+        job.pos = 0;
+        job.generation = this.v4.generation;
+        job.other = undefined;
+      }
     }
+    return budget;
+  }
+
+  /** One job's pass, from where it stopped; returns the budget left (≤ 0: the pass is not over). */
+  private sweepJob(job: Sweep, budget: number, batch: number, between: () => void, expired?: () => boolean): number {
+    let check = budget - 1024;
+    const { peer } = job;
+    const v4 = this.v4;
+    if (job.generation !== v4.generation) {
+      // The table grew since the last slice: every entry moved. Start the pass again.
+      job.pos = 0;
+      job.generation = v4.generation;
+    }
+    while (job.pos < v4.slots) {
+      if (budget <= check) {
+        if (expired?.()) return 0;
+        check = budget - 1024;
+      }
+      if (budget <= 0) return budget;
+      const i = job.pos;
+      const len = v4.lenAt(i);
+      budget--;
+      if (len < 0) {
+        job.pos++;
+        continue;
+      }
+      const v = v4.valueAt(i);
+      const s = this.slotOfNum(v) as Slot;
+      const addr = v4.addrAt(i);
+      const r = this.removeGone(addr * 64 + len, s, peer);
+      if (r === undefined) {
+        job.pos++;
+        continue;
+      }
+      budget -= 8;
+      if (r.slot === undefined) {
+        // Backward-shift deletion may move the next entry into slot i: look at it again.
+        v4.deleteAt(i);
+        if (v >= MULTI) {
+          this.multi[v - MULTI] = undefined;
+          this.freeMulti.push(v - MULTI);
+        }
+      } else {
+        if (r.slot !== s) v4.setAt(i, this.numOfSlot(r.slot, v));
+        job.pos++;
+      }
+      job.onRemoved(r.old);
+      if (this.dirtyCount >= batch) between();
+    }
+    // Map iterators see deletions and additions made while they are open, so this one can span slices.
+    job.other ??= this.other.keys();
+    for (;;) {
+      if (budget <= check) {
+        if (expired?.()) return 0;
+        check = budget - 1024;
+      }
+      if (budget <= 0) return budget;
+      const next = job.other.next();
+      if (next.done) return budget;
+      budget--;
+      const prefix = next.value;
+      const s = this.other.get(prefix) as Slot;
+      const r = this.removeGone(prefix, s, peer);
+      if (r === undefined) continue;
+      budget -= 8;
+      if (r.slot === undefined) this.other.delete(prefix);
+      else if (r.slot !== s) this.other.set(prefix, r.slot);
+      job.onRemoved(r.old);
+      if (this.dirtyCount >= batch) between();
+    }
+  }
+
+  /** Removes `peer`'s path from a slot if it is gone; undefined when the slot has none. */
+  private removeGone(key: DirtyKey, s: Slot, peer: RibPeer): { slot: Slot | undefined; old: Path } | undefined {
+    if (!Array.isArray(s)) {
+      if (s.peer !== peer || !s.gone) return undefined;
+      this.touch(key, s);
+      return { slot: undefined, old: s };
+    }
+    const i = s.findIndex((p) => p.peer === peer && p.gone);
+    if (i < 0) return undefined;
+    this.touch(key, s);
+    const [old] = s.splice(i, 1);
+    if (s.length === 1) return { slot: s[0], old };
+    if (i === 0) reorder(s);
+    return { slot: s, old };
   }
 
   /**
@@ -366,7 +499,7 @@ export class LocRib {
     this.dirty = new Map();
     this.dirtyV4Keys = [];
     this.dirtyV4Before = [];
-    this.dirtyV4 = new V4Table(Math.min(keys.length, 16_384) * 2);
+    this.dirtyV4 = new V4Table(Math.min(keys.length, 16_384) * 2, DIRTY_SEED);
     let n = 0;
     const one = (key: PrefixKey, before: Path | undefined, after: Path | undefined) => {
       if (before === after) return;

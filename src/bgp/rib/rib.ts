@@ -18,6 +18,8 @@ import { AttrStore, ipv4ToNum } from './attrs.js';
 import { bestReason, comparePaths } from './best-path.js';
 import { LocRib, bestOf, keyOfPrefix, pathsOf, prefixKeyText, type Change } from './loc-rib.js';
 import type { AttrSet, OutPeerState, Path, PeerKind, RibPeer, RouteView, UpdateEncoder } from './types.js';
+import { isLoopback, nextHopProblem } from './next-hop.js';
+import { threadCpuClock } from './thread-cpu.js';
 import { toBestRoute, toRouteView } from './views.js';
 
 export interface RibOptions {
@@ -37,6 +39,18 @@ export interface RibOptions {
    * ~280 MB unbounded, and converged no slower (2 × 100k: 0.61 s against 0.75 s at 100k).
    */
   maxBatch?: number;
+  /**
+   * Work units of a peer removal done per scheduled turn at most (a slot of the table looked at is
+   * 1, a path removed 8; default 200,000), and its time limit (default 15 ms, read from `now`): a
+   * peer with millions of prefixes going down is removed in slices, with UPDATEs, timers and
+   * keepalives running between them (each slice's flushes add up to one batch of maxBatch).
+   */
+  sliceBudget?: number;
+  sliceMs?: number;
+  /** Milliseconds, monotonic; default performance.now. */
+  now?: () => number;
+  /** CPU milliseconds of this thread; default thread-cpu.ts. */
+  cpuNow?: () => number;
 }
 
 export interface LocalRoute {
@@ -47,6 +61,10 @@ export interface LocalRoute {
 }
 
 const NO_KEYS: readonly number[] = [];
+
+function pathKey(p: Path): number {
+  return p.attrs.id * 1_048_576 + p.peer.id;
+}
 
 export function addressKey(address: string): string {
   if (address === 'local') return '';
@@ -66,18 +84,32 @@ export class Rib {
   private scheduled = false;
   private readonly schedule: (fn: () => void) => void;
   private readonly maxBatch: number;
+  private readonly sliceBudget: number;
+  private readonly sliceMs: number;
+  private readonly now: () => number;
+  private readonly cpuNow: () => number;
   private local = new Map<string, string>(); // prefix → canonical text of the local route
   /** Interned paths, keyed by attribute set id and peer id. */
   private readonly paths = new Map<number, Path>();
   flushes = 0;
   /** Best-path changes so far (for metrics). */
   bestChanges = 0;
+  /**
+   * The longest single piece of RIB work so far (a peer going down, a scheduled turn), in wall and
+   * in CPU milliseconds of the main thread (thread-cpu.ts: under load from elsewhere the CPU figure
+   * is the one that says how long the event loop was held). Shown by `petrel status`.
+   */
+  readonly longest = { wallMs: 0, cpuMs: 0, what: '' };
 
   constructor(readonly opts: RibOptions) {
     this.attrs = new AttrStore(opts.localAsn);
     this.out = new AdjRibOut({ localAsn: opts.localAsn, clusterId: opts.clusterId }, opts.encoder);
     this.schedule = opts.schedule ?? ((fn) => setImmediate(fn));
     this.maxBatch = opts.maxBatch ?? 10_000;
+    this.sliceBudget = opts.sliceBudget ?? 200_000;
+    this.sliceMs = opts.sliceMs ?? 15;
+    this.now = opts.now ?? (() => performance.now());
+    this.cpuNow = opts.cpuNow ?? threadCpuClock();
     this.localPeer = this.makePeer(0, 'local', opts.localAsn, 'local', false);
     this.localPeer.routerId = opts.routerId;
     this.localPeer.routerIdNum = ipv4ToNum(opts.routerId);
@@ -97,6 +129,7 @@ export class Rib {
       receivedByFamily: { ipv4: 0, ipv6: 0 },
       bestCount: 0,
       loopsDropped: 0,
+      nextHopsRejected: 0,
     };
     this.peers.set(id, p);
     return p;
@@ -138,6 +171,26 @@ export class Rib {
    * and are marked stale until `sweepStale`. Paths already stale from an earlier restart stay so.
    */
   peerDown(peer: RibPeer, retain?: readonly Family[]): void {
+    const t = this.startTiming();
+    this.peerDownNow(peer, retain);
+    this.endTiming(t, 'peer down');
+  }
+
+  private startTiming(): { wall: number; cpu: number } {
+    return { wall: this.now(), cpu: this.cpuNow() };
+  }
+
+  private endTiming(t: { wall: number; cpu: number }, what: string): void {
+    const wall = this.now() - t.wall;
+    const cpu = this.cpuNow() - t.cpu;
+    if (wall > this.longest.wallMs) this.longest.wallMs = wall;
+    if (cpu > this.longest.cpuMs) {
+      this.longest.cpuMs = cpu;
+      this.longest.what = what;
+    }
+  }
+
+  private peerDownNow(peer: RibPeer, retain?: readonly Family[]): void {
     this.out.leave(peer);
     peer.out = undefined;
     if (retain && retain.length > 0 && peer.received > 0) {
@@ -160,8 +213,21 @@ export class Rib {
     }
     peer.stale = undefined;
     // A scan of the whole Loc-RIB, so only when the peer has paths: a peer that keeps failing to
-    // connect must not cost a 1M-entry scan per attempt.
-    if (peer.received > 0) this.loc.removePeer(peer, (p) => this.unrefPath(p));
+    // connect must not cost a 1M-entry scan per attempt. The paths are marked gone and removed in
+    // slices by the scheduled turns (loc-rib.ts removePeer); what the peer announces meanwhile
+    // (after it comes back) makes new paths.
+    if (peer.received > 0) {
+      const gone: Path[] = [];
+      for (const p of this.paths.values()) {
+        if (p.peer !== peer) continue;
+        p.gone = true;
+        gone.push(p);
+      }
+      for (const p of gone) this.paths.delete(pathKey(p));
+      this.loc.removePeer(peer, (p) => this.unrefPath(p), () => gone.every((p) => p.refs === 0));
+      // The first slice now: a small table is gone before this returns.
+      this.sweepSlice();
+    }
     peer.received = 0;
     peer.receivedByFamily.ipv4 = 0;
     peer.receivedByFamily.ipv6 = 0;
@@ -213,8 +279,18 @@ export class Rib {
       const family: Family = mp.afi === 2 ? 'ipv6' : 'ipv4';
       this.announce(peer, family, mp.nlri, u.attrs, mp.nextHops, raw);
     }
-    if (this.loc.dirtyCount >= this.maxBatch) this.flush(this.onChanges !== undefined);
+    if (this.loc.dirtyCount >= this.maxBatch) this.flushChanges(this.onChanges !== undefined);
     else this.kick();
+  }
+
+  /** A next hop that is no host address, or one of ours on this session (next-hop.ts). */
+  private unusableNextHop(peer: RibPeer, nh: string): boolean {
+    if (nextHopProblem(nh) !== undefined) return true;
+    const out = peer.out;
+    // The peer's own address is a next hop it may always give; a loopback address cannot tell one
+    // host from another (on a single-host lab every speaker's address is 127.0.0.1 or ::1).
+    if (!out || nh === peer.address || isLoopback(nh)) return false;
+    return nh === out.nextHopSelf.ipv4 || (out.nextHopSelf.ipv6?.includes(nh) ?? false) || (out.ownAddresses?.includes(nh) ?? false);
   }
 
   private isLoop(attrs: PathAttributes, hasOwnAs: boolean): boolean {
@@ -226,6 +302,13 @@ export class Rib {
 
   /** `keys`: more IPv4 prefixes as Loc-RIB keys (address × 64 + length), from the codec. */
   private announce(peer: RibPeer, family: Family, nlri: string[], attrs: PathAttributes, nextHops: string[], raw?: Uint8Array, keys: readonly number[] = NO_KEYS): void {
+    if (peer.kind !== 'local' && nextHops.length > 0 && this.unusableNextHop(peer, nextHops[0])) {
+      // RFC 4271 §6.3 / RFC 7606 §7.3 (next-hop.ts): not used, and the previous path goes.
+      peer.nextHopsRejected += nlri.length + keys.length;
+      for (const prefix of nlri) this.withdraw(peer, prefix);
+      for (const key of keys) this.withdraw(peer, key);
+      return;
+    }
     const set = this.attrs.intern(family, attrs, nextHops, raw);
     if (this.isLoop(set.attrs, set.hasOwnAs)) {
       peer.loopsDropped += nlri.length + keys.length;
@@ -249,10 +332,12 @@ export class Rib {
 
   /** Reference counting after one Loc-RIB upsert of `path`. */
   private took(peer: RibPeer, family: Family, path: Path, r: { replaced: Path | undefined; added: boolean }): void {
-    if (r.added) {
+    if (r.added || r.replaced?.gone) {
+      // Replacing a path left from before the peer went down adds one for the new session.
       peer.received++;
       peer.receivedByFamily[family]++;
       path.refs++;
+      if (r.replaced) this.unrefPath(r.replaced);
     } else if (r.replaced) {
       path.refs++;
       this.unrefPath(r.replaced);
@@ -263,7 +348,7 @@ export class Rib {
     const key = set.id * 1_048_576 + peer.id;
     let p = this.paths.get(key);
     if (!p) {
-      p = { peer, attrs: set, refs: 0, lid: 0 };
+      p = { peer, attrs: set, refs: 0, lid: 0, gone: false };
       this.paths.set(key, p);
       set.refs++;
     }
@@ -274,7 +359,7 @@ export class Rib {
   private unrefPath(p: Path, unused = false): void {
     if (!unused) p.refs--;
     if (p.refs > 0) return;
-    this.paths.delete(p.attrs.id * 1_048_576 + p.peer.id);
+    if (!p.gone) this.paths.delete(pathKey(p));
     this.loc.forget(p);
     this.attrs.unref(p.attrs);
   }
@@ -282,6 +367,11 @@ export class Rib {
   private withdraw(peer: RibPeer, prefix: string | number): number {
     const old = typeof prefix === 'number' ? this.loc.removeKey(prefix, peer) : this.loc.remove(prefix, peer);
     if (!old) return 0;
+    if (old.gone) {
+      // Left from before the peer went down (being removed in slices): not counted any more.
+      this.unrefPath(old);
+      return 0;
+    }
     peer.received--;
     peer.receivedByFamily[old.attrs.family]--;
     peer.stale?.get(old.attrs.family)?.delete(keyOfPrefix(prefix));
@@ -315,16 +405,44 @@ export class Rib {
     this.scheduled = true;
     this.schedule(() => {
       this.scheduled = false;
-      this.flush(this.onChanges !== undefined);
+      this.turn();
     });
   }
 
   /**
-   * Computes best-path changes, sends them to the update groups, runs initial dumps. The changes
-   * are returned (and given to onChanges) as a list only when `collect` — a route reflector with
-   * nobody listening builds no per-change objects.
+   * One scheduled turn: a slice of the peer removals under way (flushed in batches of maxBatch),
+   * then a flush; another turn is scheduled while removals remain.
+   */
+  private turn(): void {
+    const t = this.startTiming();
+    if (this.loc.sweeping) this.sweepSlice();
+    this.flushChanges(this.onChanges !== undefined);
+    if (this.loc.sweeping) this.kick();
+    this.endTiming(t, 'flush');
+  }
+
+  private sweepSlice(): void {
+    const end = this.now() + this.sliceMs;
+    this.loc.sweep(this.sliceBudget, this.maxBatch, () => this.flushChanges(this.onChanges !== undefined), () => this.now() >= end);
+  }
+
+  /** True while a peer's paths are still being removed (turn by turn). */
+  get busy(): boolean {
+    return this.loc.sweeping;
+  }
+
+  /**
+   * Completes the peer removals under way, computes best-path changes, sends them to the update
+   * groups, runs initial dumps (tests call this; the scheduled turns do the same in slices). The
+   * changes are returned (and given to onChanges) as a list only when `collect` — a route
+   * reflector with nobody listening builds no per-change objects.
    */
   flush(collect = true): Change[] {
+    if (this.loc.sweeping) this.loc.sweep(Infinity, Infinity, () => {});
+    return this.flushChanges(collect);
+  }
+
+  private flushChanges(collect: boolean): Change[] {
     const out: Change[] = [];
     this.flushes++;
     this.out.begin();

@@ -37,6 +37,8 @@ export interface RibPeer {
   bestCount: number;
   /** Prefixes received and dropped by loop detection (AS_PATH, ORIGINATOR_ID, CLUSTER_LIST). */
   loopsDropped: number;
+  /** Prefixes received with a next hop that cannot be used (next-hop.ts) and treated as withdrawn. */
+  nextHopsRejected: number;
   /** Set while the session is Established and the peer is in an update group. */
   out?: OutPeerState;
   /**
@@ -52,6 +54,11 @@ export interface OutPeerState {
   codec: CodecContext;
   /** Our next hop for this peer when next-hop-self applies, per family. */
   nextHopSelf: { ipv4?: string; ipv6?: string[] };
+  /**
+   * Our own addresses on this session (our end of the TCP connection): a route from the peer whose
+   * next hop is one of these, or one of nextHopSelf, is not used (RFC 4271 §6.3).
+   */
+  ownAddresses?: string[];
   /** Hands encoded UPDATE frames to the session. */
   send: (frames: Uint8Array[]) => void;
   /** Prefixes advertised to this peer (announced minus withdrawn), for status. */
@@ -95,6 +102,12 @@ export interface Path {
   refs: number;
   /** The Loc-RIB's id for it while stored under some IPv4 prefix (loc-rib.ts), 0 otherwise. */
   lid: number;
+  /**
+   * The peer went down after this path was learned: it is being removed (in slices, loc-rib.ts
+   * removePeer), loses to every live path meanwhile, and is no longer the interned path for its
+   * peer and attributes (a re-announcement makes a new one).
+   */
+  gone: boolean;
 }
 
 /** A best route as consumers (the agent's dataplane, the CLI) see it: plain data. */

@@ -179,6 +179,18 @@ export class Session extends EventEmitter {
   }
 
   /**
+   * RFC 4271 Event 8 (AutomaticStop): a NOTIFICATION Cease with `subcode` and `data`, then Idle,
+   * with no automatic restart (the caller decides when to start() again). Used for RFC 4486 §4
+   * "Maximum Number of Prefixes Reached".
+   */
+  automaticStop(subcode: number, data: Uint8Array, message: string): void {
+    const ev: FsmEvent = { kind: 'AutomaticStop', subcode, data, message };
+    const sec = this.secondary;
+    this.feed(this.primary, ev);
+    if (sec && !sec.gone) this.feed(sec, ev);
+  }
+
+  /**
    * Sends one encoded message (e.g. an UPDATE from encodeUpdates). Returns false when the socket's
    * buffer is full ('drain' follows) — the frame is queued all the same — or when the session is not
    * Established, in which case the frame is dropped and a 'down' event has been or will be emitted.

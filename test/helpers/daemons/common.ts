@@ -78,7 +78,7 @@ export interface DaemonSpec {
 }
 
 export interface Daemon {
-  readonly kind: 'bird' | 'gobgp' | 'frr' | 'exabgp' | 'raw' | 'petrel';
+  readonly kind: 'bird' | 'gobgp' | 'frr' | 'exabgp' | 'raw' | 'bulk' | 'petrel';
   readonly name: string;
   readonly ns: string;
   readonly dir: string;
@@ -200,7 +200,7 @@ export function daemonsInstalled(): { ok: boolean; missing: string[] } {
 }
 
 /** A BGP NOTIFICATION seen on the wire. */
-export interface WireNotification { src: string; dst: string; code: number; subcode: number }
+export interface WireNotification { src: string; dst: string; code: number; subcode: number; /** The data field, hex (as far as the segment holds it). */ data: string }
 
 export interface BgpCapture {
   /** Stops tcpdump (by PID) so the file is complete. */
@@ -258,7 +258,7 @@ export function pcapNotifications(buf: Buffer): WireNotification[] {
       if (!pkt.subarray(m, m + 16).every((x) => x === 0xff)) break;
       const len = pkt.readUInt16BE(m + 16);
       if (len < 19) break;
-      if (pkt[m + 18] === 3 && m + 21 <= pkt.length) out.push({ src, dst, code: pkt[m + 19], subcode: pkt[m + 20] });
+      if (pkt[m + 18] === 3 && m + 21 <= pkt.length) out.push({ src, dst, code: pkt[m + 19], subcode: pkt[m + 20], data: pkt.subarray(m + 21, Math.min(m + len, pkt.length)).toString('hex') });
       m += len;
     }
   }

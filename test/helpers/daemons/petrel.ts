@@ -21,7 +21,7 @@ export interface PetrelConfig {
   listen?: { address: string; port?: number };
   clusterId?: string;
   holdTime?: number;
-  peers: Array<{ address: string; asn: number; port?: number; passive?: boolean; rrClient?: boolean; holdTime?: number; families?: Family[]; localAddress?: string }>;
+  peers: Array<{ address: string; asn: number; port?: number; passive?: boolean; rrClient?: boolean; holdTime?: number; keepaliveTime?: number; families?: Family[]; localAddress?: string; [more: string]: unknown }>;
   originate?: string[];
   http?: { address: string; port: number };
   [more: string]: unknown;
