@@ -31,7 +31,7 @@ export async function withUsage(usage: string, body: () => Promise<number>): Pro
     return await body();
   } catch (e) {
     if (e instanceof UsageError) {
-      const cmd = /^Usage: (petrel(?: [a-z]+)?)/.exec(usage)?.[1] ?? 'petrel';
+      const cmd = /^Usage: (petrel(?: [a-z][a-z-]*)?)/.exec(usage)?.[1] ?? 'petrel';
       process.stderr.write(`${cmd}: ${oneLine(e.message)} (\`${cmd} --help\` shows the usage)\n`);
       return 2;
     }

@@ -13,7 +13,7 @@ import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { hasCommand, isRoot, uniquePrefix } from '../../src/lab/netns.js';
+import { hasCommand, isRoot, uniquePrefix, waitFor } from '../../src/lab/netns.js';
 import type { PetrelLab } from '../../src/lab/lab.js';
 import { startLab, waitPing, waitRoute } from '../lab/helpers.js';
 
@@ -113,9 +113,14 @@ describe('the container image', { skip }, () => {
       started = true;
       try {
         for (const o of others) await waitRoute(lab, 'n1', o.block!, true, 60_000);
-        // The sessions are the container's: its status API answers inside n1's namespace.
-        const st = await lab.status('n1');
-        assert.ok((st.peers as Array<{ state: string }>).length > 0 && (st.peers as Array<{ state: string }>).every((p) => p.state === 'Established'), JSON.stringify(st.peers));
+        // The sessions are the container's: its status API answers inside n1's namespace. The routes
+        // can come through one reflector before the other session is up: wait for both (bounded).
+        await waitFor('every session of the containerised agent Established', async () => {
+          const st = await lab!.status('n1');
+          const peers = st.peers as Array<{ state: string }>;
+          if (peers.length === 0 || peers.some((p) => p.state !== 'Established')) throw new Error(JSON.stringify(peers));
+          return true;
+        }, 60_000, 250);
         const podN1 = lab.pods.find((p) => p.node === 'n1')!;
         const podN3 = lab.pods.find((p) => p.node === 'n3')!;
         await waitPing(lab, podN1.ns, podN3.ip, 30_000);
