@@ -14,9 +14,10 @@ export interface Requirement {
   why: string;
 }
 
-/** Building the netlink addon (node-gyp). */
+/** Building the netlink addon (node-gyp) and the CNI plugin executable (static: gcc's libc6-dev). */
 export const BUILD_REQUIREMENTS: readonly Requirement[] = [
   { command: 'g++', pkg: 'g++', why: 'compiles the netlink addon (node-gyp)' },
+  { command: 'cc', pkg: 'gcc', why: 'compiles the CNI plugin executable' },
   { command: 'make', pkg: 'make', why: 'runs the addon build (node-gyp)' },
   { command: 'python3', pkg: 'python3', why: 'runs node-gyp' },
 ];

@@ -42,9 +42,9 @@ function preflight(bin: string, args: string[] = []) {
 
 // Tools found outside PATH by hasCommand's fallback directories (/usr/sbin) stay visible; ping,
 // g++, make and python3 live in /usr/bin on Debian, so a PATH without them hides them.
-const BUILD = ['g++', 'make', 'python3'];
+const BUILD = ['g++', 'cc', 'make', 'python3'];
 
-describe('the demo\'s preflight', { skip: !isRoot() ? 'needs root (the preflight refuses without it)' : hasCommand('ping') && BUILD.every(hasCommand) ? false : 'needs ping, g++, make and python3 on this machine to link them' }, () => {
+describe('the demo\'s preflight', { skip: !isRoot() ? 'needs root (the preflight refuses without it)' : hasCommand('ping') && BUILD.every(hasCommand) ? false : 'needs ping, g++, cc, make and python3 on this machine to link them' }, () => {
   it('installs a missing ping with apt-get, says so, and then passes', () => {
     const f = freshBin([...BUILD, 'ip'], 'installs-ping');
     try {
@@ -66,9 +66,9 @@ describe('the demo\'s preflight', { skip: !isRoot() ? 'needs root (the preflight
       const r = preflight(f.bin);
       // The fake apt-get installs only ping: the toolchain is still missing afterwards, and it says so.
       assert.equal(r.status, 1);
-      assert.match(r.stdout, /installing g\+\+ make python3 iputils-ping with apt-get/);
+      assert.match(r.stdout, /installing g\+\+ gcc make python3 iputils-ping with apt-get/);
       assert.deepEqual(r.stderr.trimEnd().split('\n'), [
-        'demo: apt-get ran, but these are still missing: g++ (Debian package g++: compiles the netlink addon (node-gyp)), make (Debian package make: runs the addon build (node-gyp)), python3 (Debian package python3: runs node-gyp)',
+        'demo: apt-get ran, but these are still missing: g++ (Debian package g++: compiles the netlink addon (node-gyp)), cc (Debian package gcc: compiles the CNI plugin executable), make (Debian package make: runs the addon build (node-gyp)), python3 (Debian package python3: runs node-gyp)',
       ]);
     } finally {
       f.done();
@@ -107,7 +107,7 @@ describe('the demo\'s preflight', { skip: !isRoot() ? 'needs root (the preflight
     try {
       const r = preflight(f.bin);
       assert.equal(r.status, 0, r.stderr);
-      assert.equal(r.stdout, 'demo: found g++, make, python3, ip, ping\n');
+      assert.equal(r.stdout, 'demo: found g++, cc, make, python3, ip, ping\n');
       assert.ok(!existsSync(f.log));
     } finally {
       f.done();
