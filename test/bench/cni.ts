@@ -248,24 +248,21 @@ export async function bench(opts: { quick: boolean }): Promise<{ title: string; 
   }
 }
 
-/** Where the time goes (a dated record of one instrumented run; the table above is this run's). */
+/** Where the time goes (dated records of instrumented runs; the table above is this run's). */
 const WHERE = [
-  'Where the time goes, 2026-12-07 (one run of this harness against an agent built with timers around each step of the ADD handler and',
-  'around each netlink sendmsg, not committed; n1 under `node --cpu-prof`; load average 11–16 on 2 cores). 50 ADDs at once, per ADD in the agent:',
-  'IPAM allocation p50 463 ms / p99 733 ms (another run: 291 / 642 ms), the pod\'s veth, addresses and routes p50 8 ms / p99 55 ms, the host',
-  'route through the dataplane pass p50 1.7 ms / p99 18 ms, and p50 47 ms / p99 229 ms from the connection\'s accept to the end of its request',
-  '(the event loop is busy). One ADD at a time: allocation p50 5–10 ms (its p99 48–138 ms: the two fsyncs on a shared disk), veth 2–5 ms,',
-  'route 1 ms. Two causes: (1) each allocation is ~9 file operations on libuv\'s 4-thread pool (open, write, fsync, close, link, unlink,',
-  'then open, fsync, close of the directory), so 50 at once queue behind each other\'s fsyncs — one directory fsync shared by the allocations',
-  'in flight (group commit) and a larger pool would cut most of it; (2) netlink requests are sent with the synchronous sendmsg on the main',
-  'thread, and the kernel does the link work inside it: RTM_NEWLINK of a veth pair took ~8 ms each (43 of 50 over 2 ms, 363 ms in all),',
-  'RTM_DELLINK ~24 ms each (50 DELs: 1.2 s of blocked event loop — the DEL column), during which no other request is read or answered;',
-  'the addon\'s sendAsync for link creation and deletion would let the others proceed. The CPU profile of n1 over both rounds: 25.3 s, of',
-  'which 16.1 s idle, 2.0 s inside netlink sendmsg, 0.6 s garbage collection. The harness floor (50 × `nsenter /bin/true` at once, p50',
-  '~130–200 ms here) means no plugin reaches p50 ≤ 20 ms at 50 concurrent ADDs on this shared 2-core machine; ptp + host-local was as',
-  'slow as petrel. In part 2 one pod of 18 answered only after 1057 ms although its ADD had returned in under 100 ms (not reproduced',
-  'or explained yet: ~1 s is the kernel\'s ARP retransmit time; a host veth not yet active is ruled out, 15 of 15 ADDs checked at once',
-  'after they returned had both veth ends UP with their noqueue qdisc).',
+  'Where the time went, 2026-12-07 23:30 (h11c, one run with timers around each step of the ADD handler and each netlink sendmsg, not',
+  'committed; load average 11–16): 50 ADDs at once took p50 824 ms, as slow as ptp + host-local. Per ADD in the agent: IPAM allocation',
+  'p50 463 ms — not the file work itself but the event loop it waited for: every netlink request went out with the synchronous sendmsg',
+  'on the main thread and the kernel does the link work inside it (a veth pair ~8 ms, its deletion ~24 ms, so 50 DELs held the loop',
+  '1.2 s). Three changes followed (00:00–00:10): the pod veth writes go through the addon\'s sendAsync (the thread pool), no dump of the',
+  'node\'s links per ADD (a stale host side is looked for only on EEXIST), and concurrent ADDs join the queued dataplane pass instead of',
+  'one pass (and one link dump) each. In part 2 one pod of 18 answered after 1057 ms although its ADD returned in under 100 ms: the',
+  'kernel\'s 1 s ARP retransmit after a first request lost while the new veth\'s queue was still being activated. The node now gets a STALE',
+  'neighbour entry with the pod\'s MAC at ADD, so no ARP exchange stands between the route and the first packet.',
+  'What is left at 50 at once: the kernel creates veths one at a time under rtnl_lock (5–8 ms each here, for both plugins), and the',
+  'harness floor — 50 × `nsenter /bin/true` started together — is ~80 ms at p50 on a quiet machine: p50 ≤ 20 ms for 50 concurrent ADDs',
+  'is below what starting 50 processes costs on 2 cores. One ADD at a time meets it (p50 13 ms). DEL is slower than ptp + host-local at',
+  '50 at once: each DEL dumps the node\'s links to check the host side is a veth before deleting it, and frees its allocation with two fsyncs.',
 ].join('\n');
 
 function version(): string {
