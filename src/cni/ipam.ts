@@ -15,7 +15,7 @@
  * is not reused at once by the next pod; the network address (the node's VXLAN VTEP, model/vtep.ts)
  * and, for IPv4 blocks of /30 or wider, the broadcast address are never given.
  */
-import { link, mkdir, open, readdir, readFile, rename, rm, unlink } from 'node:fs/promises';
+import { link, mkdir, open, readdir, readFile, rm, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { formatIp, parsePrefix, familyOfIp, type Family } from '../model/ip.js';
 import { CniCode, CniError } from './spec.js';
@@ -214,22 +214,6 @@ export class IpamStore {
     for (const a of gone) await this.remove(a);
     if (gone.length) await this.syncDir();
     return gone;
-  }
-
-  /** Records more about an allocation (the host veth once it exists). */
-  async update(a: Allocation): Promise<void> {
-    const cur = this.byIp.get(a.ip);
-    if (!cur) return;
-    const tmp = join(this.dir, `.tmp-${process.pid}-u-${a.ip}`);
-    const fh = await open(tmp, 'w', 0o600);
-    try {
-      await fh.writeFile(`${JSON.stringify(a)}\n`);
-      await fh.sync();
-    } finally {
-      await fh.close();
-    }
-    await rename(tmp, join(this.dir, a.ip));
-    this.byIp.set(a.ip, a);
   }
 }
 
