@@ -135,6 +135,8 @@ export interface KernelPort {
   dumpLinks(): Promise<KernelLink[]>;
   dumpAddrs(index?: number): Promise<KernelAddr[]>;
   dumpNeighs(ifindex: number): Promise<KernelNeigh[]>;
+  /** One link by name (RTM_GETLINK, no dump); undefined when there is none. Optional: fakes may dump. */
+  getLink?(name: string): Promise<KernelLink | undefined>;
   /** Applies ops in order, in as few system calls as possible; one entry per op: undefined = done. */
   write(ops: readonly KernelOp[]): Promise<Array<NetlinkError | undefined>>;
   /** Applies a route batch in order, like write(); failures by batch index (absent = done). */

@@ -168,7 +168,7 @@ export class PodNetwork {
 
   /** Deletes the host side (and with it the pod side). Idempotent: a missing veth is success. */
   async deleteHostVeth(name: string): Promise<boolean> {
-    const l = (await this.hostLinks()).get(name);
+    const l = this.host.getLink ? await this.host.getLink(name) : (await this.hostLinks()).get(name);
     if (!l) return false;
     if (l.kind !== undefined && l.kind !== 'veth') throw new PodNetworkError('NETLINK', `${name} is a ${l.kind} link, not a pod veth: left alone`);
     const [err] = await this.host.write([{ op: 'link-delete', index: l.index, name }]);

@@ -309,6 +309,14 @@ export function encodeLink(w: Writer, spec: LinkSpec, seq: number, ack = false):
   w.end();
 }
 
+/** RTM_GETLINK of one interface by name (not a dump): the kernel answers one RTM_NEWLINK, or ENODEV. */
+export function encodeGetLinkByName(w: Writer, name: string, seq: number): void {
+  w.begin(C.RTM_GETLINK, C.NLM_F_REQUEST, seq);
+  w.header(C.IFINFOMSG_LEN);
+  w.attrString(C.IFLA_IFNAME, name);
+  w.end();
+}
+
 export function encodeLinkDelete(w: Writer, index: number, seq: number, ack = false): void {
   w.begin(C.RTM_DELLINK, C.NLM_F_REQUEST | (ack ? C.NLM_F_ACK : 0), seq);
   const h = w.header(C.IFINFOMSG_LEN);

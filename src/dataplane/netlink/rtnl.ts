@@ -9,7 +9,7 @@
  * overflows, the overflow is reported and the reconciler resynchronises with a dump.
  */
 import * as C from './constants.js';
-import { encodeAddr, encodeLink, encodeLinkDelete, encodeNeigh, encodeRoute, parseAddr, parseLink, parseNeigh, parseRoute, routeProtocolOf, type Writer } from './codec.js';
+import { encodeAddr, encodeGetLinkByName, encodeLink, encodeLinkDelete, encodeNeigh, encodeRoute, parseAddr, parseLink, parseNeigh, parseRoute, routeProtocolOf, type Writer } from './codec.js';
 import { NetlinkError } from './errors.js';
 import { loadNative, type NativeNetlink } from './native.js';
 import { NlSocket } from './socket.js';
@@ -124,6 +124,16 @@ export class RtnlKernel implements KernelPort {
   async dumpNeighs(ifindex: number): Promise<KernelNeigh[]> {
     const all = await this.dumpBoth(C.RTM_GETNEIGH, [C.AF_INET, C.AF_INET6, C.AF_BRIDGE], parseNeigh);
     return all.filter((n) => n.ifindex === ifindex);
+  }
+
+  async getLink(name: string): Promise<KernelLink | undefined> {
+    let found: KernelLink | undefined;
+    const errs = await this.request().transact(1, (w, _i, seq) => encodeGetLinkByName(w, name, seq), `RTM_GETLINK ${name}`, (type, buf, off, len) => {
+      if (type === C.RTM_NEWLINK) found = parseLink(buf, off, len);
+    });
+    const errno = errs.get(0);
+    if (errno === undefined || errno === C.ENODEV) return found;
+    throw new NetlinkError(errno, `RTM_GETLINK ${name}`);
   }
 
   async write(ops: readonly KernelOp[]): Promise<Array<NetlinkError | undefined>> {

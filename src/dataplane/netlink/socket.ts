@@ -160,10 +160,10 @@ export class NlSocket {
    * Sends `count` requests built by `encode(writer, index, seq)` followed by an ACKed fence.
    * Resolves with the errno of each failed request, by index.
    */
-  transact(count: number, encode: (w: Writer, index: number, seq: number) => void, what = 'batch'): Promise<Map<number, number>> {
+  transact(count: number, encode: (w: Writer, index: number, seq: number) => void, what = 'batch', onReply?: Op['onMessage']): Promise<Map<number, number>> {
     return this.serial(() => new Promise<Map<number, number>>((resolve, reject) => {
       const first = this.nextSeq(count);
-      const op: Op = { first, last: first + count, dump: false, errors: new Map(), interrupted: false, resolve, reject };
+      const op: Op = { first, last: first + count, dump: false, errors: new Map(), interrupted: false, resolve, reject, ...(onReply ? { onMessage: onReply } : {}) };
       if (this.native.sendAsync && (this.opts.asyncSend || (count >= PIPELINE_MIN && process.env.PETREL_NETLINK_PIPELINE === '1'))) {
         try { this.start(op, what); } catch (e) { this.finish(op); reject(e as Error); return; }
         this.pump(op, count, encode).catch((e: Error) => { this.finish(op); reject(e); });
@@ -297,7 +297,8 @@ export class NlSocket {
         else op.resolve(op.errors);
         return;
       }
-      if (op.dump && type >= 16) op.onMessage?.(type, buf, off, mlen);
+      // A dump's messages, or the replies to requests that ask for one (RTM_GETLINK of one name).
+      if (type >= 16) op.onMessage?.(type, buf, off, mlen);
     });
   }
 }
