@@ -494,7 +494,12 @@ export class Agent extends EventEmitter<{ converged: []; dataplane: [] }> {
     const dp = this.dataplane;
     if (!dp) return;
     const pods = this.localPods(this.lastPods);
-    if (this.differs('localPods', pods, dp)) { dp.setLocalPods(pods); this.applyDataplane('k8s_to_kernel', undefined, true); }
+    // The kernel dropped the route with the veth; the pass only forgets it. Detaches that come
+    // together (a node draining its pods) share one queued pass, as attaches do.
+    if (this.differs('localPods', pods, dp)) {
+      dp.setLocalPods(pods);
+      this.cniPass(dp).catch((e: unknown) => this.deps.log.error({ err: (e as Error).message }, 'dataplane apply failed'));
+    }
   }
 
   /** Addresses of this node's live Pod objects; undefined until the Pod cache is synced. */
