@@ -65,7 +65,7 @@ test('status API: a target URL() cannot parse is a 400, counted as bad_request a
 });
 
 test('/routes pages hold every route exactly once, in order, each page at most `limit` prefixes', async () => {
-  const prefixes = [...Array.from({ length: 2345 }, (_, i) => v4(i)), '2001:db8:1::/48', '2001:db8:2::/48', '10.0.0.0/8', '203.0.113.0/24'];
+  const prefixes = [...Array.from({ length: 2345 }, (_, i) => v4(i)), '2001:db8:1::/48', '2001:db8:2::/48', '100.64.0.0/10', '203.0.113.0/24'];
   await withApi(prefixes, {}, async (api) => {
     for (const limit of [7, 1000, 10_000]) {
       const seen: string[] = [];
@@ -85,12 +85,12 @@ test('/routes pages hold every route exactly once, in order, each page at most `
       assert.deepEqual([...seen].sort(), [...prefixes].sort(), `limit ${limit}`);
       assert.equal(new Set(seen).size, seen.length, 'no prefix twice');
       // IPv4 by address, then IPv6: the order does not depend on the limit.
-      assert.deepEqual(seen.slice(0, 3), ['10.0.0.0/8', '198.18.0.0/32', '198.18.0.1/32']);
+      assert.deepEqual(seen.slice(0, 3), ['100.64.0.0/10', '198.18.0.0/32', '198.18.0.1/32']);
       assert.deepEqual(seen.slice(-2), ['2001:db8:1::/48', '2001:db8:2::/48']);
     }
     // limit=1: one prefix per page.
     const one = JSON.parse((await rawGet(api.port, '/routes?limit=1')).body);
-    assert.deepEqual(one.routes.map((r: { prefix: string }) => r.prefix), ['10.0.0.0/8']);
+    assert.deepEqual(one.routes.map((r: { prefix: string }) => r.prefix), ['100.64.0.0/10']);
     const two = JSON.parse((await rawGet(api.port, `/routes?limit=1&continue=${one.continue}`)).body);
     assert.deepEqual(two.routes.map((r: { prefix: string }) => r.prefix), ['198.18.0.0/32']);
     // The same walk twice gives the same pages.
