@@ -26,7 +26,8 @@ import { CniCode, CniError, clip, formatResult, type CniRequest, type CniResult 
 
 /** What the plugin needs of a pod's network (dataplane/pod-network.ts PodNetwork fits). */
 export interface PodNet {
-  setup(s: { netns: string; ifName: string; hostVeth: string; mtu: number; addresses: string[] }): Promise<{ hostVeth: string; hostMac: string; podMac: string }>;
+  /** Wires the pod; `routes` are its default routes (dst, gateway) for the CNI result. */
+  setup(s: { netns: string; ifName: string; hostVeth: string; mtu: number; addresses: string[] }): Promise<{ hostVeth: string; hostMac: string; podMac: string; routes: Array<{ dst: string; gw: string }> }>;
   deleteHostVeth(name: string): Promise<boolean>;
   inspect(netns: string, ifName: string, hostVeth: string): Promise<{
     pod?: { mtu: number; up: boolean; mac?: string; addresses: string[]; routes: Array<{ dst: string; gw?: string }> };
@@ -135,7 +136,7 @@ export class CniPlugin {
     const ips = allocs.map((a) => a.ip);
     const k = key(req.containerId, req.ifName);
     const mtu = req.config.mtu ?? node.mtu;
-    let att: { hostVeth: string; hostMac: string; podMac: string };
+    let att: Awaited<ReturnType<PodNet['setup']>>;
     try {
       att = await this.o.pods.setup({ netns: req.netns, ifName: req.ifName, hostVeth, mtu, addresses: ips });
       await this.o.host.attach(k, ips.map((ip) => ({ prefix: hostPrefix(ip), ifName: hostVeth })));
@@ -149,11 +150,9 @@ export class CniPlugin {
     const result: CniResult = {
       cniVersion: req.config.cniVersion,
       interfaces: [{ name: hostVeth, mac: att.hostMac }, { name: req.ifName, mac: att.podMac, sandbox: req.netns }],
-      ips: ips.map((ip) => ({ address: hostPrefix(ip), gateway: ip.includes(':') ? 'fe80::ecee:eeff:feee:eeee' : '169.254.1.1', interface: 1 })),
-      routes: [
-        ...(ips.some((ip) => !ip.includes(':')) ? [{ dst: '0.0.0.0/0', gw: '169.254.1.1' }] : []),
-        ...(ips.some((ip) => ip.includes(':')) ? [{ dst: '::/0', gw: 'fe80::ecee:eeff:feee:eeee' }] : []),
-      ],
+      // Each address's gateway is its family's default route's (the pod network decides both).
+      ips: ips.map((ip) => ({ address: hostPrefix(ip), gateway: att.routes.find((r) => r.dst.includes(':') === ip.includes(':'))?.gw, interface: 1 })),
+      routes: att.routes,
       dns: {},
     };
     return { status: 0, body: formatResult(result, req.config.cniVersion) as unknown as Record<string, unknown> };

@@ -16,7 +16,7 @@ export type { Dataplane, DataplaneOptions, DataplaneStatus, ApplyReport } from '
 export type { DataplaneMetrics, Logger, RouteClass, DriftKind } from './log.js';
 export { noopMetrics, silentLogger } from './log.js';
 export { hostVethName, containerVethName, vtepMac, DEFAULT_VETH_PREFIX } from './names.js';
-export { PodNetwork, PodNetworkError, podResultRoutes, HOST_VETH_MAC, POD_GATEWAY_V4, POD_GATEWAY_V6 } from './pod-network.js';
+export { PodNetwork, PodNetworkError, HOST_VETH_MAC, POD_GATEWAY_V4, POD_GATEWAY_V6 } from './pod-network.js';
 export type { PodSetup, PodAttachment, PodInspection } from './pod-network.js';
 export { renderNatTable } from './nat.js';
 export type { NftRunner } from './nat.js';

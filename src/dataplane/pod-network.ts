@@ -42,6 +42,8 @@ export interface PodSetup {
 export interface PodAttachment {
   hostVeth: string;
   hostMac: string;
+  /** The pod's default routes as a CNI result lists them (one per family). */
+  routes: Array<{ dst: string; gw: string }>;
   podIndex: number;
   podMac: string;
 }
@@ -154,7 +156,7 @@ export class PodNetwork {
           const neigh: KernelOp[] = s.addresses.map((a) => ({ op: 'neigh-set', neigh: { family: a.includes(':') ? 'inet6' : 'inet', ifindex: podLink.peerIndex!, dst: a, lladdr: podLink.mac!, state: C.NUD_STALE, flags: 0 } }));
           PodNetwork.check(await this.host.write(neigh), `neighbour entries for ${s.hostVeth}`);
         }
-        return { hostVeth: s.hostVeth, hostMac: HOST_VETH_MAC, podIndex: podLink.index, podMac: podLink.mac ?? '' };
+        return { hostVeth: s.hostVeth, hostMac: HOST_VETH_MAC, podIndex: podLink.index, podMac: podLink.mac ?? '', routes: podResultRoutes(s.addresses) };
       } finally {
         pod.close();
       }
@@ -206,8 +208,8 @@ export class PodNetwork {
   }
 }
 
-/** The routes a pod gets, as a CNI result lists them. */
-export function podResultRoutes(addresses: string[]): Array<{ dst: string; gw: string }> {
+/** The default routes a pod gets, as a CNI result lists them. */
+function podResultRoutes(addresses: string[]): Array<{ dst: string; gw: string }> {
   const out: Array<{ dst: string; gw: string }> = [];
   if (addresses.some((a) => !a.includes(':'))) out.push({ dst: '0.0.0.0/0', gw: POD_GATEWAY_V4 });
   if (addresses.some((a) => a.includes(':'))) out.push({ dst: '::/0', gw: POD_GATEWAY_V6 });
