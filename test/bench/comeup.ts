@@ -22,10 +22,10 @@
  * PETREL_BENCH_LOG=debug (Petrel's log level; its log is printed after each run, to see who
  * connected when).
  */
-import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { pathToFileURL } from 'node:url';
+import { cellsFromEnv, hostRoute, nsExecAsync as nsExec, poll, type Cell } from './bird-rr.js';
 import { NetnsLab, uniquePrefix } from '../../src/lab/netns.js';
 import { birdConfig, lan, petrelSpeakerAvailable, startBird, startPetrel, type BirdDaemon, type Daemon, type LanNode } from '../helpers/daemons.js';
 
@@ -34,46 +34,10 @@ const IMPLS: Impl[] = (process.env.PETREL_BENCH_IMPLS?.split(',') as Impl[] | un
 const ASN = 64512;
 const POLL_MS = 50;
 
-interface Cell { k: number; m: number }
 type Outcome = { ok: true; established: number; routes: number } | { ok: false; reason: string };
 
 const FULL: Cell[] = [{ k: 2, m: 100_000 }, { k: 10, m: 100_000 }, { k: 50, m: 2000 }, { k: 100, m: 10 }];
 const QUICK: Cell[] = [{ k: 2, m: 20_000 }, { k: 20, m: 100 }];
-
-function cellsFromEnv(): Cell[] | undefined {
-  const v = process.env.PETREL_BENCH_CELLS;
-  if (!v) return undefined;
-  return v.split(',').map((c) => {
-    const [k, m] = c.toLowerCase().split('x').map(Number);
-    if (!(k > 0 && m > 0 && k <= 200 && k * m <= 4_000_000)) throw new Error(`PETREL_BENCH_CELLS: bad cell ${c}`);
-    return { k, m };
-  });
-}
-
-function nsExec(ns: string, cmd: string, args: string[], timeoutMs = 30_000): Promise<string> {
-  return new Promise((resolve, reject) => {
-    execFile('ip', ['netns', 'exec', ns, cmd, ...args], { timeout: timeoutMs, maxBuffer: 64 * 1024 * 1024 }, (err, stdout, stderr) => {
-      if (err) reject(new Error(`${cmd} ${args.join(' ')}: ${stderr || err.message}`));
-      else resolve(stdout);
-    });
-  });
-}
-
-function hostRoute(i: number): string {
-  const n = (100 << 24 | 64 << 16) + i;
-  return `${(n >>> 24) & 255}.${(n >>> 16) & 255}.${(n >>> 8) & 255}.${n & 255}/32`;
-}
-
-/** Bounded polling: resolves with the first truthy value. */
-async function poll<T>(what: string, fn: () => Promise<T | undefined | false>, timeoutMs: number, intervalMs: number): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (let i = 0; i < Math.ceil(timeoutMs / intervalMs) + 1 && Date.now() <= deadline; i++) {
-    const v = await fn();
-    if (v) return v;
-    await new Promise((r) => setTimeout(r, intervalMs));
-  }
-  throw new Error(`timed out after ${Math.round(timeoutMs / 1000)} s waiting for ${what}`);
-}
 
 /**
  * BIRD's config for a client: the shared builder's, with state changes of `prr` logged (trace) with

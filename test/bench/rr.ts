@@ -14,21 +14,21 @@
  * real RR does. Polling uses BIRD's per-protocol counters (`show protocols all`), never a route
  * dump. The machine has few cores and is shared: read the ratios, not the absolute times.
  */
-import { execFile, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { pathToFileURL } from 'node:url';
+import { cellsFromEnv, hostRoute, imported, nsExecAsync, poll, type Cell } from './bird-rr.js';
 import { NetnsLab, uniquePrefix } from '../../src/lab/netns.js';
 import {
   lan, petrelSpeakerAvailable, startBird, startFrr, startPetrel,
-  type BirdDaemon, type Daemon, type LanNode,
+  type Daemon, type LanNode,
 } from '../helpers/daemons.js';
 
 type Impl = 'petrel' | 'bird' | 'frr';
 const IMPLS: Impl[] = ['petrel', 'bird', 'frr'];
 const ASN = 64512;
 
-interface Cell { k: number; m: number }
 interface Sample { ok: true; seconds: number; rssMb: number }
 interface Failure { ok: false; reason: string }
 type Outcome = Sample | Failure;
@@ -36,53 +36,9 @@ type Outcome = Sample | Failure;
 const FULL: Cell[] = [{ k: 2, m: 100_000 }, { k: 10, m: 100_000 }, { k: 50, m: 2000 }, { k: 100, m: 10 }];
 const QUICK: Cell[] = [{ k: 2, m: 20_000 }, { k: 5, m: 5000 }, { k: 20, m: 100 }];
 
-/** PETREL_BENCH_CELLS="2x100000,10x100000" runs just those cells. */
-function cellsFromEnv(): Cell[] | undefined {
-  const v = process.env.PETREL_BENCH_CELLS;
-  if (!v) return undefined;
-  return v.split(',').map((c) => {
-    const [k, m] = c.toLowerCase().split('x').map(Number);
-    if (!(k > 0 && m > 0 && k <= 200 && k * m <= 4_000_000)) throw new Error(`PETREL_BENCH_CELLS: bad cell ${c}`);
-    return { k, m };
-  });
-}
-
-function nsExecAsync(ns: string, cmd: string, args: string[], timeoutMs = 30_000): Promise<string> {
-  return new Promise((resolve, reject) => {
-    execFile('ip', ['netns', 'exec', ns, cmd, ...args], { timeout: timeoutMs, maxBuffer: 64 * 1024 * 1024 }, (err, stdout, stderr) => {
-      if (err) reject(new Error(`${cmd} ${args.join(' ')}: ${stderr || err.message}`));
-      else resolve(stdout);
-    });
-  });
-}
-
-/** The i-th /32 of 100.64.0.0/10. */
-function hostRoute(i: number): string {
-  const n = (100 << 24 | 64 << 16) + i;
-  return `${(n >>> 24) & 255}.${(n >>> 16) & 255}.${(n >>> 8) & 255}.${n & 255}/32`;
-}
-
 function peakRssMb(pid: number): number {
   const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
   return m ? Number(m[1]) / 1024 : NaN;
-}
-
-/** Imported-route count of one BIRD protocol, from `show protocols all NAME`. */
-async function imported(bird: BirdDaemon, protocol: string): Promise<{ state: string; n: number }> {
-  const out = await nsExecAsync(bird.ns, 'birdc', ['-s', bird.ctl, 'show', 'protocols', 'all', protocol]);
-  const m = /Routes:\s+(\d+) imported/.exec(out);
-  const st = /BGP state:\s+(\S+)/.exec(out);
-  return { state: st?.[1] ?? 'unknown', n: m ? Number(m[1]) : 0 };
-}
-
-async function poll<T>(what: string, fn: () => Promise<T | undefined | false>, timeoutMs: number, intervalMs: number): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (let i = 0; i < Math.ceil(timeoutMs / intervalMs) + 1 && Date.now() <= deadline; i++) {
-    const v = await fn();
-    if (v) return v;
-    await new Promise((r) => setTimeout(r, intervalMs));
-  }
-  throw new Error(`timed out after ${Math.round(timeoutMs / 1000)} s waiting for ${what}`);
 }
 
 async function startRr(impl: Impl, lab: NetnsLab, rr: LanNode, peers: LanNode[], mon: LanNode): Promise<Daemon> {

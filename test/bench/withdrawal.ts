@@ -11,14 +11,14 @@
  * The machine is shared and small: read the ratios. PETREL_BENCH_WITHDRAW_SIZES="1000000,2000000"
  * picks the sizes; PETREL_BENCH_RUNS the runs per size (default 1: each run moves millions of routes).
  */
-import { execFile } from 'node:child_process';
 import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { imported, poll } from './bird-rr.js';
 import { NetnsLab, uniquePrefix } from '../../src/lab/netns.js';
 import {
   lan, makeDir, petrelSpeakerAvailable, startBird, startBulkPeer, startPetrel, writeTableFile,
-  type BirdDaemon, type Daemon, type LanNode, type PetrelDaemon,
+  type Daemon, type LanNode, type PetrelDaemon,
 } from '../helpers/daemons.js';
 
 type Impl = 'petrel' | 'bird';
@@ -30,32 +30,6 @@ const FIRST = (100 << 24 | 64 << 16) >>> 0; // 100.64.0.0/10
 interface Sample { ok: true; seconds: number; loadSeconds: number; sliceCpuMs?: number }
 interface Failure { ok: false; reason: string }
 type Outcome = Sample | Failure;
-
-function nsExecAsync(ns: string, cmd: string, args: string[], timeoutMs = 30_000): Promise<string> {
-  return new Promise((resolve, reject) => {
-    execFile('ip', ['netns', 'exec', ns, cmd, ...args], { timeout: timeoutMs, maxBuffer: 16 * 1024 * 1024 }, (err, stdout, stderr) => {
-      if (err) reject(new Error(`${cmd} ${args.join(' ')}: ${stderr || err.message}`));
-      else resolve(stdout);
-    });
-  });
-}
-
-async function imported(bird: BirdDaemon, protocol: string): Promise<{ state: string; n: number }> {
-  const out = await nsExecAsync(bird.ns, 'birdc', ['-s', bird.ctl, 'show', 'protocols', 'all', protocol]);
-  const m = /Routes:\s+(\d+) imported/.exec(out);
-  const st = /BGP state:\s+(\S+)/.exec(out);
-  return { state: st?.[1] ?? 'unknown', n: m ? Number(m[1]) : 0 };
-}
-
-async function poll<T>(what: string, fn: () => Promise<T | undefined | false>, timeoutMs: number, intervalMs: number): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (let i = 0; i < Math.ceil(timeoutMs / intervalMs) + 1 && Date.now() <= deadline; i++) {
-    const v = await fn();
-    if (v) return v;
-    await new Promise((r) => setTimeout(r, intervalMs));
-  }
-  throw new Error(`timed out after ${Math.round(timeoutMs / 1000)} s waiting for ${what}`);
-}
 
 async function startRr(impl: Impl, lab: NetnsLab, rr: LanNode, big: LanNode, clients: LanNode[]): Promise<Daemon> {
   const clientPeers = clients.map((c) => ({ address: c.v4, asn: ASN, rrClient: true, families: ['ipv4' as const], holdTime: 90 }));
